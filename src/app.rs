@@ -1,0 +1,233 @@
+//! The commands of SPEC §2 on top of the library: load the project, build the graph, dispatch.
+use crate::cli::{Cli, Command, GlobalOptions, GraphFormat, RunOptions};
+use crate::config::{self, Project};
+use crate::error::{Error, Result};
+use crate::exec::plan::{predict, Prediction};
+use crate::exec::procs::Procs;
+use crate::exec::runner::{self, Shared};
+use crate::exec::shell::ShellWork;
+use crate::exec::work::Work;
+use crate::fingerprint::{reason, StatCache};
+use crate::graph::{Action, Graph};
+use crate::report::{self, Status};
+use crate::state::State;
+use std::path::Path;
+use std::sync::Arc;
+
+pub fn run(cli: Cli) -> Result<()> {
+    let Cli {
+        command,
+        tasks,
+        run,
+        global,
+    } = cli;
+    if let Some(dir) = &global.directory {
+        std::env::set_current_dir(dir)
+            .map_err(|e| Error::Usage(format!("-C {}: {e}", dir.display())))?;
+    }
+    let cwd = std::env::current_dir().map_err(|e| Error::io(".", e))?;
+    if matches!(command, Some(Command::Init)) {
+        return crate::init::write_starter(&cwd.join("tasks.toml"));
+    }
+    let file = config::find_file(global.file.as_deref(), &cwd)?;
+    let project = config::load(&file)?;
+    for w in &project.warnings {
+        eprintln!("{w}");
+    }
+    let graph = Graph::build(&project)?;
+    let session = Session::new(project, graph)?;
+    match command {
+        None => {
+            let tasks = if tasks.is_empty() {
+                session.shared.project.settings.default.clone()
+            } else {
+                tasks
+            };
+            session.run_tasks(&tasks, &run, &global)
+        }
+        Some(Command::Run { tasks, run }) => session.run_tasks(&tasks, &run, &global),
+        Some(Command::List { all, json }) => crate::commands::list(&session, all, json),
+        Some(Command::Info { tasks }) => crate::commands::info(&session, &tasks),
+        Some(Command::Plan {
+            tasks,
+            json,
+            force,
+            only,
+        }) => crate::commands::plan(&session, &tasks, json, force, only),
+        Some(Command::Forget { tasks, all }) => crate::commands::forget(&session, &tasks, all),
+        Some(Command::Clean { tasks, dry_run }) => {
+            crate::commands::clean(&session, &tasks, dry_run)
+        }
+        Some(Command::Graph { format, tasks }) => {
+            crate::commands::graph(&session, &tasks, format == GraphFormat::Mermaid)
+        }
+        Some(Command::Init) => unreachable!("handled above"),
+    }
+}
+
+/// A loaded project with its graph and the shared pieces every command uses.
+pub struct Session {
+    pub shared: Arc<Shared>,
+}
+
+impl Session {
+    fn new(project: Project, graph: Graph) -> Result<Session> {
+        let project = Arc::new(project);
+        let state = Arc::new(State::new(project.root.join(&project.settings.state_dir)));
+        let cache = Arc::new(StatCache::load(&state.stat_cache_path()));
+        let procs = Arc::new(Procs::default());
+        let images = crate::stack::runtime(&project, &graph)?;
+        let works: Vec<Option<Arc<dyn Work>>> = graph
+            .nodes
+            .iter()
+            .map(|n| match &n.action {
+                Action::Group => None,
+                Action::Shell(spec) => {
+                    Some(Arc::new(ShellWork { spec: spec.clone() }) as Arc<dyn Work>)
+                }
+                Action::Image(job) => Some(images.work(job)),
+            })
+            .collect();
+        Ok(Session {
+            shared: Arc::new(Shared {
+                project,
+                graph: Arc::new(graph),
+                state,
+                cache,
+                procs,
+                works,
+                on_interrupt: images.interrupt_hook(),
+            }),
+        })
+    }
+
+    pub fn graph(&self) -> &Graph {
+        &self.shared.graph
+    }
+
+    /// Selected nodes (all declared tasks when `patterns` is empty) and their closure.
+    pub fn selection(&self, patterns: &[String], only: bool) -> Result<(Vec<usize>, Vec<usize>)> {
+        let roots = if patterns.is_empty() {
+            let g = self.graph();
+            (0..g.nodes.len())
+                .filter(|&i| g.nodes[i].parent_task.is_none())
+                .collect()
+        } else {
+            self.graph().select(patterns)?
+        };
+        let order = self.graph().closure(&roots, only);
+        Ok((roots, order))
+    }
+
+    /// -B applies to the selected tasks and, for a builtin's name, to its subtasks.
+    pub fn forced(&self, roots: &[usize], force: bool) -> Vec<bool> {
+        let g = self.graph();
+        let mut forced = vec![false; g.nodes.len()];
+        if force {
+            for &r in roots {
+                forced[r] = true;
+                if matches!(g.nodes[r].action, Action::Group) {
+                    for &d in &g.nodes[r].deps {
+                        forced[d] = true;
+                    }
+                }
+            }
+        }
+        forced
+    }
+
+    pub fn predict(&self, order: &[usize], forced: &[bool]) -> Vec<Prediction> {
+        predict(&self.shared, order, forced)
+    }
+
+    fn run_tasks(
+        &self,
+        patterns: &[String],
+        run: &RunOptions,
+        global: &GlobalOptions,
+    ) -> Result<()> {
+        if patterns.is_empty() {
+            return Err(Error::Usage(
+                "no task given and settings.default is empty: name a task (see `dorun list`)"
+                    .into(),
+            ));
+        }
+        let (roots, order) = self.selection(patterns, run.only)?;
+        let _lock = self.shared.state.lock()?;
+        install_signal_handlers(&self.shared.procs);
+        let jobs = run
+            .jobs
+            .or(self.shared.project.settings.jobs)
+            .unwrap_or_else(|| {
+                std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(2)
+            })
+            .max(1);
+        let opts = runner::RunOptions {
+            jobs,
+            keep_going: run.keep_going,
+            forced: self.forced(&roots, run.force),
+        };
+        let mut reporter = report::reporter(global.progress, global.verbose);
+        let started = std::time::Instant::now();
+        let started_at = crate::exec::work::now_unix();
+        let summary = runner::run(self.shared.clone(), &order, &opts, reporter.as_mut());
+        let exit = if summary.interrupted {
+            Error::Interrupted.exit_code()
+        } else if summary.failed() {
+            1
+        } else {
+            0
+        };
+        let project = &self.shared.project;
+        let run_json = project
+            .root
+            .join(&project.settings.artifacts_dir)
+            .join("run.json");
+        report::run_json::write(
+            &run_json,
+            started_at,
+            started.elapsed().as_secs_f64(),
+            exit,
+            &summary.results,
+        )
+        .map_err(|e| Error::io(&run_json, e))?;
+        match exit {
+            0 => Ok(()),
+            130 => Err(Error::Interrupted),
+            _ => Err(Error::TasksFailed),
+        }
+    }
+}
+
+fn install_signal_handlers(procs: &Procs) {
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        let _ = signal_hook::flag::register(sig, procs.interrupted.clone());
+    }
+}
+
+/// Reasons as one line, for `plan`, `info` and `-v`.
+pub fn describe(p: &Prediction) -> String {
+    if let Some(e) = &p.error {
+        return format!("cannot decide: {e}");
+    }
+    if p.reasons.is_empty() {
+        return "up to date".into();
+    }
+    reason::summarize(&p.reasons)
+}
+
+pub fn status_word(p: &Prediction, ever_ran: bool) -> &'static str {
+    if !p.stale() {
+        Status::UpToDate.word()
+    } else if ever_ran {
+        "stale"
+    } else {
+        "never run"
+    }
+}
+
+pub fn relative<'a>(root: &Path, path: &'a Path) -> &'a Path {
+    path.strip_prefix(root).unwrap_or(path)
+}

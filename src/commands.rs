@@ -1,0 +1,255 @@
+//! The inspection and housekeeping commands: list, info, plan, forget, clean, graph.
+use crate::app::{describe, status_word, Session};
+use crate::error::{Error, Result};
+use crate::graph::Action;
+use serde_json::json;
+use std::path::{Component, Path};
+
+pub fn list(session: &Session, all: bool, json_out: bool) -> Result<()> {
+    let g = session.graph();
+    let shown: Vec<usize> = (0..g.nodes.len())
+        .filter(|&i| all || g.nodes[i].parent_task.is_none())
+        .collect();
+    let order = g.closure(&shown, false);
+    let forced = vec![false; g.nodes.len()];
+    let predictions = session.predict(&order, &forced);
+    let state = &session.shared.state;
+    let mut rows = Vec::new();
+    for &n in &shown {
+        let p = predictions.iter().find(|p| p.node == n).unwrap();
+        let node = &g.nodes[n];
+        let ever = state.load(&node.name).is_some() || matches!(node.action, Action::Group);
+        rows.push((node.name.clone(), node.doc.clone(), status_word(p, ever)));
+    }
+    if json_out {
+        let v: Vec<_> = rows
+            .iter()
+            .map(|(n, d, s)| json!({"name": n, "doc": d, "status": s}))
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&v).unwrap());
+        return Ok(());
+    }
+    let width = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
+    for (name, doc, status) in rows {
+        println!("{name:width$}  {status:<10}  {doc}");
+    }
+    Ok(())
+}
+
+pub fn info(session: &Session, patterns: &[String]) -> Result<()> {
+    let (roots, order) = session.selection(patterns, false)?;
+    let g = session.graph();
+    let forced = vec![false; g.nodes.len()];
+    let predictions = session.predict(&order, &forced);
+    for &n in &roots {
+        let node = &g.nodes[n];
+        let p = predictions.iter().find(|p| p.node == n).unwrap();
+        let record = session.shared.state.load(&node.name);
+        println!("{}", node.name);
+        if !node.doc.is_empty() {
+            println!("  doc:     {}", node.doc);
+        }
+        println!("  status:  {}", status_word(p, record.is_some()));
+        println!("  reason:  {}", describe(p));
+        if p.reasons.len() > 3 {
+            for r in &p.reasons {
+                println!("           - {r}");
+            }
+        }
+        let deps: Vec<&str> = node
+            .deps
+            .iter()
+            .map(|&d| g.nodes[d].name.as_str())
+            .collect();
+        if !deps.is_empty() {
+            println!("  deps:    {}", deps.join(", "));
+        }
+        if let Action::Shell(spec) = &node.action {
+            for c in &spec.run {
+                println!("  run:     {c}");
+            }
+            if !spec.inputs.is_empty() {
+                println!("  inputs:  {}", spec.inputs.join(", "));
+            }
+            if !spec.outputs.is_empty() {
+                println!("  outputs: {}", spec.outputs.join(", "));
+            }
+        }
+        if let Some(r) = record {
+            println!(
+                "  last run: {:.1}s, {} inputs, {} outputs",
+                r.seconds,
+                r.fingerprint.inputs.len(),
+                r.outputs.len()
+            );
+            for (k, v) in &r.extra {
+                println!("  {k}: {v}");
+            }
+        }
+    }
+    Ok(())
+}
+
+pub fn plan(
+    session: &Session,
+    patterns: &[String],
+    json_out: bool,
+    force: bool,
+    only: bool,
+) -> Result<()> {
+    let patterns = if patterns.is_empty() {
+        session.shared.project.settings.default.clone()
+    } else {
+        patterns.to_vec()
+    };
+    let (roots, order) = session.selection(&patterns, only)?;
+    let forced = session.forced(&roots, force);
+    let predictions = session.predict(&order, &forced);
+    let g = session.graph();
+    let tasks: Vec<_> = predictions
+        .iter()
+        .filter(|p| !matches!(g.nodes[p.node].action, Action::Group))
+        .collect();
+    if json_out {
+        let v: Vec<_> = tasks
+            .iter()
+            .map(|p| {
+                json!({
+                    "name": g.nodes[p.node].name,
+                    "run": p.stale(),
+                    "reasons": p.reasons.iter().map(|r| r.to_string()).collect::<Vec<_>>(),
+                    "error": p.error,
+                    "deps": g.nodes[p.node].deps.iter().map(|&d| g.nodes[d].name.clone()).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&v).unwrap());
+        return Ok(());
+    }
+    let mut would_run = 0;
+    for p in &tasks {
+        let name = &g.nodes[p.node].name;
+        if p.stale() {
+            would_run += 1;
+            println!("run   {name}: {}", describe(p));
+        } else {
+            println!("skip  {name}: up to date");
+        }
+    }
+    println!("{would_run} of {} tasks would run", tasks.len());
+    Ok(())
+}
+
+pub fn forget(session: &Session, patterns: &[String], all: bool) -> Result<()> {
+    let state = &session.shared.state;
+    if all {
+        let n = state.forget_all()?;
+        println!("forgot {n} tasks");
+        return Ok(());
+    }
+    if patterns.is_empty() {
+        return Err(Error::Usage(
+            "name the tasks to forget, or pass --all".into(),
+        ));
+    }
+    let g = session.graph();
+    let (roots, _) = session.selection(patterns, true)?;
+    let mut n = 0;
+    for r in roots {
+        let mut names = vec![r];
+        if matches!(g.nodes[r].action, Action::Group) {
+            names.extend(&g.nodes[r].deps);
+        }
+        for id in names {
+            if state.forget(&g.nodes[id].name)? {
+                n += 1;
+                println!("forgot {}", g.nodes[id].name);
+            }
+        }
+    }
+    if n == 0 {
+        println!("nothing to forget");
+    }
+    Ok(())
+}
+
+pub fn clean(session: &Session, patterns: &[String], dry_run: bool) -> Result<()> {
+    let g = session.graph();
+    let root = &session.shared.project.root;
+    let (_, order) = session.selection(patterns, patterns.is_empty())?;
+    let mut removed = 0;
+    for &n in &order {
+        let Action::Shell(spec) = &g.nodes[n].action else {
+            continue;
+        };
+        let found = crate::fingerprint::files::expand(root, &spec.outputs);
+        for (rel, _) in found.files {
+            let path = root.join(&rel);
+            if !is_inside(root, &path) {
+                return Err(Error::Usage(format!(
+                    "refusing to delete {}: it is outside the project root {}",
+                    path.display(),
+                    root.display()
+                )));
+            }
+            if dry_run {
+                println!("would remove {rel}");
+            } else {
+                std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+                println!("removed {rel}");
+            }
+            removed += 1;
+        }
+        if !dry_run {
+            session.shared.state.forget(&g.nodes[n].name)?;
+        }
+    }
+    if removed == 0 {
+        println!("nothing to clean");
+    }
+    Ok(())
+}
+
+/// True when `path`, with symlinks resolved, lies under `root`: a declared output reached
+/// through a symlink to elsewhere is not ours to delete.
+fn is_inside(root: &Path, path: &Path) -> bool {
+    let parent = path.parent().and_then(|p| std::fs::canonicalize(p).ok());
+    match parent {
+        Some(p) => p.starts_with(root) && !path.components().any(|c| c == Component::ParentDir),
+        None => false,
+    }
+}
+
+pub fn graph(session: &Session, patterns: &[String], mermaid: bool) -> Result<()> {
+    let g = session.graph();
+    let (_, order) = session.selection(patterns, false)?;
+    if mermaid {
+        println!("graph TD");
+        for &n in &order {
+            println!("  n{n}[\"{}\"]", g.nodes[n].name);
+        }
+        for &n in &order {
+            for &d in &g.nodes[n].deps {
+                println!("  n{d} --> n{n}");
+            }
+        }
+    } else {
+        println!("digraph dorun {{");
+        println!("  rankdir=LR;");
+        for &n in &order {
+            let shape = if matches!(g.nodes[n].action, Action::Group) {
+                "folder"
+            } else {
+                "box"
+            };
+            println!("  \"{}\" [shape={shape}];", g.nodes[n].name);
+        }
+        for &n in &order {
+            for &d in &g.nodes[n].deps {
+                println!("  \"{}\" -> \"{}\";", g.nodes[d].name, g.nodes[n].name);
+            }
+        }
+        println!("}}");
+    }
+    Ok(())
+}

@@ -1,0 +1,140 @@
+//! Raw serde types for tasks.toml exactly as written (SPEC §3), with spans for error positions.
+//! Validation and meaning live in `resolve`; nothing here checks more than types.
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use toml::Spanned;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct RawFile {
+    #[serde(default)]
+    pub settings: RawSettings,
+    #[serde(default)]
+    pub tasks: BTreeMap<Spanned<String>, Spanned<RawTask>>,
+    pub stack: Option<RawStack>,
+    #[serde(default)]
+    pub images: BTreeMap<Spanned<String>, Spanned<RawImage>>,
+    #[serde(default)]
+    pub manifests: BTreeMap<Spanned<String>, RawManifest>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct RawSettings {
+    pub default: Option<StringOrList>,
+    pub jobs: Option<Spanned<usize>>,
+    pub artifacts_dir: Option<String>,
+    pub logs_dir: Option<String>,
+    pub manifests_dir: Option<String>,
+    pub state_dir: Option<String>,
+}
+
+/// `run = "cmd"` and `run = ["a", "b"]` are both accepted.
+#[derive(Debug, Clone, Default)]
+pub struct StringOrList(pub Vec<String>);
+
+impl StringOrList {
+    pub fn into_vec(self) -> Vec<String> {
+        self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for StringOrList {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = StringOrList;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string or a list of strings")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<StringOrList, E> {
+                Ok(StringOrList(vec![v.to_string()]))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<StringOrList, A::Error> {
+                let mut out = Vec::new();
+                while let Some(s) = seq.next_element::<String>()? {
+                    out.push(s);
+                }
+                Ok(StringOrList(out))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct RawTask {
+    pub doc: Option<String>,
+    pub builtin: Option<Spanned<String>>,
+    pub run: Option<StringOrList>,
+    #[serde(default)]
+    pub inputs: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub outputs: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub deps: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    pub dir: Option<Spanned<String>>,
+    #[serde(default)]
+    pub always: bool,
+    pub uptodate: Option<StringOrList>,
+    pub timeout: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct RawStack {
+    pub images_dir: Option<Spanned<String>>,
+    pub registry: Option<String>,
+    pub namespace: Option<Spanned<String>>,
+    pub tag_prefix: Option<Spanned<String>>,
+    pub stable_tag: Option<Spanned<String>>,
+    #[serde(default)]
+    pub rebuild_all_on: Vec<Spanned<String>>,
+    pub common_tests: Option<Spanned<String>>,
+    #[serde(default)]
+    pub plans: BTreeMap<Spanned<String>, RawPlan>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct RawPlan {
+    pub tag_prefix: Option<Spanned<String>>,
+    #[serde(default)]
+    pub build_args: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct RawImage {
+    pub depends_on: Option<Spanned<String>>,
+    #[serde(default)]
+    pub build_args: BTreeMap<String, String>,
+    #[serde(default)]
+    pub skip_plans: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub manifests: Vec<Spanned<String>>,
+    pub test: Option<RawTestLimits>,
+    pub dockerfile: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct RawTestLimits {
+    pub memory: Option<Spanned<String>>,
+    pub cpus: Option<f64>,
+    pub network: Option<String>,
+    pub timeout: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct RawManifest {
+    pub description: Option<String>,
+    pub command: Spanned<String>,
+}

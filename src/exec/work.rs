@@ -1,0 +1,112 @@
+//! What every kind of task provides to the engine (its fingerprint, extra staleness checks, how
+//! to execute it), and the one up-to-date decision built on that.
+use crate::config::Project;
+use crate::fingerprint::{reason, DirtyReason, Fingerprint, Hash, StatCache, TaskRecord};
+use crate::state::State;
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::Path;
+
+use super::procs::Procs;
+
+/// Everything a task may look at while deciding or running.
+pub struct TaskCx<'a> {
+    pub name: &'a str,
+    pub project: &'a Project,
+    pub state: &'a State,
+    pub cache: &'a StatCache,
+    pub procs: &'a Procs,
+    /// Each dependency's name and result digest, in declaration order.
+    pub deps: Vec<(String, Hash)>,
+    /// Progress within the task (a Docker build's `Step n/m`).
+    pub on_step: &'a (dyn Fn(usize, usize, &str) + Sync),
+}
+
+impl TaskCx<'_> {
+    pub fn root(&self) -> &Path {
+        &self.project.root
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct TaskError {
+    pub message: String,
+    pub exit_code: Option<i32>,
+}
+
+impl TaskError {
+    pub fn new(message: impl Into<String>) -> TaskError {
+        TaskError {
+            message: message.into(),
+            exit_code: None,
+        }
+    }
+}
+
+/// What a successful run leaves behind, recorded with the fingerprint.
+#[derive(Debug, Default)]
+pub struct Produced {
+    pub outputs: Vec<(String, Hash)>,
+    pub extra: BTreeMap<String, String>,
+}
+
+pub trait Work: Send + Sync {
+    /// The current fingerprint: inputs are hashed here, right before the task would start.
+    fn fingerprint(&self, cx: &TaskCx) -> Result<Fingerprint, TaskError>;
+
+    /// Why the task must run although its fingerprint matches (missing outputs, failing
+    /// `uptodate` commands, an image gone from the engine). Called only when nothing else is stale.
+    fn stale_reasons(&self, cx: &TaskCx, record: &TaskRecord) -> Vec<DirtyReason>;
+
+    /// `always = true` tasks are never up to date.
+    fn always(&self) -> bool {
+        false
+    }
+
+    /// The decision when no record exists. Builtins override it: an image already published
+    /// under its content tag is up to date on a fresh runner.
+    fn without_record(&self, _cx: &TaskCx, _fp: &Fingerprint) -> Vec<DirtyReason> {
+        vec![DirtyReason::NeverRun]
+    }
+
+    fn execute(&self, cx: &TaskCx, log: &mut File) -> Result<Produced, TaskError>;
+}
+
+/// Stale reasons (empty = up to date) and the fingerprint they were decided on.
+pub fn decide(
+    work: &dyn Work,
+    cx: &TaskCx,
+    force: bool,
+) -> Result<(Fingerprint, Vec<DirtyReason>), TaskError> {
+    let fp = work.fingerprint(cx)?;
+    let mut reasons = Vec::new();
+    if force {
+        reasons.push(DirtyReason::Forced);
+    }
+    if work.always() {
+        reasons.push(DirtyReason::Always);
+    }
+    match cx.state.load(cx.name) {
+        None => reasons.extend(work.without_record(cx, &fp)),
+        Some(record) => {
+            let changed = reason::explain(&record.fingerprint, &fp);
+            if changed.is_empty() && reasons.is_empty() {
+                reasons.extend(work.stale_reasons(cx, &record));
+            }
+            reasons.extend(changed);
+        }
+    }
+    Ok((fp, reasons))
+}
+
+/// The result digest dependents fold into their fingerprint when this task is up to date.
+pub fn recorded_result(state: &State, name: &str) -> Option<Hash> {
+    state.load(name).map(|r| r.result_digest())
+}
+
+pub fn now_unix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}

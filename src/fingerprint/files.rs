@@ -1,0 +1,111 @@
+//! Expands `inputs`/`outputs` globs (with `**`) into sorted project-relative files, and hashes
+//! them through the stat cache. A pattern without glob characters names a file or a directory
+//! (a directory stands for every file beneath it).
+use super::record::Hash;
+use super::stat_cache::StatCache;
+use globset::{GlobBuilder, GlobMatcher};
+use rayon::prelude::*;
+use std::path::Path;
+
+#[derive(Debug, Default)]
+pub struct Expansion {
+    /// Project-relative paths with `/` separators, sorted, without duplicates.
+    pub files: Vec<(String, std::fs::Metadata)>,
+    /// Literal patterns (no glob characters) that name nothing.
+    pub missing: Vec<String>,
+}
+
+fn is_glob(s: &str) -> bool {
+    s.contains(['*', '?', '[', '{'])
+}
+
+fn matcher(pattern: &str) -> GlobMatcher {
+    GlobBuilder::new(pattern)
+        .literal_separator(true)
+        .build()
+        .expect("globs are validated when tasks.toml is loaded")
+        .compile_matcher()
+}
+
+pub fn expand(root: &Path, patterns: &[String]) -> Expansion {
+    let per_pattern: Vec<Expansion> = patterns.par_iter().map(|p| expand_one(root, p)).collect();
+    let mut out = Expansion::default();
+    for e in per_pattern {
+        out.files.extend(e.files);
+        out.missing.extend(e.missing);
+    }
+    out.files.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    out.files.dedup_by(|a, b| a.0 == b.0);
+    out
+}
+
+fn expand_one(root: &Path, pattern: &str) -> Expansion {
+    let pattern = pattern.trim_start_matches("./");
+    let mut out = Expansion::default();
+    if !is_glob(pattern) {
+        match std::fs::metadata(root.join(pattern)) {
+            Ok(m) if m.is_dir() => walk(root, pattern, None, &mut out),
+            Ok(m) => out
+                .files
+                .push((pattern.trim_end_matches('/').to_string(), m)),
+            Err(_) => out.missing.push(pattern.to_string()),
+        }
+        return out;
+    }
+    // Walk only below the literal prefix of the pattern.
+    let base: Vec<&str> = pattern.split('/').take_while(|c| !is_glob(c)).collect();
+    let base = base.join("/");
+    walk(root, &base, Some(matcher(pattern)), &mut out);
+    out
+}
+
+fn walk(root: &Path, base: &str, glob: Option<GlobMatcher>, out: &mut Expansion) {
+    let start = if base.is_empty() {
+        root.to_path_buf()
+    } else {
+        root.join(base)
+    };
+    for entry in walkdir::WalkDir::new(&start)
+        .follow_links(false)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_map(|e| e.ok())
+    {
+        let ft = entry.file_type();
+        if ft.is_dir() {
+            continue;
+        }
+        let Ok(rel) = entry.path().strip_prefix(root) else {
+            continue;
+        };
+        let Some(rel) = rel.to_str() else { continue };
+        if let Some(g) = &glob {
+            if !g.is_match(rel) {
+                continue;
+            }
+        }
+        // Follow a symlink to hash what it points at; a dangling link is skipped.
+        let meta = if ft.is_symlink() {
+            std::fs::metadata(entry.path())
+        } else {
+            entry.metadata().map_err(std::io::Error::other)
+        };
+        if let Ok(meta) = meta {
+            if meta.is_file() {
+                out.files.push((rel.to_string(), meta));
+            }
+        }
+    }
+}
+
+/// Hashes every expanded file (in parallel, through the stat cache).
+pub fn hash_all(
+    root: &Path,
+    files: &[(String, std::fs::Metadata)],
+    cache: &StatCache,
+) -> std::io::Result<Vec<(String, Hash)>> {
+    files
+        .par_iter()
+        .map(|(rel, meta)| Ok((rel.clone(), cache.hash(root, rel, meta)?)))
+        .collect()
+}

@@ -1,0 +1,141 @@
+//! Why a task must run, in words (`input src/a.txt changed`), found by comparing the stored
+//! fingerprint field by field with the current one.
+use super::record::Fingerprint;
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DirtyReason {
+    NeverRun,
+    Always,
+    Forced,
+    UptodateFailed(String),
+    OutputMissing(String),
+    OutputChanged(String),
+    KindChanged,
+    CommandChanged,
+    EnvChanged(String),
+    DirChanged,
+    SettingChanged(String),
+    InputChanged(String),
+    InputAdded(String),
+    InputRemoved(String),
+    InputMissing(String),
+    DepRan(String),
+    DepWillRun(String),
+    DepsChanged,
+    /// A builtin's own reason ("image dorun-demo/base:...-id-... not in the local engine").
+    Other(String),
+}
+
+impl fmt::Display for DirtyReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use DirtyReason::*;
+        match self {
+            NeverRun => write!(f, "never run"),
+            Always => write!(f, "always runs"),
+            Forced => write!(f, "forced (-B)"),
+            UptodateFailed(c) => write!(f, "uptodate check `{c}` failed"),
+            OutputMissing(p) => write!(f, "output {p} missing"),
+            OutputChanged(p) => write!(f, "output {p} changed since the task made it"),
+            KindChanged => write!(f, "task kind changed"),
+            CommandChanged => write!(f, "command changed"),
+            EnvChanged(k) => write!(f, "env {k} changed"),
+            DirChanged => write!(f, "dir changed"),
+            SettingChanged(k) => write!(f, "{k} changed"),
+            InputChanged(p) => write!(f, "input {p} changed"),
+            InputAdded(p) => write!(f, "input {p} added"),
+            InputRemoved(p) => write!(f, "input {p} removed"),
+            InputMissing(p) => write!(f, "input {p} does not exist"),
+            DepRan(d) => write!(f, "dependency {d} ran"),
+            DepWillRun(d) => write!(f, "dependency {d} will run"),
+            DepsChanged => write!(f, "dependencies changed"),
+            Other(s) => write!(f, "{s}"),
+        }
+    }
+}
+
+/// The differences between the stored and the current fingerprint, most telling first.
+pub fn explain(old: &Fingerprint, new: &Fingerprint) -> Vec<DirtyReason> {
+    use DirtyReason::*;
+    let mut out = Vec::new();
+    if old.kind != new.kind {
+        out.push(KindChanged);
+    }
+    if old.command != new.command {
+        out.push(CommandChanged);
+    }
+    for key in old.env.keys().chain(new.env.keys()) {
+        if old.env.get(key) != new.env.get(key) && !out.contains(&EnvChanged(key.clone())) {
+            out.push(EnvChanged(key.clone()));
+        }
+    }
+    if old.dir != new.dir {
+        out.push(DirChanged);
+    }
+    for key in old.settings.keys().chain(new.settings.keys()) {
+        let r = SettingChanged(key.clone());
+        if old.settings.get(key) != new.settings.get(key) && !out.contains(&r) {
+            out.push(r);
+        }
+    }
+    diff_lists(&old.inputs, &new.inputs, &mut out);
+    let old_deps: Vec<&String> = old.deps.iter().map(|d| &d.0).collect();
+    let new_deps: Vec<&String> = new.deps.iter().map(|d| &d.0).collect();
+    if old_deps != new_deps {
+        out.push(DepsChanged);
+    } else {
+        for (o, n) in old.deps.iter().zip(&new.deps) {
+            if o.1 != n.1 {
+                out.push(DepRan(n.0.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// Both lists are sorted by path: one merge pass finds changed, added and removed files.
+fn diff_lists(
+    old: &[(String, super::Hash)],
+    new: &[(String, super::Hash)],
+    out: &mut Vec<DirtyReason>,
+) {
+    let (mut i, mut j) = (0, 0);
+    while i < old.len() || j < new.len() {
+        match (old.get(i), new.get(j)) {
+            (Some(o), Some(n)) if o.0 == n.0 => {
+                if o.1 != n.1 {
+                    out.push(DirtyReason::InputChanged(n.0.clone()));
+                }
+                i += 1;
+                j += 1;
+            }
+            (Some(o), Some(n)) if o.0 < n.0 => {
+                out.push(DirtyReason::InputRemoved(o.0.clone()));
+                i += 1;
+            }
+            (Some(_), Some(n)) => {
+                out.push(DirtyReason::InputAdded(n.0.clone()));
+                j += 1;
+            }
+            (Some(o), None) => {
+                out.push(DirtyReason::InputRemoved(o.0.clone()));
+                i += 1;
+            }
+            (None, Some(n)) => {
+                out.push(DirtyReason::InputAdded(n.0.clone()));
+                j += 1;
+            }
+            (None, None) => break,
+        }
+    }
+}
+
+/// "input a changed, input b changed and 3 more"
+pub fn summarize(reasons: &[DirtyReason]) -> String {
+    const SHOWN: usize = 3;
+    let mut s: Vec<String> = reasons.iter().take(SHOWN).map(|r| r.to_string()).collect();
+    if reasons.len() > SHOWN {
+        s.push(format!("{} more", reasons.len() - SHOWN));
+    }
+    s.join(", ")
+}

@@ -1,0 +1,60 @@
+//! What is stored per task after it succeeded: the full fingerprint (so `info` can say which
+//! field changed), its digest, the output hashes, and the result digest dependents see.
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+pub type Hash = [u8; 32];
+
+/// Everything that changes a task's result. No mtimes, no absolute paths.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fingerprint {
+    /// `shell`, `images-build`, ...: a task that changes kind is stale.
+    pub kind: String,
+    pub command: Vec<String>,
+    pub env: BTreeMap<String, String>,
+    pub dir: String,
+    /// Other settings that change the result (declared outputs, builtin configuration).
+    pub settings: BTreeMap<String, String>,
+    pub inputs: Vec<(String, Hash)>,
+    /// Dependency name → that dependency's result digest.
+    pub deps: Vec<(String, Hash)>,
+}
+
+impl Fingerprint {
+    pub fn digest(&self) -> Hash {
+        let bytes = bincode::serialize(self).expect("fingerprints serialize");
+        *blake3::hash(&bytes).as_bytes()
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TaskRecord {
+    pub fingerprint: Fingerprint,
+    pub outputs: Vec<(String, Hash)>,
+    /// Builtin results worth keeping (image id, reference, digest...).
+    pub extra: BTreeMap<String, String>,
+    pub seconds: f64,
+    /// Unix seconds when the task finished.
+    pub finished_at: u64,
+}
+
+impl TaskRecord {
+    /// What dependents fold into their fingerprint: this task's inputs and what it produced.
+    pub fn result_digest(&self) -> Hash {
+        let mut h = blake3::Hasher::new();
+        h.update(&self.fingerprint.digest());
+        for (path, hash) in &self.outputs {
+            h.update(path.as_bytes());
+            h.update(hash);
+        }
+        for (k, v) in &self.extra {
+            h.update(k.as_bytes());
+            h.update(v.as_bytes());
+        }
+        *h.finalize().as_bytes()
+    }
+}
+
+pub fn short_hex(h: &Hash) -> String {
+    h.iter().take(6).map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,297 @@
+//! The task graph: declared tasks plus builtin image tasks expanded into one subtask per image
+//! variant (`build:base@py311`), dependency wiring, selection by name or glob, cycle reports.
+use crate::config::{Builtin, Project, ShellSpec, TaskKind};
+use crate::error::{suggest, Error, Result};
+use std::collections::{BTreeSet, HashMap};
+
+#[derive(Debug, Clone)]
+pub enum Action {
+    /// A builtin task's name (`build`): nothing to do but wait for its subtasks.
+    Group,
+    Shell(ShellSpec),
+    /// One builtin applied to one image variant, or the stack-wide `changed` check.
+    Image(ImageJob),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageJob {
+    pub builtin: Builtin,
+    /// Index into `StackSpec::variants`; None for the stack-wide `images-changed`.
+    pub variant: Option<usize>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub name: String,
+    pub doc: String,
+    pub action: Action,
+    pub deps: Vec<usize>,
+    /// For a subtask, the builtin task it was expanded from.
+    pub parent_task: Option<String>,
+}
+
+#[derive(Debug, Default)]
+pub struct Graph {
+    pub nodes: Vec<Node>,
+    index: HashMap<String, usize>,
+}
+
+impl Graph {
+    pub fn get(&self, name: &str) -> Option<usize> {
+        self.index.get(name).copied()
+    }
+
+    pub fn build(project: &Project) -> Result<Graph> {
+        check_declared_cycles(project)?;
+        let mut g = Graph::default();
+        // Pass 1: a node for every task and subtask, so deps can refer to any of them.
+        for task in &project.tasks {
+            match &task.kind {
+                TaskKind::Shell(spec) => {
+                    g.add(&task.name, &task.doc, Action::Shell(spec.clone()), None);
+                }
+                TaskKind::Builtin(Builtin::Changed) => {
+                    let job = ImageJob {
+                        builtin: Builtin::Changed,
+                        variant: None,
+                    };
+                    g.add(&task.name, &task.doc, Action::Image(job), None);
+                }
+                TaskKind::Builtin(b) => {
+                    g.add(&task.name, &task.doc, Action::Group, None);
+                    let stack = project.stack.as_ref().expect("checked in resolve");
+                    for (i, v) in stack.variants.iter().enumerate() {
+                        let job = ImageJob {
+                            builtin: *b,
+                            variant: Some(i),
+                        };
+                        let doc = format!("{} {}", verb(*b), v.key);
+                        let name = format!("{}:{}", task.name, v.key);
+                        g.add(&name, &doc, Action::Image(job), Some(task.name.clone()));
+                    }
+                }
+            }
+        }
+        // Pass 2: wiring.
+        for task in &project.tasks {
+            let me = g.index[&task.name];
+            let mut dep_ids = Vec::new();
+            for (dep, at) in &task.deps {
+                let Some(id) = g.get(dep) else {
+                    let names = project.tasks.iter().map(|t| t.name.as_str());
+                    return Err(Error::UnknownTask {
+                        name: dep.clone(),
+                        suggestion: suggest(dep, names),
+                        at: Some(at.clone()),
+                    });
+                };
+                dep_ids.push(id);
+            }
+            match &task.kind {
+                TaskKind::Shell(_) | TaskKind::Builtin(Builtin::Changed) => {
+                    g.nodes[me].deps = dep_ids;
+                }
+                TaskKind::Builtin(b) => g.wire_subtasks(project, &task.name, *b, &dep_ids),
+            }
+        }
+        Ok(g)
+    }
+
+    fn add(&mut self, name: &str, doc: &str, action: Action, parent_task: Option<String>) {
+        self.index.insert(name.to_string(), self.nodes.len());
+        self.nodes.push(Node {
+            name: name.to_string(),
+            doc: doc.to_string(),
+            action,
+            deps: Vec::new(),
+            parent_task,
+        });
+    }
+
+    /// A subtask depends on the same image's subtask of each builtin dep, on every other dep as a
+    /// whole, and (for builds) on its parent image's build. Push waits for every test of the
+    /// stack: it is gated on all of them passing (SPEC §6).
+    fn wire_subtasks(&mut self, project: &Project, task: &str, builtin: Builtin, deps: &[usize]) {
+        let stack = project.stack.as_ref().expect("checked in resolve");
+        let group = self.index[task];
+        for (i, v) in stack.variants.iter().enumerate() {
+            let me = self.index[&format!("{task}:{}", v.key)];
+            let mut wired = Vec::new();
+            for &dep in deps {
+                let dep_node = &self.nodes[dep];
+                let is_per_image = matches!(dep_node.action, Action::Group);
+                if is_per_image && builtin == Builtin::Push {
+                    wired.extend(self.subtasks_of(&dep_node.name.clone()));
+                } else if is_per_image {
+                    wired.push(self.index[&format!("{}:{}", dep_node.name, v.key)]);
+                } else {
+                    wired.push(dep);
+                }
+            }
+            if builtin == Builtin::Build {
+                if let Some(parent) = v.parent {
+                    wired.push(self.index[&format!("{task}:{}", stack.variants[parent].key)]);
+                }
+            }
+            let _ = i;
+            wired.sort_unstable();
+            wired.dedup();
+            self.nodes[me].deps = wired;
+            self.nodes[group].deps.push(me);
+        }
+    }
+
+    pub fn subtasks_of(&self, task: &str) -> Vec<usize> {
+        (0..self.nodes.len())
+            .filter(|&i| self.nodes[i].parent_task.as_deref() == Some(task))
+            .collect()
+    }
+
+    /// Names, subtasks or globs → node ids; unknown names suggest the nearest.
+    pub fn select(&self, patterns: &[String]) -> Result<Vec<usize>> {
+        let mut out = BTreeSet::new();
+        for p in patterns {
+            if let Some(id) = self.get(p) {
+                out.insert(id);
+                continue;
+            }
+            let is_glob = p.contains(['*', '?', '[']);
+            if is_glob {
+                let glob = globset::Glob::new(p)
+                    .map_err(|e| Error::Usage(format!("bad task pattern `{p}`: {e}")))?
+                    .compile_matcher();
+                let before = out.len();
+                out.extend((0..self.nodes.len()).filter(|&i| glob.is_match(&self.nodes[i].name)));
+                if out.len() > before {
+                    continue;
+                }
+            }
+            return Err(Error::UnknownTask {
+                name: p.clone(),
+                suggestion: suggest(p, self.nodes.iter().map(|n| n.name.as_str())),
+                at: None,
+            });
+        }
+        Ok(out.into_iter().collect())
+    }
+
+    /// The selected nodes and, unless `only`, everything they depend on; in topological order.
+    pub fn closure(&self, roots: &[usize], only: bool) -> Vec<usize> {
+        let mut keep = vec![false; self.nodes.len()];
+        let mut stack: Vec<usize> = roots.to_vec();
+        while let Some(n) = stack.pop() {
+            if keep[n] {
+                continue;
+            }
+            keep[n] = true;
+            let expand = !only || matches!(self.nodes[n].action, Action::Group);
+            if expand {
+                stack.extend(&self.nodes[n].deps);
+            }
+        }
+        self.topo_order().into_iter().filter(|&n| keep[n]).collect()
+    }
+
+    /// Every node, dependencies before dependents, ties by declaration order (stable output).
+    pub fn topo_order(&self) -> Vec<usize> {
+        let mut done = vec![false; self.nodes.len()];
+        let mut order = Vec::with_capacity(self.nodes.len());
+        fn visit(g: &Graph, n: usize, done: &mut [bool], order: &mut Vec<usize>) {
+            if done[n] {
+                return;
+            }
+            done[n] = true;
+            for &d in &g.nodes[n].deps {
+                visit(g, d, done, order);
+            }
+            order.push(n);
+        }
+        for n in 0..self.nodes.len() {
+            visit(self, n, &mut done, &mut order);
+        }
+        order
+    }
+
+    /// The direct dependents of each node.
+    pub fn dependents(&self) -> Vec<Vec<usize>> {
+        let mut out = vec![Vec::new(); self.nodes.len()];
+        for (i, n) in self.nodes.iter().enumerate() {
+            for &d in &n.deps {
+                out[d].push(i);
+            }
+        }
+        out
+    }
+}
+
+fn verb(b: Builtin) -> &'static str {
+    match b {
+        Builtin::Changed => "Check",
+        Builtin::Build => "Build",
+        Builtin::Test => "Test",
+        Builtin::Manifest => "Write the manifest of",
+        Builtin::Push => "Push",
+    }
+}
+
+/// Cycles among declared tasks, reported as the loop `a -> b -> a` (deps that do not exist are
+/// reported later, with a suggestion).
+fn check_declared_cycles(project: &Project) -> Result<()> {
+    let index: HashMap<&str, usize> = project
+        .tasks
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.name.as_str(), i))
+        .collect();
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        New,
+        Active,
+        Done,
+    }
+    let mut mark = vec![Mark::New; project.tasks.len()];
+    let mut path: Vec<usize> = Vec::new();
+    fn dfs(
+        n: usize,
+        project: &Project,
+        index: &HashMap<&str, usize>,
+        mark: &mut [Mark],
+        path: &mut Vec<usize>,
+    ) -> Option<Vec<String>> {
+        mark[n] = Mark::Active;
+        path.push(n);
+        for (dep, _) in &project.tasks[n].deps {
+            let Some(&d) = index.get(dep.as_str()) else {
+                continue;
+            };
+            match mark[d] {
+                Mark::Active => {
+                    let start = path.iter().position(|&p| p == d).unwrap();
+                    let mut names: Vec<String> = path[start..]
+                        .iter()
+                        .map(|&p| project.tasks[p].name.clone())
+                        .collect();
+                    names.push(project.tasks[d].name.clone());
+                    return Some(names);
+                }
+                Mark::New => {
+                    if let Some(c) = dfs(d, project, index, mark, path) {
+                        return Some(c);
+                    }
+                }
+                Mark::Done => {}
+            }
+        }
+        path.pop();
+        mark[n] = Mark::Done;
+        None
+    }
+    for n in 0..project.tasks.len() {
+        if mark[n] == Mark::New {
+            if let Some(cycle) = dfs(n, project, &index, &mut mark, &mut path) {
+                return Err(Error::Cycle { path: cycle });
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,199 @@
+//! The crash-safe store under `.dorun/`: one record file per task, written only after the task
+//! succeeded and its outputs were hashed (temp file + fsync + rename), removed before the task
+//! starts again; and one lock per project so two dorun processes never interleave.
+use crate::error::{Error, Result};
+use crate::fingerprint::TaskRecord;
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+pub struct State {
+    dir: PathBuf,
+}
+
+/// Held for the whole run; the OS releases it if dorun is killed.
+pub struct Lock {
+    _file: File,
+}
+
+impl State {
+    pub fn new(dir: PathBuf) -> State {
+        State { dir }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn stat_cache_path(&self) -> PathBuf {
+        self.dir.join("stat-cache")
+    }
+
+    /// Takes the project lock, or fails at once with exit code 3 naming the holder: waiting
+    /// silently in CI hides a mistake (two jobs in one workspace), failing fast shows it.
+    pub fn lock(&self) -> Result<Lock> {
+        std::fs::create_dir_all(self.dir.join("tasks")).map_err(|e| Error::io(&self.dir, e))?;
+        let path = self.dir.join("lock");
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(&path)
+            .map_err(|e| Error::io(&path, e))?;
+        match file.try_lock() {
+            Ok(()) => {
+                file.set_len(0).ok();
+                let _ = writeln!(file, "pid {}", std::process::id());
+                Ok(Lock { _file: file })
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let holder = std::fs::read_to_string(&path)
+                    .map(|s| s.trim().to_string())
+                    .ok()
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or_else(|| "unknown pid".into());
+                Err(Error::Locked {
+                    lock_file: path,
+                    holder,
+                })
+            }
+            Err(std::fs::TryLockError::Error(e)) => Err(Error::io(&path, e)),
+        }
+    }
+
+    fn record_path(&self, task: &str) -> PathBuf {
+        self.dir
+            .join("tasks")
+            .join(format!("{}.rec", file_name(task)))
+    }
+
+    /// The record of the last success, if it is intact (a torn or foreign file counts as none).
+    pub fn load(&self, task: &str) -> Option<TaskRecord> {
+        let bytes = std::fs::read(self.record_path(task)).ok()?;
+        decode(&bytes)
+    }
+
+    pub fn save(&self, task: &str, record: &TaskRecord) -> Result<()> {
+        let body = bincode::serialize(record).expect("records serialize");
+        let mut bytes = Vec::with_capacity(body.len() + 40);
+        bytes.extend_from_slice(MAGIC);
+        bytes.extend_from_slice(blake3::hash(&body).as_bytes());
+        bytes.extend_from_slice(&body);
+        let path = self.record_path(task);
+        write_atomic(&path, &bytes).map_err(|e| Error::io(&path, e))
+    }
+
+    /// Drops a task's record; done before the task starts so a killed run leaves it stale.
+    pub fn forget(&self, task: &str) -> Result<bool> {
+        let path = self.record_path(task);
+        match std::fs::remove_file(&path) {
+            Ok(()) => {
+                sync_dir(path.parent().unwrap());
+                Ok(true)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(Error::io(&path, e)),
+        }
+    }
+
+    pub fn forget_all(&self) -> Result<usize> {
+        let dir = self.dir.join("tasks");
+        let mut n = 0;
+        if let Ok(entries) = std::fs::read_dir(&dir) {
+            for e in entries.flatten() {
+                if std::fs::remove_file(e.path()).is_ok() {
+                    n += 1;
+                }
+            }
+        }
+        let _ = std::fs::remove_file(self.stat_cache_path());
+        Ok(n)
+    }
+}
+
+const MAGIC: &[u8; 8] = b"dorunrc1";
+
+fn decode(bytes: &[u8]) -> Option<TaskRecord> {
+    if bytes.len() < 40 || &bytes[..8] != MAGIC {
+        return None;
+    }
+    let body = &bytes[40..];
+    if blake3::hash(body).as_bytes() != &bytes[8..40] {
+        return None;
+    }
+    bincode::deserialize(body).ok()
+}
+
+/// `build:base@py311` → `build%3Abase%40py311`: readable, and safe as a file name.
+fn file_name(task: &str) -> String {
+    task.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c.to_string()
+            } else {
+                format!("%{:02X}", c as u32)
+            }
+        })
+        .collect()
+}
+
+/// Temp file + fsync + rename + directory fsync: readers see the old or the new file, never a
+/// torn one, even after a power cut.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let mut file = atomic_write_file::AtomicWriteFile::open(path)?;
+    file.write_all(bytes)?;
+    file.commit()
+}
+
+fn sync_dir(dir: &Path) {
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_are_escaped() {
+        assert_eq!(file_name("build:base@py311"), "build%3Abase%40py311");
+        assert_eq!(file_name("lint"), "lint");
+    }
+
+    #[test]
+    fn torn_record_reads_as_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = State::new(dir.path().to_path_buf());
+        let rec = TaskRecord {
+            fingerprint: Default::default(),
+            outputs: vec![],
+            extra: Default::default(),
+            seconds: 1.0,
+            finished_at: 0,
+        };
+        state.save("t", &rec).unwrap();
+        assert!(state.load("t").is_some());
+        let path = state.record_path("t");
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() - 1]).unwrap();
+        assert!(state.load("t").is_none());
+    }
+
+    #[test]
+    fn second_lock_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = State::new(dir.path().to_path_buf());
+        let _held = state.lock().unwrap();
+        let err = match state.lock() {
+            Err(e) => e,
+            Ok(_) => panic!("second lock granted"),
+        };
+        assert_eq!(err.exit_code(), 3);
+        assert!(err.to_string().contains("another dorun"));
+    }
+}
