@@ -68,6 +68,7 @@ pub fn run(cli: Cli) -> Result<()> {
 /// A loaded project with its graph and the shared pieces every command uses.
 pub struct Session {
     pub shared: Arc<Shared>,
+    pub stack: crate::stack::Stack,
 }
 
 impl Session {
@@ -76,7 +77,7 @@ impl Session {
         let state = Arc::new(State::new(project.root.join(&project.settings.state_dir)));
         let cache = Arc::new(StatCache::load(&state.stat_cache_path()));
         let procs = Arc::new(Procs::default());
-        let images = crate::stack::runtime(&project, &graph)?;
+        let images = crate::stack::stack(&project);
         let works: Vec<Option<Arc<dyn Work>>> = graph
             .nodes
             .iter()
@@ -98,6 +99,7 @@ impl Session {
                 works,
                 on_interrupt: images.interrupt_hook(),
             }),
+            stack: images,
         })
     }
 
@@ -136,6 +138,17 @@ impl Session {
         forced
     }
 
+    /// Image tasks need the engine (and registry): check once, up front, for exit code 3.
+    pub fn preflight(&self, order: &[usize]) -> Result<()> {
+        let needs_images = order
+            .iter()
+            .any(|&n| matches!(self.graph().nodes[n].action, Action::Image(_)));
+        match (&self.stack.rt, needs_images) {
+            (Some(rt), true) => rt.preflight(),
+            _ => Ok(()),
+        }
+    }
+
     pub fn predict(&self, order: &[usize], forced: &[bool]) -> Vec<Prediction> {
         predict(&self.shared, order, forced)
     }
@@ -153,6 +166,7 @@ impl Session {
             ));
         }
         let (roots, order) = self.selection(patterns, run.only)?;
+        self.preflight(&order)?;
         let _lock = self.shared.state.lock()?;
         install_signal_handlers(&self.shared.procs);
         let jobs = run

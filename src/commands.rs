@@ -12,6 +12,7 @@ pub fn list(session: &Session, all: bool, json_out: bool) -> Result<()> {
         .collect();
     let order = g.closure(&shown, false);
     let forced = vec![false; g.nodes.len()];
+    session.preflight(&order)?;
     let predictions = session.predict(&order, &forced);
     let state = &session.shared.state;
     let mut rows = Vec::new();
@@ -40,6 +41,7 @@ pub fn info(session: &Session, patterns: &[String]) -> Result<()> {
     let (roots, order) = session.selection(patterns, false)?;
     let g = session.graph();
     let forced = vec![false; g.nodes.len()];
+    session.preflight(&order)?;
     let predictions = session.predict(&order, &forced);
     for &n in &roots {
         let node = &g.nodes[n];
@@ -104,6 +106,7 @@ pub fn plan(
     };
     let (roots, order) = session.selection(&patterns, only)?;
     let forced = session.forced(&roots, force);
+    session.preflight(&order)?;
     let predictions = session.predict(&order, &forced);
     let g = session.graph();
     let tasks: Vec<_> = predictions

@@ -61,20 +61,24 @@ pub fn predict(shared: &Shared, order: &[usize], forced: &[bool]) -> Vec<Predict
             on_step: &noop,
         };
         let mut error = None;
-        if reasons.is_empty() {
-            match decide(work.as_ref(), &cx, forced[n]) {
-                Ok((fp, r)) => {
-                    reasons = r;
-                    result[n] = Some(
-                        shared
-                            .state
-                            .load(&node.name)
-                            .map(|rec| rec.result_digest())
-                            .unwrap_or_else(|| fp.digest()),
-                    );
+        // A dependency that will run may change what this task sees, unless the task's
+        // decision does not use its dependencies' results (image tasks judge by identity).
+        let dep_will_run = std::mem::take(&mut reasons);
+        match decide(work.as_ref(), &cx, forced[n]) {
+            Ok((fp, r)) => {
+                reasons = r;
+                if work.uses_dependency_results() {
+                    reasons.extend(dep_will_run);
                 }
-                Err(e) => error = Some(e.message),
+                result[n] = Some(
+                    shared
+                        .state
+                        .load(&node.name)
+                        .map(|rec| rec.result_digest())
+                        .unwrap_or_else(|| fp.digest()),
+                );
             }
+            Err(e) => error = Some(e.message),
         }
         stale[n] = !reasons.is_empty() || error.is_some();
         out.push(Prediction {

@@ -58,6 +58,12 @@ pub trait Work: Send + Sync {
     /// `uptodate` commands, an image gone from the engine). Called only when nothing else is stale.
     fn stale_reasons(&self, cx: &TaskCx, record: &TaskRecord) -> Vec<DirtyReason>;
 
+    /// False for tasks whose decision ignores what their dependencies produced (image tasks
+    /// judge by identity), so `plan` need not assume they run when a dependency does.
+    fn uses_dependency_results(&self) -> bool {
+        true
+    }
+
     /// `always = true` tasks are never up to date.
     fn always(&self) -> bool {
         false
@@ -70,11 +76,30 @@ pub trait Work: Send + Sync {
     }
 
     fn execute(&self, cx: &TaskCx, log: &mut File) -> Result<Produced, TaskError>;
+
+    /// Stale reasons (empty = up to date) and the fingerprint they were decided on. Builtins
+    /// whose up-to-date rule is not "same fingerprint as the last success" override it.
+    fn decide(
+        &self,
+        cx: &TaskCx,
+        force: bool,
+    ) -> Result<(Fingerprint, Vec<DirtyReason>), TaskError> {
+        standard_decide(self, cx, force)
+    }
 }
 
-/// Stale reasons (empty = up to date) and the fingerprint they were decided on.
 pub fn decide(
     work: &dyn Work,
+    cx: &TaskCx,
+    force: bool,
+) -> Result<(Fingerprint, Vec<DirtyReason>), TaskError> {
+    work.decide(cx, force)
+}
+
+/// The rule of doit and make: stale when forced, `always`, never run, its fingerprint changed,
+/// or (only then checked) its outputs or `uptodate` commands say so.
+pub fn standard_decide<W: Work + ?Sized>(
+    work: &W,
     cx: &TaskCx,
     force: bool,
 ) -> Result<(Fingerprint, Vec<DirtyReason>), TaskError> {

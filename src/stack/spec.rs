@@ -1,16 +1,61 @@
 //! The image stack declared in tasks.toml: `[stack]`, `[stack.plans.*]`, `[images.*]`,
-//! `[manifests.*]`, validated against the images directory (SPEC §3, §4).
-use crate::config::resolve::Locator;
+//! `[manifests.*]`, validated against the images directory and expanded into variants (one per
+//! image and plan), parents first (SPEC §3, §4).
+use crate::config::resolve::{check_inside, parse_duration, Locator};
 use crate::config::schema::{RawImage, RawManifest, RawStack};
-use crate::error::Result;
-use std::collections::BTreeMap;
+use crate::error::{suggest, Error, Result};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+use std::time::Duration;
 use toml::Spanned;
 
 #[derive(Debug, Clone)]
 pub struct StackSpec {
+    pub images_dir: String,
+    /// `host[:port]`, or empty for "local engine only".
+    pub registry: String,
+    pub namespace: String,
+    pub tag_prefix: String,
+    pub stable_tag: String,
+    pub rebuild_all_on: Vec<String>,
+    pub common_tests: Option<String>,
+    pub plans: Vec<Plan>,
+    pub images: Vec<ImageSpec>,
+    pub manifests: BTreeMap<String, ManifestCommand>,
     /// Every image × plan to build, parents before children.
     pub variants: Vec<Variant>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub name: String,
+    pub tag_prefix: String,
+    pub build_args: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ImageSpec {
+    pub name: String,
+    pub parent: Option<String>,
+    pub build_args: BTreeMap<String, String>,
+    pub skip_plans: Vec<String>,
+    pub manifests: Vec<String>,
+    pub test: TestLimits,
+    pub dockerfile: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TestLimits {
+    pub memory_bytes: Option<i64>,
+    pub cpus: Option<f64>,
+    pub network: Option<String>,
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct ManifestCommand {
+    pub description: String,
+    pub command: String,
 }
 
 #[derive(Debug, Clone)]
@@ -23,14 +68,537 @@ pub struct Variant {
     pub parent: Option<usize>,
 }
 
+/// Tests run at most this long unless the image says otherwise.
+pub const DEFAULT_TEST_TIMEOUT: Duration = Duration::from_secs(600);
+
+impl StackSpec {
+    pub fn image(&self, name: &str) -> &ImageSpec {
+        self.images
+            .iter()
+            .find(|i| i.name == name)
+            .expect("validated image name")
+    }
+
+    pub fn plan(&self, name: &str) -> &Plan {
+        self.plans
+            .iter()
+            .find(|p| p.name == name)
+            .expect("validated plan name")
+    }
+
+    /// `registry/namespace/image`, leaving out the empty parts.
+    pub fn repository(&self, image: &str) -> String {
+        [self.registry.as_str(), self.namespace.as_str(), image]
+            .iter()
+            .filter(|s| !s.is_empty())
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+
+    /// The repository path inside the registry (`namespace/image`).
+    pub fn registry_path(&self, image: &str) -> String {
+        [self.namespace.as_str(), image]
+            .iter()
+            .filter(|s| !s.is_empty())
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+
+    pub fn tag_prefix_of(&self, v: &Variant) -> &str {
+        match &v.plan {
+            Some(p) => &self.plan(p).tag_prefix,
+            None => &self.tag_prefix,
+        }
+    }
+
+    /// Plan build-args override image ones.
+    pub fn build_args_of(&self, v: &Variant) -> BTreeMap<String, String> {
+        let mut args = self.image(&v.image).build_args.clone();
+        if let Some(p) = &v.plan {
+            args.extend(self.plan(p).build_args.clone());
+        }
+        args
+    }
+
+    pub fn stable_tag_of(&self, v: &Variant) -> String {
+        match &v.plan {
+            Some(_) => format!("{}-{}", self.tag_prefix_of(v), self.stable_tag),
+            None => self.stable_tag.clone(),
+        }
+    }
+
+    pub fn variant(&self, key: &str) -> Option<usize> {
+        self.variants.iter().position(|v| v.key == key)
+    }
+}
+
 pub fn resolve(
     raw: Option<RawStack>,
-    _images: BTreeMap<Spanned<String>, Spanned<RawImage>>,
-    _manifests: BTreeMap<Spanned<String>, RawManifest>,
-    _root: &Path,
-    _loc: &Locator,
+    images: BTreeMap<Spanned<String>, Spanned<RawImage>>,
+    manifests: BTreeMap<Spanned<String>, RawManifest>,
+    root: &Path,
+    loc: &Locator,
 ) -> Result<Option<StackSpec>> {
-    Ok(raw.map(|_| StackSpec {
-        variants: Vec::new(),
+    let Some(raw) = raw else {
+        if let Some((name, _)) = images.iter().next() {
+            return Err(loc.error(name, "[images.*] needs a [stack] table"));
+        }
+        return Ok(None);
+    };
+    let images_dir = match &raw.images_dir {
+        Some(d) => {
+            check_inside(d, loc)?;
+            d.get_ref().clone()
+        }
+        None => "images".to_string(),
+    };
+    let registry = std::env::var("DORUN_REGISTRY")
+        .ok()
+        .or(raw.registry.clone())
+        .unwrap_or_default()
+        .trim_end_matches('/')
+        .to_string();
+    let namespace = match &raw.namespace {
+        Some(ns) => {
+            for part in ns.get_ref().split('/') {
+                if !valid_path_component(part) {
+                    return Err(loc.error(ns, format!("invalid namespace `{}`: use lowercase letters, digits and separators . _ - (Docker reference rules)", ns.get_ref())));
+                }
+            }
+            ns.get_ref().clone()
+        }
+        None => String::new(),
+    };
+    let tag_prefix = spanned_tag(raw.tag_prefix.as_ref(), "latest", loc)?;
+    let stable_tag = spanned_tag(raw.stable_tag.as_ref(), "stable", loc)?;
+    for p in &raw.rebuild_all_on {
+        crate::config::resolve::check_relative_glob(p, loc)?;
+    }
+    let common_tests = raw.common_tests.as_ref().map(|c| -> Result<String> {
+        check_inside(c, loc)?;
+        Ok(c.get_ref().clone())
+    });
+    let common_tests = common_tests.transpose()?;
+
+    let mut plans = Vec::new();
+    for (name, plan) in &raw.plans {
+        if !valid_tag(name.get_ref()) {
+            return Err(loc.error(name, format!("invalid plan name `{}`", name.get_ref())));
+        }
+        let prefix = match &plan.tag_prefix {
+            Some(t) => spanned_tag(Some(t), "", loc)?,
+            None => format!("{tag_prefix}-{}", name.get_ref()),
+        };
+        plans.push(Plan {
+            name: name.get_ref().clone(),
+            tag_prefix: prefix,
+            build_args: plan.build_args.clone(),
+        });
+    }
+    let plan_names: Vec<&str> = plans.iter().map(|p| p.name.as_str()).collect();
+
+    let mut manifest_cmds = BTreeMap::new();
+    for (name, m) in manifests {
+        manifest_cmds.insert(
+            name.get_ref().clone(),
+            ManifestCommand {
+                description: m
+                    .description
+                    .clone()
+                    .unwrap_or_else(|| name.get_ref().clone()),
+                command: m.command.get_ref().clone(),
+            },
+        );
+    }
+
+    let mut specs = Vec::new();
+    let names: Vec<String> = images.keys().map(|k| k.get_ref().clone()).collect();
+    for (name, image) in &images {
+        specs.push(resolve_image(
+            name,
+            image,
+            &names,
+            &plan_names,
+            &manifest_cmds,
+            root,
+            &images_dir,
+            loc,
+        )?);
+    }
+    check_directories(root, &images_dir, &images, common_tests.as_deref(), loc)?;
+    let order = image_order(&specs, &images, loc)?;
+    let variants = expand_variants(&specs, &order, &plans, &images, loc)?;
+    Ok(Some(StackSpec {
+        images_dir,
+        registry,
+        namespace,
+        tag_prefix,
+        stable_tag,
+        rebuild_all_on: raw
+            .rebuild_all_on
+            .iter()
+            .map(|s| s.get_ref().clone())
+            .collect(),
+        common_tests,
+        plans,
+        images: specs,
+        manifests: manifest_cmds,
+        variants,
     }))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn resolve_image(
+    name: &Spanned<String>,
+    image: &Spanned<RawImage>,
+    names: &[String],
+    plans: &[&str],
+    manifests: &BTreeMap<String, ManifestCommand>,
+    root: &Path,
+    images_dir: &str,
+    loc: &Locator,
+) -> Result<ImageSpec> {
+    let raw = image.get_ref();
+    if !valid_path_component(name.get_ref()) {
+        return Err(loc.error(
+            name,
+            format!(
+                "invalid image name `{}`: Docker references need lowercase letters, digits and separators . _ -",
+                name.get_ref()
+            ),
+        ));
+    }
+    if let Some(parent) = &raw.depends_on {
+        if !names.contains(parent.get_ref()) {
+            let hint = suggest(parent.get_ref(), names.iter().map(String::as_str))
+                .map(|s| format!(" (did you mean `{s}`?)"))
+                .unwrap_or_default();
+            return Err(loc.error(
+                parent,
+                format!(
+                    "image `{}` depends on unknown image `{}`{hint}",
+                    name.get_ref(),
+                    parent.get_ref()
+                ),
+            ));
+        }
+    }
+    for p in &raw.skip_plans {
+        if !plans.contains(&p.get_ref().as_str()) {
+            return Err(loc.error(p, format!("unknown plan `{}` in skip-plans", p.get_ref())));
+        }
+    }
+    for m in &raw.manifests {
+        if !manifests.contains_key(m.get_ref()) {
+            let hint = suggest(m.get_ref(), manifests.keys().map(String::as_str))
+                .map(|s| format!(" (did you mean `{s}`?)"))
+                .unwrap_or_default();
+            return Err(loc.error(
+                m,
+                format!(
+                    "unknown manifest `{}`{hint}: declare it as [manifests.{}]",
+                    m.get_ref(),
+                    m.get_ref()
+                ),
+            ));
+        }
+    }
+    let dockerfile = match &raw.dockerfile {
+        Some(d) => {
+            check_inside(d, loc)?;
+            d.get_ref().clone()
+        }
+        None => "Dockerfile".to_string(),
+    };
+    let dir = root.join(images_dir).join(name.get_ref());
+    if !dir.is_dir() {
+        return Err(loc.error(
+            name,
+            format!(
+                "image `{}` has no directory {}/{}",
+                name.get_ref(),
+                images_dir,
+                name.get_ref()
+            ),
+        ));
+    }
+    if !dir.join(&dockerfile).is_file() {
+        return Err(loc.error(
+            name,
+            format!(
+                "missing Dockerfile: {}/{}/{dockerfile} does not exist",
+                images_dir,
+                name.get_ref()
+            ),
+        ));
+    }
+    let test = resolve_limits(raw, loc)?;
+    Ok(ImageSpec {
+        name: name.get_ref().clone(),
+        parent: raw.depends_on.as_ref().map(|p| p.get_ref().clone()),
+        build_args: raw.build_args.clone(),
+        skip_plans: raw.skip_plans.iter().map(|p| p.get_ref().clone()).collect(),
+        manifests: raw.manifests.iter().map(|m| m.get_ref().clone()).collect(),
+        test,
+        dockerfile,
+    })
+}
+
+fn resolve_limits(raw: &RawImage, loc: &Locator) -> Result<TestLimits> {
+    let Some(t) = &raw.test else {
+        return Ok(TestLimits {
+            memory_bytes: None,
+            cpus: None,
+            network: None,
+            timeout: DEFAULT_TEST_TIMEOUT,
+        });
+    };
+    let memory_bytes = match &t.memory {
+        Some(m) => Some(parse_memory(m.get_ref()).ok_or_else(|| {
+            loc.error(
+                m,
+                format!(
+                    "invalid memory limit `{}` (examples: 512m, 1g)",
+                    m.get_ref()
+                ),
+            )
+        })?),
+        None => None,
+    };
+    let timeout = match &t.timeout {
+        Some(d) => parse_duration(d, loc)?,
+        None => DEFAULT_TEST_TIMEOUT,
+    };
+    Ok(TestLimits {
+        memory_bytes,
+        cpus: t.cpus,
+        network: t.network.clone(),
+        timeout,
+    })
+}
+
+/// `512m`, `1g`, `1048576` (bytes) as Docker reads them.
+pub fn parse_memory(s: &str) -> Option<i64> {
+    let s = s.trim().to_ascii_lowercase();
+    let s = s.strip_suffix('b').unwrap_or(&s);
+    let (num, mult) = match s.chars().last()? {
+        'k' => (&s[..s.len() - 1], 1024),
+        'm' => (&s[..s.len() - 1], 1024 * 1024),
+        'g' => (&s[..s.len() - 1], 1024 * 1024 * 1024),
+        _ => (s, 1),
+    };
+    let n: f64 = num.parse().ok()?;
+    (n > 0.0).then_some((n * mult as f64) as i64)
+}
+
+/// Every directory of images-dir holding a Dockerfile must be declared, and the reverse.
+fn check_directories(
+    root: &Path,
+    images_dir: &str,
+    images: &BTreeMap<Spanned<String>, Spanned<RawImage>>,
+    common_tests: Option<&str>,
+    loc: &Locator,
+) -> Result<()> {
+    let dir = root.join(images_dir);
+    let entries = std::fs::read_dir(&dir).map_err(|e| {
+        Error::config(
+            None,
+            format!(
+                "{}: cannot read the images directory ({e}); set [stack] images-dir",
+                dir.display()
+            ),
+        )
+    })?;
+    let declared: BTreeSet<&str> = images.keys().map(|k| k.get_ref().as_str()).collect();
+    let mut undeclared = Vec::new();
+    for e in entries.flatten() {
+        let path = e.path();
+        let name = e.file_name().to_string_lossy().to_string();
+        let is_common = common_tests.is_some_and(|c| root.join(c) == path);
+        if path.join("Dockerfile").is_file() && !declared.contains(name.as_str()) && !is_common {
+            undeclared.push(name);
+        }
+    }
+    undeclared.sort();
+    if let Some(name) = undeclared.first() {
+        return Err(Error::config(
+            Some(crate::error::Location {
+                file: loc.file.to_path_buf(),
+                line: 1,
+                column: 1,
+                text: String::new(),
+            }),
+            format!(
+                "{images_dir}/{name} has a Dockerfile but tasks.toml has no [images.{name}] entry"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Images parents-first (ties by name); an image cycle is reported as its loop.
+fn image_order(
+    specs: &[ImageSpec],
+    images: &BTreeMap<Spanned<String>, Spanned<RawImage>>,
+    loc: &Locator,
+) -> Result<Vec<usize>> {
+    let index: BTreeMap<&str, usize> = specs
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.name.as_str(), i))
+        .collect();
+    let mut order = Vec::new();
+    let mut state = vec![0u8; specs.len()]; // 0 new, 1 visiting, 2 done
+    fn visit(
+        i: usize,
+        specs: &[ImageSpec],
+        index: &BTreeMap<&str, usize>,
+        state: &mut [u8],
+        path: &mut Vec<usize>,
+        order: &mut Vec<usize>,
+    ) -> Option<Vec<usize>> {
+        if state[i] == 2 {
+            return None;
+        }
+        if state[i] == 1 {
+            let start = path.iter().position(|&p| p == i).unwrap();
+            let mut cycle = path[start..].to_vec();
+            cycle.push(i);
+            return Some(cycle);
+        }
+        state[i] = 1;
+        path.push(i);
+        if let Some(parent) = &specs[i].parent {
+            if let Some(c) = visit(index[parent.as_str()], specs, index, state, path, order) {
+                return Some(c);
+            }
+        }
+        path.pop();
+        state[i] = 2;
+        order.push(i);
+        None
+    }
+    for i in 0..specs.len() {
+        let mut path = Vec::new();
+        if let Some(cycle) = visit(i, specs, &index, &mut state, &mut path, &mut order) {
+            // Report child -> parent, the way depends-on reads.
+            let names: Vec<String> = cycle.iter().map(|&c| specs[c].name.clone()).collect();
+            let at = images
+                .iter()
+                .find(|(k, _)| *k.get_ref() == names[0])
+                .and_then(|(_, v)| v.get_ref().depends_on.as_ref())
+                .map(|d| loc.at(d));
+            return Err(Error::config(
+                at,
+                format!("image dependency cycle: {}", names.join(" -> ")),
+            ));
+        }
+    }
+    Ok(order)
+}
+
+fn expand_variants(
+    specs: &[ImageSpec],
+    order: &[usize],
+    plans: &[Plan],
+    images: &BTreeMap<Spanned<String>, Spanned<RawImage>>,
+    loc: &Locator,
+) -> Result<Vec<Variant>> {
+    let mut variants: Vec<Variant> = Vec::new();
+    for &i in order {
+        let spec = &specs[i];
+        let plan_list: Vec<Option<&Plan>> = if plans.is_empty() {
+            vec![None]
+        } else {
+            plans
+                .iter()
+                .filter(|p| !spec.skip_plans.contains(&p.name))
+                .map(Some)
+                .collect()
+        };
+        for plan in plan_list {
+            let key = match plan {
+                Some(p) => format!("{}@{}", spec.name, p.name),
+                None => spec.name.clone(),
+            };
+            let parent = match &spec.parent {
+                None => None,
+                Some(parent) => {
+                    let parent_key = match plan {
+                        Some(p) => format!("{parent}@{}", p.name),
+                        None => parent.clone(),
+                    };
+                    let found = variants.iter().position(|v| v.key == parent_key);
+                    if found.is_none() {
+                        let at = images
+                            .iter()
+                            .find(|(k, _)| *k.get_ref() == spec.name)
+                            .map(|(k, _)| loc.at(k));
+                        return Err(Error::config(
+                            at,
+                            format!("image `{}` is built for plan `{}` but its parent `{parent}` skips that plan", spec.name, plan.map(|p| p.name.as_str()).unwrap_or("")),
+                        ));
+                    }
+                    found
+                }
+            };
+            variants.push(Variant {
+                key,
+                image: spec.name.clone(),
+                plan: plan.map(|p| p.name.clone()),
+                parent,
+            });
+        }
+    }
+    Ok(variants)
+}
+
+/// A path component of a Docker reference: `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`.
+pub fn valid_path_component(s: &str) -> bool {
+    let re = regex::Regex::new(r"^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*$").unwrap();
+    re.is_match(s)
+}
+
+/// A Docker tag: `[\w][\w.-]{0,127}`.
+pub fn valid_tag(s: &str) -> bool {
+    let re = regex::Regex::new(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$").unwrap();
+    re.is_match(s)
+}
+
+fn spanned_tag(t: Option<&Spanned<String>>, default: &str, loc: &Locator) -> Result<String> {
+    match t {
+        None => Ok(default.to_string()),
+        Some(t) => {
+            // The content tag appends `-id-` and 12 hex digits, so leave room for them.
+            if !valid_tag(t.get_ref()) || t.get_ref().len() > 100 {
+                return Err(loc.error(t, format!("invalid tag `{}`: use letters, digits, `_`, `.` and `-`, at most 100 characters", t.get_ref())));
+            }
+            Ok(t.get_ref().clone())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_limits_parse() {
+        assert_eq!(parse_memory("512m"), Some(512 * 1024 * 1024));
+        assert_eq!(parse_memory("1g"), Some(1024 * 1024 * 1024));
+        assert_eq!(parse_memory("2048"), Some(2048));
+        assert_eq!(parse_memory("lots"), None);
+    }
+
+    #[test]
+    fn reference_components() {
+        assert!(valid_path_component("base"));
+        assert!(valid_path_component("py-3.11"));
+        assert!(!valid_path_component("Base"));
+        assert!(!valid_path_component("-x"));
+        assert!(valid_tag("2026.4-py311"));
+        assert!(!valid_tag("-x"));
+    }
 }

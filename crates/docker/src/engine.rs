@@ -1,0 +1,195 @@
+//! `Engine`: the one connection to the Docker engine, and the blocking bridge over it.
+//!
+//! The executor's worker threads are plain OS threads, so every public method is synchronous
+//! and runs its future with `Runtime::block_on` on a runtime the engine owns. `block_on` takes
+//! `&self`, so many workers may drive requests at once; bollard's `Docker` is a cheap clone of
+//! an `Arc`'d hyper client. Never call these methods from inside an async context.
+
+use std::future::Future;
+use std::time::Duration;
+
+use bollard::Docker;
+
+use crate::error::{DockerError, Result};
+
+/// Where bollard looks when DOCKER_HOST is unset.
+const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";
+
+/// How long `connect` waits for the engine before declaring it unreachable.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// bollard's per-request timeout only bounds waiting for response *headers*; a build's headers
+/// come after the whole context is uploaded, so keep it generous and time out runs ourselves.
+const REQUEST_TIMEOUT_SECS: u64 = 3600;
+
+/// A connected Docker engine. `Send + Sync`: share one behind an `Arc` across worker threads.
+pub struct Engine {
+    pub(crate) rt: tokio::runtime::Runtime,
+    pub(crate) docker: Docker,
+    pub(crate) host: String,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").field("host", &self.host).finish()
+    }
+}
+
+impl Engine {
+    /// Connects to the engine named by `DOCKER_HOST` (`unix://` or `tcp://`; default
+    /// `unix:///var/run/docker.sock`), negotiates the API version and pings it. Fails within
+    /// about five seconds with [`DockerError::Unreachable`] when nothing answers.
+    pub fn connect() -> Result<Engine> {
+        let host = std::env::var("DOCKER_HOST")
+            .ok()
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| DEFAULT_HOST.to_string());
+        Self::connect_to(&host)
+    }
+
+    /// Like [`Engine::connect`] with an explicit host address instead of `DOCKER_HOST`.
+    pub fn connect_to(host: &str) -> Result<Engine> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("dorun-docker")
+            .enable_all()
+            .build()
+            .map_err(|e| DockerError::Unreachable {
+                host: host.to_string(),
+                detail: format!("cannot start the async runtime: {e}"),
+            })?;
+        let unreachable = |detail: String| DockerError::Unreachable {
+            host: host.to_string(),
+            detail,
+        };
+        let docker = {
+            // hyper's client wants a runtime in scope when it is built.
+            let _guard = rt.enter();
+            open(host)?
+        };
+        let docker = rt.block_on(async {
+            let negotiated = tokio::time::timeout(CONNECT_TIMEOUT, docker.negotiate_version())
+                .await
+                .map_err(|_| unreachable(format!("no answer within {CONNECT_TIMEOUT:?}")))?
+                .map_err(|e| unreachable(e.to_string()))?;
+            tokio::time::timeout(CONNECT_TIMEOUT, negotiated.ping())
+                .await
+                .map_err(|_| unreachable(format!("no answer within {CONNECT_TIMEOUT:?}")))?
+                .map_err(|e| unreachable(e.to_string()))?;
+            Ok::<_, DockerError>(negotiated)
+        })?;
+        Ok(Engine {
+            rt,
+            docker,
+            host: host.to_string(),
+        })
+    }
+
+    /// The address this engine was reached at, e.g. `unix:///var/run/docker.sock`.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The negotiated API version, e.g. `1.41`.
+    pub fn api_version(&self) -> String {
+        let v = self.docker.client_version();
+        format!("{}.{}", v.major_version, v.minor_version)
+    }
+
+    /// Runs one future to completion on the engine's runtime.
+    pub(crate) fn block_on<F: Future>(&self, fut: F) -> F::Output {
+        self.rt.block_on(fut)
+    }
+
+    /// Maps a bollard error from `action` to the user-facing enum: transport failures mean the
+    /// engine went away (an environment problem), anything else is the engine's answer.
+    pub(crate) fn err(&self, action: &str, e: bollard::errors::Error) -> DockerError {
+        use bollard::errors::Error as B;
+        match e {
+            B::DockerResponseServerError { message, .. } => DockerError::Engine {
+                action: action.to_string(),
+                message,
+            },
+            B::SocketNotFoundError(_)
+            | B::HyperResponseError { .. }
+            | B::HyperLegacyError { .. }
+            | B::IOError { .. }
+            | B::RequestTimeoutError => DockerError::Unreachable {
+                host: self.host.clone(),
+                detail: format!("{action}: {e}"),
+            },
+            other => DockerError::Engine {
+                action: action.to_string(),
+                message: other.to_string(),
+            },
+        }
+    }
+}
+
+/// Builds the bollard client for `host` without touching the network.
+fn open(host: &str) -> Result<Docker> {
+    let client_version = bollard::API_DEFAULT_VERSION;
+    let result = if host.starts_with("unix://") {
+        Docker::connect_with_unix(host, REQUEST_TIMEOUT_SECS, client_version)
+    } else if host.starts_with("tcp://") || host.starts_with("http://") {
+        Docker::connect_with_http(host, REQUEST_TIMEOUT_SECS, client_version)
+    } else {
+        return Err(DockerError::BadDockerHost {
+            host: host.to_string(),
+        });
+    };
+    result.map_err(|e| DockerError::Unreachable {
+        host: host.to_string(),
+        detail: e.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn engine_is_send_and_sync() {
+        assert_send_sync::<Engine>();
+    }
+
+    #[test]
+    fn missing_socket_is_unreachable() {
+        let err = Engine::connect_to("unix:///nonexistent/docker.sock").unwrap_err();
+        assert!(err.is_environment(), "{err}");
+        assert!(err.to_string().contains("DOCKER_HOST"), "{err}");
+    }
+
+    #[test]
+    fn closed_tcp_port_fails_fast() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let start = std::time::Instant::now();
+        let err = Engine::connect_to(&format!("tcp://127.0.0.1:{port}")).unwrap_err();
+        assert!(matches!(err, DockerError::Unreachable { .. }), "{err}");
+        assert!(start.elapsed() < Duration::from_secs(6));
+    }
+
+    #[test]
+    fn silent_listener_times_out_within_bound() {
+        // Accepts connections but never answers: connect must still give up quickly.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let start = std::time::Instant::now();
+        let err = Engine::connect_to(&format!("tcp://127.0.0.1:{port}")).unwrap_err();
+        assert!(matches!(err, DockerError::Unreachable { .. }), "{err}");
+        assert!(start.elapsed() < Duration::from_secs(7));
+        drop(listener);
+    }
+
+    #[test]
+    fn unknown_scheme_is_rejected() {
+        let err = Engine::connect_to("ftp://x").unwrap_err();
+        assert!(matches!(err, DockerError::BadDockerHost { .. }), "{err}");
+    }
+}

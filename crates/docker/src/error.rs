@@ -1,0 +1,150 @@
+//! `DockerError`: every way talking to an engine or a registry can fail, worded for the user in
+//! one place. No variant ever carries a password or token: credentials stay in [`Credentials`],
+//! and messages that come back from a daemon or registry are passed through [`redact`] first.
+//!
+//! [`Credentials`]: crate::Credentials
+
+use std::path::PathBuf;
+
+/// Result alias used across the crate.
+pub type Result<T, E = DockerError> = std::result::Result<T, E>;
+
+/// How to get an engine running; shown whenever none answers.
+const START_HINT: &str = "start one with `sudo dockerd &` (or `scripts/env`), \
+                          or point DOCKER_HOST at a running engine";
+
+/// Every failure of the engine or registry layer.
+#[derive(Debug, thiserror::Error)]
+pub enum DockerError {
+    /// Nothing answers at DOCKER_HOST (or the engine stopped answering mid-run).
+    #[error("cannot reach the Docker engine at {host} (DOCKER_HOST): {detail}; {START_HINT}")]
+    Unreachable { host: String, detail: String },
+
+    /// DOCKER_HOST names a transport this build does not speak.
+    #[error(
+        "unsupported DOCKER_HOST `{host}`: use unix:///path/to/docker.sock or tcp://host:port"
+    )]
+    BadDockerHost { host: String },
+
+    /// The engine answered, but refused or failed an API call.
+    #[error("Docker engine error while {action}: {message}")]
+    Engine { action: String, message: String },
+
+    /// A build step failed; `message` is the builder's own error text.
+    #[error("{message}")]
+    BuildFailed { message: String },
+
+    /// The build context could not be read or sent.
+    #[error("cannot send build context file {}: {detail}", path.display())]
+    Context { path: PathBuf, detail: String },
+
+    /// A local image the caller named does not exist in the engine.
+    #[error("image `{reference}` is not in the local Docker engine")]
+    ImageNotFound { reference: String },
+
+    /// An image reference that cannot be parsed.
+    #[error("invalid image reference `{reference}`: {reason}")]
+    InvalidReference { reference: String, reason: String },
+
+    /// The caller asked for something that cannot be done (e.g. a relative upload path).
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+
+    /// Push failed for good (after retrying the transient failures).
+    #[error("push of `{reference}` failed: {message}")]
+    PushFailed { reference: String, message: String },
+
+    /// The registry did not answer (refused, DNS, TLS or timeout).
+    #[error("cannot reach registry {registry}: {detail}")]
+    RegistryUnreachable { registry: String, detail: String },
+
+    /// The registry refused our credentials, or we had none and it wants some.
+    #[error("{}", auth_message(registry, user.as_deref(), detail))]
+    Auth {
+        registry: String,
+        /// The user name we tried (never the password); `None` when no credentials were found.
+        user: Option<String>,
+        /// The registry's own words, e.g. "authentication required".
+        detail: String,
+    },
+
+    /// The registry answered with an unexpected HTTP status.
+    #[error("registry {registry} answered {status} to {what}: {message}")]
+    Registry {
+        registry: String,
+        what: String,
+        status: u16,
+        message: String,
+    },
+
+    /// Credentials could not be read (broken config.json, failing credential helper).
+    #[error("cannot read credentials for {registry}: {detail}")]
+    Credentials { registry: String, detail: String },
+}
+
+fn auth_message(registry: &str, user: Option<&str>, detail: &str) -> String {
+    let fix = format!(
+        "set DORUN_REGISTRY_USER and DORUN_REGISTRY_PASSWORD, or run `docker login {registry}`"
+    );
+    match user {
+        Some(user) => format!(
+            "registry {registry} rejected the credentials of user `{user}` ({detail}); {fix}"
+        ),
+        None => format!("registry {registry} requires authentication ({detail}); {fix}"),
+    }
+}
+
+impl DockerError {
+    /// True when the environment, not the request, is at fault: no engine, no registry,
+    /// unusable DOCKER_HOST. The CLI maps these to exit code 3.
+    pub fn is_environment(&self) -> bool {
+        matches!(
+            self,
+            DockerError::Unreachable { .. }
+                | DockerError::BadDockerHost { .. }
+                | DockerError::RegistryUnreachable { .. }
+        )
+    }
+}
+
+/// Replaces every occurrence of `secret` in `text`: daemons and registries sometimes echo
+/// what they were sent, and a password must never reach a log or a terminal.
+pub(crate) fn redact(text: &str, secret: Option<&str>) -> String {
+    match secret {
+        Some(s) if !s.is_empty() => text.replace(s, "***"),
+        _ => text.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unreachable_names_docker_host_and_the_fix() {
+        let e = DockerError::Unreachable {
+            host: "unix:///nope.sock".into(),
+            detail: "no such file".into(),
+        };
+        let text = e.to_string();
+        assert!(text.contains("DOCKER_HOST"), "{text}");
+        assert!(text.contains("sudo dockerd &"), "{text}");
+        assert!(e.is_environment());
+    }
+
+    #[test]
+    fn build_failure_is_not_environment() {
+        let e = DockerError::BuildFailed {
+            message: "boom".into(),
+        };
+        assert!(!e.is_environment());
+        assert_eq!(e.to_string(), "boom");
+    }
+
+    #[test]
+    fn redact_hides_the_secret() {
+        assert_eq!(redact("a hunter2 b", Some("hunter2")), "a *** b");
+        assert_eq!(redact("a b", Some("")), "a b");
+        assert_eq!(redact("a b", None), "a b");
+    }
+}

@@ -1,0 +1,155 @@
+//! Local images: lookup, tagging, removal, history and configuration.
+
+use std::collections::BTreeMap;
+
+use bollard::query_parameters::{RemoveImageOptions, TagImageOptions};
+
+use crate::engine::Engine;
+use crate::error::{DockerError, Result};
+use crate::reference::split_tag;
+
+/// One layer of an image's history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layer {
+    /// The instruction that made it (`/bin/sh -c #(nop)  CMD ["sh"]`).
+    pub created_by: String,
+    /// Bytes this layer adds.
+    pub size: i64,
+    /// Unix seconds.
+    pub created: i64,
+    /// Image id of this step, or `<missing>` for layers built elsewhere.
+    pub id: String,
+}
+
+/// What `checks.toml` metadata tests and manifests need from an image.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImageConfig {
+    /// `sha256:…`
+    pub id: String,
+    /// Empty when the image runs as root by default.
+    pub user: String,
+    pub workdir: String,
+    pub env: BTreeMap<String, String>,
+    pub labels: BTreeMap<String, String>,
+    /// `8080/tcp`, sorted.
+    pub exposed_ports: Vec<String>,
+    pub cmd: Option<Vec<String>>,
+    pub entrypoint: Option<Vec<String>>,
+    /// Bytes.
+    pub size: i64,
+    /// `registry/name@sha256:…` for each registry the image was pushed to or pulled from.
+    pub repo_digests: Vec<String>,
+}
+
+impl Engine {
+    /// The id (`sha256:…`) of a local image, or `None` when the engine does not have it.
+    pub fn image_id(&self, reference: &str) -> Result<Option<String>> {
+        match self.block_on(self.docker.inspect_image(reference)) {
+            Ok(inspect) => Ok(inspect.id),
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(self.err("inspecting an image", e)),
+        }
+    }
+
+    /// Tags `image` (id or reference) as `repo:tag`.
+    pub fn tag(&self, image: &str, repo: &str, tag: &str) -> Result<()> {
+        let options = TagImageOptions {
+            repo: Some(repo.to_string()),
+            tag: Some(tag.to_string()),
+        };
+        self.block_on(self.docker.tag_image(image, Some(options)))
+            .map_err(|e| self.image_err(image, "tagging an image", e))
+    }
+
+    /// Tags `image` with a full `repo:tag` reference.
+    pub fn tag_reference(&self, image: &str, reference: &str) -> Result<()> {
+        let (repo, tag) = split_tag(reference);
+        self.tag(image, repo, tag)
+    }
+
+    /// Removes a local image reference (untags it; deletes it when no tag remains). A missing
+    /// image is not an error.
+    pub fn remove_image(&self, reference: &str, force: bool) -> Result<()> {
+        let options = RemoveImageOptions {
+            force,
+            noprune: false,
+        };
+        match self.block_on(self.docker.remove_image(reference, Some(options), None)) {
+            Ok(_) => Ok(()),
+            Err(e) if is_not_found(&e) => Ok(()),
+            Err(e) => Err(self.err("removing an image", e)),
+        }
+    }
+
+    /// The layers of `image`, newest first.
+    pub fn history(&self, image: &str) -> Result<Vec<Layer>> {
+        let items = self
+            .block_on(self.docker.image_history(image))
+            .map_err(|e| self.image_err(image, "reading image history", e))?;
+        Ok(items
+            .into_iter()
+            .map(|h| Layer {
+                created_by: h.created_by,
+                size: h.size,
+                created: h.created,
+                id: h.id,
+            })
+            .collect())
+    }
+
+    /// The configuration of a local image.
+    pub fn image_config(&self, image: &str) -> Result<ImageConfig> {
+        let inspect = self
+            .block_on(self.docker.inspect_image(image))
+            .map_err(|e| self.image_err(image, "inspecting an image", e))?;
+        let config = inspect.config.unwrap_or_default();
+        let env = config
+            .env
+            .unwrap_or_default()
+            .into_iter()
+            .map(|kv| match kv.split_once('=') {
+                Some((k, v)) => (k.to_string(), v.to_string()),
+                None => (kv, String::new()),
+            })
+            .collect();
+        let mut exposed_ports: Vec<String> = config
+            .exposed_ports
+            .unwrap_or_default()
+            .into_keys()
+            .collect();
+        exposed_ports.sort();
+        Ok(ImageConfig {
+            id: inspect.id.unwrap_or_default(),
+            user: config.user.unwrap_or_default(),
+            workdir: config.working_dir.unwrap_or_default(),
+            env,
+            labels: config.labels.unwrap_or_default().into_iter().collect(),
+            exposed_ports,
+            cmd: config.cmd,
+            entrypoint: config.entrypoint,
+            size: inspect.size.unwrap_or_default(),
+            repo_digests: inspect.repo_digests.unwrap_or_default(),
+        })
+    }
+
+    /// Like [`Engine::err`], but a 404 names the image.
+    fn image_err(&self, image: &str, action: &str, e: bollard::errors::Error) -> DockerError {
+        if is_not_found(&e) {
+            DockerError::ImageNotFound {
+                reference: image.to_string(),
+            }
+        } else {
+            self.err(action, e)
+        }
+    }
+}
+
+pub(crate) fn is_not_found(e: &bollard::errors::Error) -> bool {
+    matches!(
+        e,
+        bollard::errors::Error::DockerResponseServerError {
+            status_code: 404,
+            ..
+        }
+    )
+}

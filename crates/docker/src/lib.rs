@@ -1,0 +1,69 @@
+//! `dorun-docker`: the only part of dorun that talks to a Docker engine or a registry, and the
+//! only async code. It wraps bollard + tokio behind a **blocking** API that the task executor's
+//! worker threads call concurrently: [`Engine`] is `Send + Sync`, owns a multi-thread tokio
+//! runtime and one `bollard::Docker`, and every method runs `block_on` (never call it from
+//! inside an async context).
+//!
+//! # Engine
+//! ```text
+//! Engine::connect() -> Result<Engine>                      DOCKER_HOST (unix://, tcp://), ≤ ~5 s
+//! Engine::connect_to(host: &str) -> Result<Engine>
+//! engine.image_id(reference) -> Result<Option<String>>      None when absent locally
+//! engine.build(&BuildRequest, &mut dyn FnMut(BuildEvent)) -> Result<BuildOutcome>
+//! engine.tag(image, repo, tag) -> Result<()>;  engine.tag_reference(image, "repo:tag")
+//! engine.remove_image(reference, force) -> Result<()>       missing is fine
+//! engine.history(image) -> Result<Vec<Layer>>               newest first
+//! engine.image_config(image) -> Result<ImageConfig>
+//! engine.run(&RunSpec) -> Result<RunResult>                 container always removed
+//! engine.stat_path(image, path) -> Result<Option<FileInfo>>
+//! engine.push(reference, Option<&Credentials>) -> Result<String /* sha256:… */>
+//! engine.push_with(reference, creds, &mut dyn FnMut(&str)) -> Result<String>
+//! engine.remove_live_containers() -> usize                  for a Ctrl-C handler
+//! engine.containers_with_label("dorun=1") -> Result<Vec<String>>   leftovers, all states
+//! Engine::live_containers() -> Vec<String>;  engine.host();  engine.api_version()
+//! ```
+//! The build context is streamed as a tar honouring `.dockerignore` ([`context_entries`] lists
+//! the same files, for identity hashing). Every container carries the label `dorun=1`.
+//!
+//! # Registry and credentials
+//! ```text
+//! Credentials::lookup(registry_host) -> Result<Option<Credentials>>
+//!     DORUN_REGISTRY_USER + DORUN_REGISTRY_PASSWORD, else ~/.docker/config.json
+//!     (auths, credHelpers, credsStore); Debug redacts the password
+//! Registry::new(host, Option<Credentials>)                  http for loopback, https otherwise
+//! registry.manifest_digest(repo, tag) -> Result<Option<String>>
+//! registry.tags(repo) -> Result<Vec<String>>;  registry.ping() -> Result<()>
+//! ```
+//!
+//! # Errors
+//! One enum, [`DockerError`], with the user-facing wording; [`DockerError::is_environment`]
+//! marks "engine or registry unreachable" (exit code 3 in the CLI). No error message or
+//! `Debug` output ever contains a password.
+
+mod build;
+mod challenge;
+mod container;
+mod context;
+mod credentials;
+mod dockerignore;
+mod engine;
+mod error;
+mod image;
+mod live;
+mod push;
+mod reference;
+mod registry;
+mod stat;
+
+pub use build::{BuildEvent, BuildOutcome, BuildRequest};
+pub use container::{Limits, RunResult, RunSpec, UploadFile};
+pub use context::{context_entries, ContextEntry, EntryKind};
+pub use credentials::Credentials;
+pub use dockerignore::DockerIgnore;
+pub use engine::Engine;
+pub use error::{DockerError, Result};
+pub use image::{ImageConfig, Layer};
+pub use live::DORUN_LABEL;
+pub use reference::Reference;
+pub use registry::Registry;
+pub use stat::{FileInfo, MAX_CONTENTS};

@@ -1,0 +1,376 @@
+//! `Registry`: a small synchronous client of the registry HTTP API v2 (ureq) — enough to ask
+//! whether a tag exists and which digest it has, and to list tags. Speaks both auth schemes a
+//! registry can demand in its `WWW-Authenticate` challenge: Basic, and Bearer tokens fetched
+//! from the announced realm.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use base64::Engine as _;
+
+use crate::challenge::Challenge;
+use crate::credentials::Credentials;
+use crate::error::{redact, DockerError, Result};
+
+/// Manifest media types we accept, so the registry answers with the digest Docker pushed.
+const MANIFEST_ACCEPT: &str = "application/vnd.docker.distribution.manifest.v2+json, \
+     application/vnd.docker.distribution.manifest.list.v2+json, \
+     application/vnd.oci.image.manifest.v1+json, \
+     application/vnd.oci.image.index.v1+json";
+
+/// A registry at `host[:port]`.
+pub struct Registry {
+    host: String,
+    base: String,
+    creds: Option<Credentials>,
+    agent: ureq::Agent,
+    /// `Authorization` header values that worked, per token scope.
+    auth_cache: Mutex<HashMap<String, String>>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry")
+            .field("base", &self.base)
+            .field("creds", &self.creds)
+            .finish()
+    }
+}
+
+impl Registry {
+    /// A client for `host` (`127.0.0.1:5000`, `ghcr.io`; an explicit `http://` or `https://`
+    /// prefix is honoured). Loopback hosts and those listed in `DORUN_REGISTRY_INSECURE`
+    /// (comma-separated, or `1` for all) are spoken to over plain HTTP, others over HTTPS.
+    pub fn new(host: &str, creds: Option<Credentials>) -> Registry {
+        let insecure = std::env::var("DORUN_REGISTRY_INSECURE").unwrap_or_default();
+        let (scheme, bare) = if let Some(rest) = host.strip_prefix("http://") {
+            ("http", rest)
+        } else if let Some(rest) = host.strip_prefix("https://") {
+            ("https", rest)
+        } else if is_loopback(host) || listed(&insecure, host) {
+            ("http", host)
+        } else {
+            ("https", host)
+        };
+        let bare = bare.trim_end_matches('/');
+        let agent = ureq::AgentBuilder::new()
+            .timeout_connect(Duration::from_secs(5))
+            .timeout_read(Duration::from_secs(30))
+            .timeout_write(Duration::from_secs(30))
+            .user_agent(concat!("dorun-docker/", env!("CARGO_PKG_VERSION")))
+            .build();
+        Registry {
+            host: bare.to_string(),
+            base: format!("{scheme}://{bare}"),
+            creds,
+            agent,
+            auth_cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// `host[:port]` as given (without scheme).
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// Checks that the registry answers the v2 API (and accepts our credentials, if it
+    /// requires any).
+    pub fn ping(&self) -> Result<()> {
+        self.request("HEAD", "/v2/", "", None)?;
+        Ok(())
+    }
+
+    /// The digest (`sha256:…`) of `repo:tag`, or `None` when the tag (or repository) does not
+    /// exist.
+    pub fn manifest_digest(&self, repo: &str, tag: &str) -> Result<Option<String>> {
+        let path = format!("/v2/{repo}/manifests/{tag}");
+        let Some(resp) = self.request("HEAD", &path, &pull_scope(repo), Some(MANIFEST_ACCEPT))?
+        else {
+            return Ok(None);
+        };
+        match resp.header("Docker-Content-Digest") {
+            Some(d) => Ok(Some(d.to_string())),
+            None => Err(DockerError::Registry {
+                registry: self.host.clone(),
+                what: format!("HEAD {path}"),
+                status: resp.status(),
+                message: "no Docker-Content-Digest header in the answer".into(),
+            }),
+        }
+    }
+
+    /// Every tag of `repo` (all pages), empty when the repository does not exist.
+    pub fn tags(&self, repo: &str) -> Result<Vec<String>> {
+        #[derive(serde::Deserialize)]
+        struct TagList {
+            tags: Option<Vec<String>>,
+        }
+        let mut tags = Vec::new();
+        let mut next = Some(format!("/v2/{repo}/tags/list?n=1000"));
+        while let Some(path) = next.take() {
+            let Some(resp) = self.request("GET", &path, &pull_scope(repo), None)? else {
+                break;
+            };
+            next = resp.header("Link").and_then(next_link);
+            let list: TagList = json(resp).map_err(|e| DockerError::Registry {
+                registry: self.host.clone(),
+                what: format!("GET {path}"),
+                status: 200,
+                message: format!("unreadable tag list: {e}"),
+            })?;
+            tags.extend(list.tags.unwrap_or_default());
+        }
+        Ok(tags)
+    }
+
+    /// Sends one request, answering an auth challenge once. `Ok(None)` on 404.
+    fn request(
+        &self,
+        method: &str,
+        path: &str,
+        scope: &str,
+        accept: Option<&str>,
+    ) -> Result<Option<ureq::Response>> {
+        let what = format!("{method} {path}");
+        let cached = self.cached_auth(scope);
+        let mut auth = cached.clone();
+        for attempt in 0..2 {
+            let mut req = self.agent.request(method, &format!("{}{path}", self.base));
+            if let Some(a) = &auth {
+                req = req.set("Authorization", a);
+            }
+            if let Some(a) = accept {
+                req = req.set("Accept", a);
+            }
+            match req.call() {
+                Ok(resp) => {
+                    if let Some(a) = &auth {
+                        if cached.as_ref() != Some(a) {
+                            self.remember_auth(scope, a.clone());
+                        }
+                    }
+                    return Ok(Some(resp));
+                }
+                Err(ureq::Error::Status(404, _)) => return Ok(None),
+                Err(ureq::Error::Status(401, resp)) if attempt == 0 => {
+                    let challenge = resp
+                        .header("WWW-Authenticate")
+                        .and_then(Challenge::parse)
+                        .ok_or_else(|| self.auth_error(&error_text(resp)))?;
+                    auth = Some(self.answer(&challenge, scope)?);
+                }
+                Err(ureq::Error::Status(401, resp)) => {
+                    return Err(self.auth_error(&error_text(resp)))
+                }
+                Err(ureq::Error::Status(code, resp)) => {
+                    return Err(self.status_error(&what, code, resp))
+                }
+                Err(ureq::Error::Transport(t)) => return Err(self.unreachable(&t)),
+            }
+        }
+        unreachable!("the loop returns on its second attempt")
+    }
+
+    /// The `Authorization` value that answers `challenge`.
+    fn answer(&self, challenge: &Challenge, scope: &str) -> Result<String> {
+        match challenge {
+            Challenge::Basic => match &self.creds {
+                Some(c) => Ok(basic(c)),
+                None => Err(self.auth_error("authentication required")),
+            },
+            Challenge::Bearer {
+                realm,
+                service,
+                scope: challenge_scope,
+            } => {
+                let scope = challenge_scope.as_deref().unwrap_or(scope);
+                let mut req = self.agent.get(realm);
+                if let Some(s) = service {
+                    req = req.query("service", s);
+                }
+                if !scope.is_empty() {
+                    req = req.query("scope", scope);
+                }
+                if let Some(c) = &self.creds {
+                    req = req.set("Authorization", &basic(c));
+                }
+                let resp = match req.call() {
+                    Ok(resp) => resp,
+                    Err(ureq::Error::Status(401 | 403, resp)) => {
+                        return Err(self.auth_error(&error_text(resp)))
+                    }
+                    Err(ureq::Error::Status(code, resp)) => {
+                        return Err(self.status_error("fetching a token", code, resp))
+                    }
+                    Err(ureq::Error::Transport(t)) => return Err(self.unreachable(&t)),
+                };
+                #[derive(serde::Deserialize)]
+                struct Token {
+                    token: Option<String>,
+                    access_token: Option<String>,
+                }
+                let token: Token = json(resp).map_err(|e| DockerError::Registry {
+                    registry: self.host.clone(),
+                    what: "fetching a token".into(),
+                    status: 200,
+                    message: format!("unreadable token answer: {e}"),
+                })?;
+                token
+                    .token
+                    .or(token.access_token)
+                    .map(|t| format!("Bearer {t}"))
+                    .ok_or_else(|| self.auth_error("the token service returned no token"))
+            }
+        }
+    }
+
+    fn cached_auth(&self, scope: &str) -> Option<String> {
+        let cache = self.auth_cache.lock().unwrap_or_else(|p| p.into_inner());
+        cache.get(scope).cloned()
+    }
+
+    fn remember_auth(&self, scope: &str, value: String) {
+        let mut cache = self.auth_cache.lock().unwrap_or_else(|p| p.into_inner());
+        cache.insert(scope.to_string(), value);
+    }
+
+    fn secret(&self) -> Option<&str> {
+        self.creds.as_ref().map(|c| c.password.as_str())
+    }
+
+    fn auth_error(&self, detail: &str) -> DockerError {
+        DockerError::Auth {
+            registry: self.host.clone(),
+            user: self.creds.as_ref().map(|c| c.username.clone()),
+            detail: redact(detail, self.secret()),
+        }
+    }
+
+    fn status_error(&self, what: &str, status: u16, resp: ureq::Response) -> DockerError {
+        DockerError::Registry {
+            registry: self.host.clone(),
+            what: what.to_string(),
+            status,
+            message: redact(&error_text(resp), self.secret()),
+        }
+    }
+
+    fn unreachable(&self, t: &ureq::Transport) -> DockerError {
+        DockerError::RegistryUnreachable {
+            registry: self.host.clone(),
+            detail: redact(&t.to_string(), self.secret()),
+        }
+    }
+}
+
+fn json<T: serde::de::DeserializeOwned>(resp: ureq::Response) -> std::io::Result<T> {
+    let text = resp.into_string()?;
+    serde_json::from_str(&text).map_err(std::io::Error::other)
+}
+
+fn pull_scope(repo: &str) -> String {
+    format!("repository:{repo}:pull")
+}
+
+fn basic(c: &Credentials) -> String {
+    let raw = format!("{}:{}", c.username, c.password);
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(raw)
+    )
+}
+
+fn is_loopback(host: &str) -> bool {
+    let name = match host.rsplit_once(':') {
+        Some((name, port)) if port.chars().all(|c| c.is_ascii_digit()) => name,
+        _ => host,
+    };
+    let name = name.trim_start_matches('[').trim_end_matches(']');
+    name == "localhost" || name == "::1" || name.starts_with("127.")
+}
+
+fn listed(list: &str, host: &str) -> bool {
+    list.split(',')
+        .map(str::trim)
+        .any(|h| h == "1" || h == "true" || h == "*" || h == host)
+}
+
+/// `</v2/x/tags/list?last=a&n=1000>; rel="next"` → `/v2/x/tags/list?last=a&n=1000`.
+fn next_link(link: &str) -> Option<String> {
+    let (target, params) = link.split_once(';')?;
+    if !params.contains("rel=\"next\"") && !params.contains("rel=next") {
+        return None;
+    }
+    let target = target.trim().strip_prefix('<')?.strip_suffix('>')?;
+    // Registries send a path; some send an absolute URL on the same host.
+    target.find("/v2/").map(|i| target[i..].to_string())
+}
+
+/// The registry's own words from an error body: `errors[0].message`, else the raw text.
+fn error_text(resp: ureq::Response) -> String {
+    #[derive(serde::Deserialize)]
+    struct Errors {
+        errors: Vec<ErrorItem>,
+    }
+    #[derive(serde::Deserialize)]
+    struct ErrorItem {
+        message: Option<String>,
+        code: Option<String>,
+    }
+    let status = resp.status_text().to_string();
+    let body = resp.into_string().unwrap_or_default();
+    if let Ok(parsed) = serde_json::from_str::<Errors>(&body) {
+        if let Some(first) = parsed.errors.into_iter().next() {
+            if let Some(m) = first.message.or(first.code) {
+                return m;
+            }
+        }
+    }
+    let body = body.trim();
+    if body.is_empty() {
+        status
+    } else {
+        body.chars().take(300).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_hosts_use_http() {
+        assert!(is_loopback("127.0.0.1:5000"));
+        assert!(is_loopback("localhost"));
+        assert!(is_loopback("[::1]:5000"));
+        assert!(!is_loopback("registry.example.com:5000"));
+        assert!(Registry::new("127.0.0.1:5000", None)
+            .base
+            .starts_with("http://"));
+        assert!(Registry::new("ghcr.io", None).base.starts_with("https://"));
+        assert!(Registry::new("http://r.lan:5000", None).base == "http://r.lan:5000");
+    }
+
+    #[test]
+    fn insecure_list() {
+        assert!(listed("a:1, b:2", "b:2"));
+        assert!(listed("1", "x"));
+        assert!(!listed("", "x"));
+    }
+
+    #[test]
+    fn link_header_pagination() {
+        assert_eq!(
+            next_link(r#"</v2/a/b/tags/list?last=x&n=2>; rel="next""#).as_deref(),
+            Some("/v2/a/b/tags/list?last=x&n=2")
+        );
+        assert_eq!(next_link(r#"</v2/x>; rel="prev""#), None);
+    }
+
+    #[test]
+    fn debug_hides_password() {
+        let r = Registry::new("127.0.0.1:1", Some(Credentials::new("u", "pw-XYZ")));
+        assert!(!format!("{r:?}").contains("pw-XYZ"));
+    }
+}

@@ -1,0 +1,71 @@
+//! The IMAGES_* list files and GIT_* files (SPEC §6): one entry per line, in build order,
+//! written atomically, and always recomputed from the whole stack rather than appended, so that
+//! a failed run resumed later leaves the same files as one uninterrupted run.
+use super::runtime::Runtime;
+use crate::exec::work::TaskError;
+use crate::fingerprint::StatCache;
+
+/// Writes a list file: one entry per line, newline-terminated (empty list = empty file).
+pub fn write_list(rt: &Runtime, name: &str, entries: &[String]) -> Result<(), TaskError> {
+    let mut text = String::new();
+    for e in entries {
+        text.push_str(e);
+        text.push('\n');
+    }
+    let path = rt.artifact(name);
+    crate::state::write_atomic(&path, text.as_bytes())
+        .map_err(|e| TaskError::new(format!("cannot write {}: {e}", path.display())))
+}
+
+pub fn read_list(rt: &Runtime, name: &str) -> Vec<String> {
+    std::fs::read_to_string(rt.artifact(name))
+        .map(|s| {
+            s.lines()
+                .map(str::to_string)
+                .filter(|l| !l.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Variants whose identity is not yet published, in build order.
+pub fn changed_variants(rt: &Runtime, cache: &StatCache) -> Result<Vec<usize>, TaskError> {
+    let mut out = Vec::new();
+    for v in 0..rt.spec.variants.len() {
+        if !rt.is_published(v, cache)? {
+            out.push(v);
+        }
+    }
+    Ok(out)
+}
+
+/// IMAGES_BUILT: the human references of changed images that the local engine now holds.
+pub fn refresh_built(rt: &Runtime, cache: &StatCache) -> Result<(), TaskError> {
+    let _guard = rt.artifacts_lock.lock().unwrap();
+    let engine = rt.engine().map_err(TaskError::new)?;
+    let mut built = Vec::new();
+    for v in changed_variants(rt, cache)? {
+        let id = rt.identity(v, cache)?;
+        let present = engine
+            .image_id(&rt.content_ref(v, &id))
+            .map_err(|e| TaskError::new(e.to_string()))?
+            .is_some();
+        if present {
+            built.push(rt.human_ref(v));
+        }
+    }
+    write_list(rt, "IMAGES_BUILT", &built)
+}
+
+/// GIT_HASH, GIT_HASH_SHORT, GIT_MESSAGE when the project is a git checkout.
+pub fn write_git(rt: &Runtime) -> Result<(), TaskError> {
+    if let (Some(hash), Some(short)) = (&rt.git.hash, rt.git.short()) {
+        write_list(rt, "GIT_HASH", std::slice::from_ref(hash))?;
+        write_list(rt, "GIT_HASH_SHORT", &[short])?;
+        let message = rt.git.message.clone().unwrap_or_default();
+        let path = rt.artifact("GIT_MESSAGE");
+        crate::state::write_atomic(&path, format!("{}\n", message.trim_end()).as_bytes())
+            .map_err(|e| TaskError::new(format!("cannot write {}: {e}", path.display())))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,75 @@
+//! `images-changed`: asks the registry (or, without one, the local engine) whether each
+//! variant's content tag exists, and writes IMAGES_CHANGED and the GIT_* files. It runs every
+//! time: the registry is the truth, and asking it is cheap.
+use super::artifacts;
+use super::runtime::Runtime;
+use crate::exec::work::{Produced, TaskCx, TaskError, Work};
+use crate::fingerprint::{DirtyReason, Fingerprint, TaskRecord};
+use std::fs::File;
+use std::io::Write;
+use std::sync::Arc;
+
+pub struct ChangedWork {
+    pub rt: Arc<Runtime>,
+}
+
+impl Work for ChangedWork {
+    fn fingerprint(&self, _cx: &TaskCx) -> Result<Fingerprint, TaskError> {
+        let mut fp = Fingerprint {
+            kind: "images-changed".into(),
+            ..Default::default()
+        };
+        fp.settings
+            .insert("registry".into(), self.rt.spec.registry.clone());
+        Ok(fp)
+    }
+
+    fn uses_dependency_results(&self) -> bool {
+        false
+    }
+
+    fn stale_reasons(&self, _cx: &TaskCx, _record: &TaskRecord) -> Vec<DirtyReason> {
+        Vec::new()
+    }
+
+    fn decide(
+        &self,
+        cx: &TaskCx,
+        _force: bool,
+    ) -> Result<(Fingerprint, Vec<DirtyReason>), TaskError> {
+        let where_ = if self.rt.spec.registry.is_empty() {
+            "the local engine".to_string()
+        } else {
+            self.rt.spec.registry.clone()
+        };
+        Ok((
+            self.fingerprint(cx)?,
+            vec![DirtyReason::Other(format!("asks {where_} on every run"))],
+        ))
+    }
+
+    fn execute(&self, cx: &TaskCx, log: &mut File) -> Result<Produced, TaskError> {
+        let rt = &self.rt;
+        let changed = artifacts::changed_variants(rt, cx.cache)?;
+        for (v, variant) in rt.spec.variants.iter().enumerate() {
+            let id = rt.identity(v, cx.cache)?;
+            let state = if changed.contains(&v) {
+                "changed"
+            } else {
+                "published"
+            };
+            let _ = writeln!(
+                log,
+                "{:<24} {state:<9} {}",
+                variant.key,
+                rt.content_ref(v, &id)
+            );
+        }
+        let names: Vec<String> = changed.iter().map(|&v| rt.variant(v).key.clone()).collect();
+        artifacts::write_list(rt, "IMAGES_CHANGED", &names)?;
+        artifacts::write_git(rt)?;
+        let mut produced = Produced::default();
+        produced.extra.insert("changed".into(), names.join(" "));
+        Ok(produced)
+    }
+}

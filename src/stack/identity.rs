@@ -1,0 +1,102 @@
+//! Image identity (SPEC §4): blake3 over the build context as the engine sees it (honouring
+//! `.dockerignore`), the Dockerfile, the resolved build args, the `rebuild-all-on` files and the
+//! parent's identity. Paths are relative; no mtime or absolute path enters the hash.
+use super::spec::{StackSpec, Variant};
+use crate::fingerprint::{files, Hash, StatCache};
+use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub digest: Hash,
+    /// Every file that entered the digest with its hash: the context files as
+    /// `images/NAME/...` and the rebuild-all-on files, so a change can be named.
+    pub inputs: Vec<(String, Hash)>,
+    pub build_args: BTreeMap<String, String>,
+}
+
+impl Identity {
+    /// The first 12 hex digits, as used in content tags.
+    pub fn short(&self) -> String {
+        self.digest
+            .iter()
+            .take(6)
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
+
+/// Computes one variant's identity given its parent's.
+pub fn compute(
+    root: &Path,
+    spec: &StackSpec,
+    variant: &Variant,
+    parent: Option<&Identity>,
+    cache: &StatCache,
+) -> Result<Identity, String> {
+    let image = spec.image(&variant.image);
+    let context_rel = format!("{}/{}", spec.images_dir, image.name);
+    let context_dir = root.join(&context_rel);
+    let entries = dorun_docker::context_entries(&context_dir, &image.dockerfile)
+        .map_err(|e| e.to_string())?;
+    let mut inputs = Vec::new();
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(b"dorun-identity-v1\0");
+    for entry in entries {
+        let rel = format!("{context_rel}/{}", entry.rel);
+        let meta = std::fs::symlink_metadata(&entry.path).map_err(|e| format!("{rel}: {e}"))?;
+        // The kind and the executable bit change what COPY produces; the content too.
+        let content = match entry.kind {
+            dorun_docker::EntryKind::File => cache
+                .hash(root, &rel, &meta)
+                .map_err(|e| format!("{rel}: {e}"))?,
+            dorun_docker::EntryKind::Symlink => {
+                let target = std::fs::read_link(&entry.path).map_err(|e| format!("{rel}: {e}"))?;
+                *blake3::hash(target.to_string_lossy().as_bytes()).as_bytes()
+            }
+            dorun_docker::EntryKind::Dir => [0; 32],
+        };
+        let kind = match entry.kind {
+            dorun_docker::EntryKind::File => b'f',
+            dorun_docker::EntryKind::Symlink => b'l',
+            dorun_docker::EntryKind::Dir => b'd',
+        };
+        let exec = meta.permissions().mode() & 0o111 != 0;
+        hasher.update(entry.rel.as_bytes());
+        hasher.update(&[0, kind, exec as u8]);
+        hasher.update(&content);
+        if entry.kind != dorun_docker::EntryKind::Dir {
+            inputs.push((rel, content));
+        }
+    }
+    let build_args = spec.build_args_of(variant);
+    hasher.update(b"\0args\0");
+    for (k, v) in &build_args {
+        hasher.update(k.as_bytes());
+        hasher.update(b"=");
+        hasher.update(v.as_bytes());
+        hasher.update(b"\0");
+    }
+    hasher.update(b"\0dockerfile\0");
+    hasher.update(image.dockerfile.as_bytes());
+    hasher.update(b"\0rebuild-all-on\0");
+    let pipeline = files::expand(root, &spec.rebuild_all_on);
+    let pipeline = files::hash_all(root, &pipeline.files, cache).map_err(|e| e.to_string())?;
+    for (rel, h) in &pipeline {
+        hasher.update(rel.as_bytes());
+        hasher.update(h);
+    }
+    inputs.extend(pipeline);
+    hasher.update(b"\0parent\0");
+    if let Some(p) = parent {
+        hasher.update(&p.digest);
+    }
+    inputs.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    inputs.dedup_by(|a, b| a.0 == b.0);
+    Ok(Identity {
+        digest: *hasher.finalize().as_bytes(),
+        inputs,
+        build_args,
+    })
+}

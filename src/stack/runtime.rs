@@ -1,0 +1,160 @@
+//! What the image tasks of one dorun process share: the stack spec, the engine connection
+//! (opened once, lazily), memoized identities and registry answers, and the artifacts lock.
+use super::git::GitInfo;
+use super::identity::{self, Identity};
+use super::spec::{StackSpec, Variant};
+use crate::exec::work::TaskError;
+use crate::fingerprint::StatCache;
+use dorun_docker::{Credentials, Engine, Registry};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+
+pub struct Runtime {
+    pub root: PathBuf,
+    pub spec: StackSpec,
+    pub artifacts_dir: PathBuf,
+    pub manifests_dir: PathBuf,
+    pub git: GitInfo,
+    engine: OnceLock<Result<Arc<Engine>, String>>,
+    identities: Mutex<Vec<Option<Identity>>>,
+    published: Mutex<Vec<Option<bool>>>,
+    /// Serializes rewrites of the IMAGES_* lists between parallel subtasks.
+    pub artifacts_lock: Mutex<()>,
+}
+
+impl Runtime {
+    pub fn new(
+        root: PathBuf,
+        spec: StackSpec,
+        artifacts_dir: PathBuf,
+        manifests_dir: PathBuf,
+    ) -> Runtime {
+        let n = spec.variants.len();
+        let git = GitInfo::read(&root);
+        Runtime {
+            root,
+            spec,
+            artifacts_dir,
+            manifests_dir,
+            git,
+            engine: OnceLock::new(),
+            identities: Mutex::new(vec![None; n]),
+            published: Mutex::new(vec![None; n]),
+            artifacts_lock: Mutex::new(()),
+        }
+    }
+
+    pub fn variant(&self, v: usize) -> &Variant {
+        &self.spec.variants[v]
+    }
+
+    /// The engine, connected on first use; the error says how to reach one.
+    pub fn engine(&self) -> Result<Arc<Engine>, String> {
+        self.engine
+            .get_or_init(|| Engine::connect().map(Arc::new).map_err(|e| e.to_string()))
+            .clone()
+    }
+
+    /// Before any image task runs: the engine (and the registry, when one is set) must answer,
+    /// or dorun stops with exit code 3 instead of failing every image one by one.
+    pub fn preflight(&self) -> crate::error::Result<()> {
+        self.engine().map_err(crate::error::Error::Environment)?;
+        if let Some(registry) = self.registry() {
+            registry
+                .ping()
+                .map_err(|e| crate::error::Error::Environment(e.to_string()))?;
+        }
+        Ok(())
+    }
+
+    pub fn registry(&self) -> Option<Registry> {
+        if self.spec.registry.is_empty() {
+            return None;
+        }
+        let creds = Credentials::lookup(&self.spec.registry).ok().flatten();
+        Some(Registry::new(&self.spec.registry, creds))
+    }
+
+    /// A variant's identity (its parent's first), computed once per process.
+    pub fn identity(&self, v: usize, cache: &StatCache) -> Result<Identity, TaskError> {
+        if let Some(id) = &self.identities.lock().unwrap()[v] {
+            return Ok(id.clone());
+        }
+        let parent = match self.variant(v).parent {
+            Some(p) => Some(self.identity(p, cache)?),
+            None => None,
+        };
+        let id = identity::compute(
+            &self.root,
+            &self.spec,
+            self.variant(v),
+            parent.as_ref(),
+            cache,
+        )
+        .map_err(|e| {
+            TaskError::new(format!(
+                "cannot compute the identity of {}: {e}",
+                self.variant(v).key
+            ))
+        })?;
+        self.identities.lock().unwrap()[v] = Some(id.clone());
+        Ok(id)
+    }
+
+    pub fn content_tag(&self, v: usize, id: &Identity) -> String {
+        format!(
+            "{}-id-{}",
+            self.spec.tag_prefix_of(self.variant(v)),
+            id.short()
+        )
+    }
+
+    pub fn human_tag(&self, v: usize) -> String {
+        self.git.human_tag(self.spec.tag_prefix_of(self.variant(v)))
+    }
+
+    pub fn repository(&self, v: usize) -> String {
+        self.spec.repository(&self.variant(v).image)
+    }
+
+    pub fn content_ref(&self, v: usize, id: &Identity) -> String {
+        format!("{}:{}", self.repository(v), self.content_tag(v, id))
+    }
+
+    pub fn human_ref(&self, v: usize) -> String {
+        format!("{}:{}", self.repository(v), self.human_tag(v))
+    }
+
+    /// Whether this identity is already published: its content tag is in the registry, or
+    /// with no registry configured, in the local engine. Asked once per process.
+    pub fn is_published(&self, v: usize, cache: &StatCache) -> Result<bool, TaskError> {
+        if let Some(p) = self.published.lock().unwrap()[v] {
+            return Ok(p);
+        }
+        let id = self.identity(v, cache)?;
+        let tag = self.content_tag(v, &id);
+        let found = match self.registry() {
+            Some(registry) => registry
+                .manifest_digest(&self.spec.registry_path(&self.variant(v).image), &tag)
+                .map_err(|e| TaskError::new(e.to_string()))?
+                .is_some(),
+            None => self
+                .engine()
+                .map_err(TaskError::new)?
+                .image_id(&self.content_ref(v, &id))
+                .map_err(|e| TaskError::new(e.to_string()))?
+                .is_some(),
+        };
+        self.published.lock().unwrap()[v] = Some(found);
+        Ok(found)
+    }
+
+    /// Forgets registry answers (after a push changed them).
+    pub fn mark_published(&self, v: usize) {
+        self.published.lock().unwrap()[v] = Some(true);
+    }
+
+    pub fn artifact(&self, name: &str) -> PathBuf {
+        self.root.join(&self.artifacts_dir).join(name)
+    }
+}
