@@ -39,9 +39,8 @@ pub fn changed_variants(rt: &Runtime, cache: &StatCache) -> Result<Vec<usize>, T
     Ok(out)
 }
 
-/// IMAGES_BUILT: the human references of changed images that the local engine now holds.
-pub fn refresh_built(rt: &Runtime, cache: &StatCache) -> Result<(), TaskError> {
-    let _guard = rt.artifacts_lock.lock().unwrap();
+/// Changed variants the local engine now holds (built by this or an earlier run), in build order.
+pub fn built_variants(rt: &Runtime, cache: &StatCache) -> Result<Vec<usize>, TaskError> {
     let engine = rt.engine().map_err(TaskError::new)?;
     let mut built = Vec::new();
     for v in changed_variants(rt, cache)? {
@@ -51,9 +50,19 @@ pub fn refresh_built(rt: &Runtime, cache: &StatCache) -> Result<(), TaskError> {
             .map_err(|e| TaskError::new(e.to_string()))?
             .is_some();
         if present {
-            built.push(rt.human_ref(v));
+            built.push(v);
         }
     }
+    Ok(built)
+}
+
+/// IMAGES_BUILT: the human references of changed images that the local engine now holds.
+pub fn refresh_built(rt: &Runtime, cache: &StatCache) -> Result<(), TaskError> {
+    let _guard = rt.artifacts_lock.lock().unwrap();
+    let built: Vec<String> = built_variants(rt, cache)?
+        .into_iter()
+        .map(|v| rt.human_ref(v))
+        .collect();
     write_list(rt, "IMAGES_BUILT", &built)
 }
 

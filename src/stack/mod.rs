@@ -4,12 +4,14 @@ pub mod build;
 pub mod changed;
 pub mod git;
 pub mod identity;
+pub mod manifest;
+pub mod push;
 pub mod runtime;
 pub mod spec;
+pub mod test;
 
 use crate::config::{Builtin, Project};
-use crate::exec::work::{Produced, TaskCx, TaskError, Work};
-use crate::fingerprint::{DirtyReason, Fingerprint, TaskRecord};
+use crate::exec::work::Work;
 use crate::graph::ImageJob;
 use runtime::Runtime;
 use std::sync::Arc;
@@ -40,7 +42,10 @@ impl Stack {
         match (job.builtin, job.variant) {
             (Builtin::Changed, _) => Arc::new(changed::ChangedWork { rt }),
             (Builtin::Build, Some(variant)) => Arc::new(build::BuildWork { rt, variant }),
-            (b, _) => Arc::new(Unimplemented(b)),
+            (Builtin::Test, Some(variant)) => Arc::new(test::TestWork { rt, variant }),
+            (Builtin::Manifest, Some(variant)) => Arc::new(manifest::ManifestWork { rt, variant }),
+            (Builtin::Push, Some(variant)) => Arc::new(push::PushWork { rt, variant }),
+            (b, None) => unreachable!("{} always expands per image", b.name()),
         }
     }
 
@@ -52,25 +57,5 @@ impl Stack {
                 engine.remove_live_containers();
             }
         }))
-    }
-}
-
-struct Unimplemented(Builtin);
-
-impl Work for Unimplemented {
-    fn fingerprint(&self, _cx: &TaskCx) -> Result<Fingerprint, TaskError> {
-        Err(TaskError::new(format!(
-            "{} is not implemented yet",
-            self.0.name()
-        )))
-    }
-    fn stale_reasons(&self, _cx: &TaskCx, _r: &TaskRecord) -> Vec<DirtyReason> {
-        vec![]
-    }
-    fn execute(&self, _cx: &TaskCx, _log: &mut std::fs::File) -> Result<Produced, TaskError> {
-        Err(TaskError::new(format!(
-            "{} is not implemented yet",
-            self.0.name()
-        )))
     }
 }

@@ -149,11 +149,6 @@ impl Runtime {
         Ok(found)
     }
 
-    /// Forgets registry answers (after a push changed them).
-    pub fn mark_published(&self, v: usize) {
-        self.published.lock().unwrap()[v] = Some(true);
-    }
-
     pub fn artifact(&self, name: &str) -> PathBuf {
         self.root.join(&self.artifacts_dir).join(name)
     }

@@ -1,0 +1,25 @@
+//! Push (SPEC §4, §6): content and human tags, the stable tag, IMAGES_PUSHED, gated on tests.
+use super::runtime::Runtime;
+use crate::exec::work::{Produced, TaskCx, TaskError, Work};
+use crate::fingerprint::{DirtyReason, Fingerprint, TaskRecord};
+use std::sync::Arc;
+
+pub struct PushWork {
+    pub rt: Arc<Runtime>,
+    pub variant: usize,
+}
+
+impl Work for PushWork {
+    fn fingerprint(&self, _cx: &TaskCx) -> Result<Fingerprint, TaskError> {
+        let _ = (&self.rt, self.variant);
+        Err(TaskError::new("images-push is not implemented yet"))
+    }
+
+    fn stale_reasons(&self, _cx: &TaskCx, _record: &TaskRecord) -> Vec<DirtyReason> {
+        Vec::new()
+    }
+
+    fn execute(&self, _cx: &TaskCx, _log: &mut std::fs::File) -> Result<Produced, TaskError> {
+        Err(TaskError::new("images-push is not implemented yet"))
+    }
+}
