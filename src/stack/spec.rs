@@ -438,7 +438,8 @@ fn check_directories(
     Ok(())
 }
 
-/// Images parents-first (ties by name); an image cycle is reported as its loop.
+/// Images in build order: by generation (roots, then their children, ...), ties by name; an
+/// image cycle is reported as its loop.
 fn image_order(
     specs: &[ImageSpec],
     images: &BTreeMap<Spanned<String>, Spanned<RawImage>>,
@@ -449,53 +450,35 @@ fn image_order(
         .enumerate()
         .map(|(i, s)| (s.name.as_str(), i))
         .collect();
-    let mut order = Vec::new();
-    let mut state = vec![0u8; specs.len()]; // 0 new, 1 visiting, 2 done
-    fn visit(
-        i: usize,
-        specs: &[ImageSpec],
-        index: &BTreeMap<&str, usize>,
-        state: &mut [u8],
-        path: &mut Vec<usize>,
-        order: &mut Vec<usize>,
-    ) -> Option<Vec<usize>> {
-        if state[i] == 2 {
-            return None;
-        }
-        if state[i] == 1 {
-            let start = path.iter().position(|&p| p == i).unwrap();
-            let mut cycle = path[start..].to_vec();
-            cycle.push(i);
-            return Some(cycle);
-        }
-        state[i] = 1;
-        path.push(i);
-        if let Some(parent) = &specs[i].parent {
-            if let Some(c) = visit(index[parent.as_str()], specs, index, state, path, order) {
-                return Some(c);
+    let parent = |i: usize| specs[i].parent.as_deref().map(|p| index[p]);
+    let mut depth = vec![0usize; specs.len()];
+    for (i, d) in depth.iter_mut().enumerate() {
+        // Walk up to the root; coming back to `i` (or taking more steps than there are
+        // images) means a cycle.
+        let mut path = vec![i];
+        let mut at = i;
+        while let Some(p) = parent(at) {
+            if let Some(start) = path.iter().position(|&x| x == p) {
+                let mut names: Vec<String> =
+                    path[start..].iter().map(|&c| specs[c].name.clone()).collect();
+                names.push(specs[p].name.clone());
+                let at = images
+                    .iter()
+                    .find(|(k, _)| *k.get_ref() == names[0])
+                    .and_then(|(_, v)| v.get_ref().depends_on.as_ref())
+                    .map(|d| loc.at(d));
+                return Err(Error::config(
+                    at,
+                    format!("image dependency cycle: {}", names.join(" -> ")),
+                ));
             }
+            path.push(p);
+            at = p;
         }
-        path.pop();
-        state[i] = 2;
-        order.push(i);
-        None
+        *d = path.len() - 1;
     }
-    for i in 0..specs.len() {
-        let mut path = Vec::new();
-        if let Some(cycle) = visit(i, specs, &index, &mut state, &mut path, &mut order) {
-            // Report child -> parent, the way depends-on reads.
-            let names: Vec<String> = cycle.iter().map(|&c| specs[c].name.clone()).collect();
-            let at = images
-                .iter()
-                .find(|(k, _)| *k.get_ref() == names[0])
-                .and_then(|(_, v)| v.get_ref().depends_on.as_ref())
-                .map(|d| loc.at(d));
-            return Err(Error::config(
-                at,
-                format!("image dependency cycle: {}", names.join(" -> ")),
-            ));
-        }
-    }
+    let mut order: Vec<usize> = (0..specs.len()).collect();
+    order.sort_by(|&a, &b| (depth[a], &specs[a].name).cmp(&(depth[b], &specs[b].name)));
     Ok(order)
 }
 

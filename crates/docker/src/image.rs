@@ -81,6 +81,28 @@ impl Engine {
         }
     }
 
+    /// Every local `repo:tag` whose repository contains `needle`: how tests and cleanups find
+    /// the images of one namespace.
+    pub fn references_matching(&self, needle: &str) -> Result<Vec<String>> {
+        let images = self
+            .block_on(self.docker.list_images(None::<bollard::query_parameters::ListImagesOptions>))
+            .map_err(|e| self.err("listing images", e))?;
+        Ok(images
+            .into_iter()
+            .flat_map(|i| i.repo_tags)
+            .filter(|t| t.contains(needle))
+            .collect())
+    }
+
+    /// Untags every reference containing `needle` (images left without a tag are deleted).
+    pub fn remove_images_matching(&self, needle: &str) -> Result<usize> {
+        let refs = self.references_matching(needle)?;
+        for r in &refs {
+            self.remove_image(r, true)?;
+        }
+        Ok(refs.len())
+    }
+
     /// The layers of `image`, newest first.
     pub fn history(&self, image: &str) -> Result<Vec<Layer>> {
         let items = self

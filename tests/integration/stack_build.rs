@@ -1,0 +1,228 @@
+//! images-changed and images-build against the real Docker engine and registry: identities,
+//! minimal rebuilds, .dockerignore, plans, failures, fresh runners, unreachable engine.
+use crate::stack_fixture::{
+    assert_exit, docker_available, registry, stderr, stdout, StackFixture,
+};
+
+const FAMILY: &[(&str, Option<&str>)] = &[
+    ("base", None),
+    ("left", Some("base")),
+    ("right", Some("base")),
+    ("leaf", Some("left")),
+];
+
+fn built(f: &StackFixture) -> Vec<String> {
+    let mut r = f.ran("build:");
+    r.sort();
+    r
+}
+
+#[test]
+fn full_build_then_nothing_then_only_what_changed() {
+    if !docker_available() {
+        return;
+    }
+    let f = StackFixture::new(FAMILY, "", "");
+    let out = f.dorun(&["-j", "4", "build"]);
+    assert_exit(&out, 0);
+    assert_eq!(built(&f), ["build:base", "build:leaf", "build:left", "build:right"]);
+    assert_eq!(f.list("IMAGES_CHANGED"), ["base", "left", "right", "leaf"], "build order");
+    let built_refs = f.list("IMAGES_BUILT");
+    assert_eq!(built_refs.len(), 4);
+    assert!(built_refs[0].starts_with(&format!("{}:t1", f.repo("", "base"))), "{built_refs:?}");
+    // Build records with layers.
+    let record: serde_json::Value = serde_json::from_str(&f.read("artifacts/build/leaf.json")).unwrap();
+    assert!(record["layers"].as_array().unwrap().len() >= 2);
+    assert!(record["image_id"].as_str().unwrap().starts_with("sha256:"));
+    assert!(f.read("logs/build/leaf.log").contains("Step"), "full build log");
+
+    // Second run: no Docker build at all.
+    let out = f.dorun(&["build"]);
+    assert_exit(&out, 0);
+    assert!(built(&f).is_empty(), "second run rebuilt {:?}", built(&f));
+
+    // A leaf change rebuilds only the leaf.
+    f.append("images/leaf/Dockerfile", "RUN echo changed > /changed\n");
+    assert_exit(&f.dorun(&["build"]), 0);
+    assert_eq!(built(&f), ["build:leaf"]);
+
+    // A parent change rebuilds it and its descendants, nothing else.
+    f.append("images/left/Dockerfile", "RUN echo changed > /changed\n");
+    let out = f.dorun(&["-v", "build"]);
+    assert_exit(&out, 0);
+    assert_eq!(built(&f), ["build:leaf", "build:left"]);
+    assert!(stderr(&out).contains("input images/left/Dockerfile changed"), "{}", stderr(&out));
+
+    // A rebuild-all-on change rebuilds everything.
+    f.write("pipeline.txt", "v2\n");
+    assert_exit(&f.dorun(&["build"]), 0);
+    assert_eq!(built(&f).len(), 4);
+}
+
+#[test]
+fn child_builds_on_parent_content_tag() {
+    if !docker_available() {
+        return;
+    }
+    let f = StackFixture::new(&[("base", None), ("child", Some("base"))], "", "");
+    assert_exit(&f.dorun(&["build"]), 0);
+    let engine = dorun_docker::Engine::connect().unwrap();
+    let built = f.list("IMAGES_BUILT");
+    let child = built.iter().find(|r| r.contains("/child:")).unwrap();
+    let info = engine.stat_path(child, "/base-tag").unwrap().expect("/base-tag");
+    let base_tag = String::from_utf8(info.contents.unwrap()).unwrap();
+    assert!(base_tag.trim().starts_with("t1-id-"), "BASE_TAG was {base_tag:?}");
+}
+
+#[test]
+fn dockerignore_is_honoured_in_image_and_identity() {
+    if !docker_available() {
+        return;
+    }
+    let f = StackFixture::new(&[("base", None)], "", "");
+    f.write("images/base/.dockerignore", "secret.txt\n*.md\n");
+    f.write("images/base/secret.txt", "s3cret");
+    f.write("images/base/notes.md", "notes");
+    f.append("images/base/Dockerfile", "COPY . /ctx/\n");
+    assert_exit(&f.dorun(&["build"]), 0);
+    let engine = dorun_docker::Engine::connect().unwrap();
+    let image = &f.list("IMAGES_BUILT")[0];
+    assert!(engine.stat_path(image, "/ctx/secret.txt").unwrap().is_none(), "ignored file sent");
+    assert!(engine.stat_path(image, "/ctx/Dockerfile").unwrap().is_some());
+    // Editing an ignored file changes nothing.
+    f.write("images/base/secret.txt", "other");
+    let out = f.dorun(&["plan", "build"]);
+    assert!(stdout(&out).contains("skip  build:base"), "{}", stdout(&out));
+    assert_exit(&f.dorun(&["build"]), 0);
+    assert!(f.ran("build:").is_empty());
+}
+
+#[test]
+fn plan_build_args_reach_parent_and_child() {
+    if !docker_available() {
+        return;
+    }
+    let extra = "[stack.plans.alpha]\ntag-prefix = \"a1\"\nbuild-args = { FLAVOR = \"alpha\" }\n\
+                 [stack.plans.beta]\nbuild-args = { FLAVOR = \"beta\" }\n";
+    let f = StackFixture::new(&[("base", None), ("child", Some("base"))], "", extra);
+    f.append("images/base/Dockerfile", "ARG FLAVOR\nRUN echo \"$FLAVOR\" > /base-flavor\n");
+    f.append("images/child/Dockerfile", "ARG FLAVOR\nRUN echo \"$FLAVOR\" > /child-flavor\n");
+    let out = f.dorun(&["-j", "4", "build"]);
+    assert_exit(&out, 0);
+    assert_eq!(
+        f.list("IMAGES_CHANGED"),
+        ["base@alpha", "base@beta", "child@alpha", "child@beta"]
+    );
+    let engine = dorun_docker::Engine::connect().unwrap();
+    for r in f.list("IMAGES_BUILT") {
+        let plan = if r.contains(":a1") { "alpha" } else { "beta" };
+        for file in ["/base-flavor", "/child-flavor"] {
+            if file == "/child-flavor" && !r.contains("/child:") {
+                continue;
+            }
+            let c = engine.stat_path(&r, file).unwrap().unwrap().contents.unwrap();
+            assert_eq!(String::from_utf8(c).unwrap().trim(), plan, "{r} {file}");
+        }
+    }
+}
+
+#[test]
+fn failing_run_fails_image_skips_descendants_and_keep_going_builds_sibling() {
+    if !docker_available() {
+        return;
+    }
+    // With a registry, unpushed images stay "changed", so the lists of the resumed run must
+    // equal those of one clean run.
+    let f = StackFixture::new(FAMILY, &registry(), "");
+    f.append("images/left/Dockerfile", "RUN exit 3\n");
+    let out = f.dorun(&["-k", "-j", "1", "build"]);
+    assert_exit(&out, 1);
+    let err = stderr(&out);
+    assert!(err.contains("FAIL  build:left"), "{err}");
+    assert!(err.contains("returned a non-zero code: 3"), "{err}");
+    assert!(err.contains("skip  build:leaf: dependency build:left failed"), "{err}");
+    assert!(f.ran("build:").contains(&"build:right".to_string()), "sibling built under -k");
+    assert_eq!(f.list("IMAGES_BUILT").len(), 2, "base and right");
+    // Fix it: only the failed image and its descendant are built next.
+    let dockerfile = f.read("images/left/Dockerfile").replace("RUN exit 3\n", "");
+    f.write("images/left/Dockerfile", &dockerfile);
+    assert_exit(&f.dorun(&["build"]), 0);
+    assert_eq!(built(&f), ["build:leaf", "build:left"]);
+    assert_eq!(f.list("IMAGES_BUILT").len(), 4);
+}
+
+#[test]
+fn published_images_are_not_changed_on_a_fresh_runner() {
+    if !docker_available() {
+        return;
+    }
+    let reg = registry();
+    let f = StackFixture::new(&[("base", None), ("child", Some("base"))], &reg, "");
+    assert_exit(&f.dorun(&["build"]), 0);
+    let engine = dorun_docker::Engine::connect().unwrap();
+    for r in f.list("IMAGES_BUILT") {
+        engine.push(&r, None).unwrap();
+        let content = r.rsplit_once(':').unwrap().0.to_string();
+        let _ = content;
+    }
+    // Content tags are what `changed` looks for: push them too.
+    let log = f.read("logs/changed.log");
+    for line in log.lines() {
+        if let Some(reference) = line.split_whitespace().nth(2) {
+            engine.push(reference, None).unwrap();
+        }
+    }
+    std::fs::remove_dir_all(f.path().join(".dorun")).unwrap();
+    std::fs::remove_dir_all(f.path().join("artifacts")).unwrap();
+    let out = f.dorun(&["build"]);
+    assert_exit(&out, 0);
+    assert!(f.list("IMAGES_CHANGED").is_empty(), "{:?}", f.list("IMAGES_CHANGED"));
+    assert!(f.ran("build:").is_empty());
+}
+
+#[test]
+fn unreachable_engine_exits_3_naming_docker_host() {
+    let f = StackFixture::new(&[("base", None)], "", "");
+    let out = f.dorun_env(&["build"], &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")]);
+    assert_exit(&out, 3);
+    assert!(stderr(&out).contains("DOCKER_HOST"), "{}", stderr(&out));
+}
+
+#[test]
+fn stack_errors_exit_2_with_location() {
+    let cases: &[(&str, &str, &str)] = &[
+        ("orphan", "[images.orphan]\ndepends-on = \"bsae\"\n", "unknown image `bsae`"),
+        (
+            "a",
+            "[images.a]\ndepends-on = \"b\"\n[images.b]\ndepends-on = \"a\"\n",
+            "image dependency cycle: a -> b -> a",
+        ),
+        ("Bad", "[images.Bad]\n", "invalid image name `Bad`"),
+        ("", "[images.ghost]\n", "no directory images/ghost"),
+    ];
+    for (dir, extra, expected) in cases {
+        let f = StackFixture::new(&[("base", None)], "", extra);
+        for d in [*dir, "b"] {
+            if !d.is_empty() && extra.contains(&format!("[images.{d}]")) {
+                f.write(&format!("images/{d}/Dockerfile"), "FROM scratch\n");
+            }
+        }
+        let out = f.dorun(&["plan"]);
+        assert_exit(&out, 2);
+        let err = stderr(&out);
+        assert!(err.contains(expected), "expected {expected:?} in {err}");
+        assert!(err.contains("tasks.toml:"), "no location in {err}");
+    }
+    // A Dockerfile directory without an [images.*] entry.
+    let f = StackFixture::new(&[("base", None)], "", "");
+    f.write("images/stray/Dockerfile", "FROM scratch\n");
+    let out = f.dorun(&["plan"]);
+    assert_exit(&out, 2);
+    assert!(stderr(&out).contains("no [images.stray] entry"), "{}", stderr(&out));
+    // An entry whose directory has no Dockerfile.
+    let f = StackFixture::new(&[("base", None)], "", "[images.empty]\n");
+    std::fs::create_dir_all(f.path().join("images/empty")).unwrap();
+    let out = f.dorun(&["plan"]);
+    assert_exit(&out, 2);
+    assert!(stderr(&out).contains("missing Dockerfile"), "{}", stderr(&out));
+}
