@@ -187,6 +187,7 @@ impl Session {
         let started = std::time::Instant::now();
         let started_at = crate::exec::work::now_unix();
         let summary = runner::run(self.shared.clone(), &order, &opts, reporter.as_mut());
+        self.print_test_summary(&order, global);
         let exit = if summary.interrupted {
             Error::Interrupted.exit_code()
         } else if summary.failed() {
@@ -211,6 +212,24 @@ impl Session {
             0 => Ok(()),
             130 => Err(Error::Interrupted),
             _ => Err(Error::TasksFailed),
+        }
+    }
+}
+
+impl Session {
+    /// After a run that tested images, one table of every image's test results.
+    fn print_test_summary(&self, order: &[usize], global: &GlobalOptions) {
+        let tested = order.iter().any(|&n| {
+            matches!(&self.graph().nodes[n].action,
+                Action::Image(job) if job.builtin == crate::config::Builtin::Test)
+        });
+        if !tested || global.progress == crate::cli::Progress::Quiet {
+            return;
+        }
+        if let Some(rt) = &self.stack.rt {
+            if let Some(table) = crate::stack::test::summary_table(rt, &self.shared.cache) {
+                eprintln!("{table}");
+            }
         }
     }
 }

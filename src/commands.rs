@@ -145,15 +145,17 @@ pub fn plan(
 
 pub fn forget(session: &Session, patterns: &[String], all: bool) -> Result<()> {
     let state = &session.shared.state;
+    if !all && patterns.is_empty() {
+        return Err(Error::Usage(
+            "name the tasks to forget, or pass --all".into(),
+        ));
+    }
+    // Changing the state under a running dorun would interleave with its records.
+    let _lock = state.lock()?;
     if all {
         let n = state.forget_all()?;
         println!("forgot {n} tasks");
         return Ok(());
-    }
-    if patterns.is_empty() {
-        return Err(Error::Usage(
-            "name the tasks to forget, or pass --all".into(),
-        ));
     }
     let g = session.graph();
     let (roots, _) = session.selection(patterns, true)?;
@@ -179,7 +181,14 @@ pub fn forget(session: &Session, patterns: &[String], all: bool) -> Result<()> {
 pub fn clean(session: &Session, patterns: &[String], dry_run: bool) -> Result<()> {
     let g = session.graph();
     let root = &session.shared.project.root;
-    let (_, order) = session.selection(patterns, patterns.is_empty())?;
+    // Only the named tasks (doit: deps are cleaned only when asked); a builtin brings its subtasks.
+    let (_, order) = session.selection(patterns, true)?;
+    // Deleting outputs a running dorun is producing or hashing would race with it.
+    let _lock = if dry_run {
+        None
+    } else {
+        Some(session.shared.state.lock()?)
+    };
     let mut removed = 0;
     for &n in &order {
         let Action::Shell(spec) = &g.nodes[n].action else {

@@ -20,6 +20,8 @@ pub struct Procs {
 pub struct CommandFailure {
     pub message: String,
     pub exit_code: Option<i32>,
+    /// Killed because `timeout` ran out (the caller words the message with the task's limit).
+    pub timed_out: bool,
 }
 
 impl Procs {
@@ -48,6 +50,7 @@ impl Procs {
         let io_err = |e: std::io::Error| CommandFailure {
             message: format!("cannot start `sh -c`: {e}"),
             exit_code: None,
+            timed_out: false,
         };
         let mut cmd = Command::new("sh");
         cmd.arg("-c")
@@ -69,6 +72,7 @@ impl Procs {
         let mut child = cmd.spawn().map_err(|e| CommandFailure {
             message: format!("cannot start `sh -c` in {}: {e}", cwd.display()),
             exit_code: None,
+            timed_out: false,
         })?;
         let pgid = child.id() as i32;
         self.groups.lock().unwrap().insert(pgid);
@@ -90,6 +94,7 @@ impl Procs {
                     return Err(CommandFailure {
                         message: format!("timed out after {}", humantime::format_duration(limit)),
                         exit_code: None,
+                        timed_out: true,
                     });
                 }
             }
@@ -100,6 +105,7 @@ impl Procs {
         let status = result.map_err(|e| CommandFailure {
             message: format!("waiting for the command failed: {e}"),
             exit_code: None,
+            timed_out: false,
         })?;
         if status.success() {
             return Ok(());
@@ -109,14 +115,17 @@ impl Procs {
             (Some(code), _) => Err(CommandFailure {
                 message: format!("`{command}` exited with code {code}"),
                 exit_code: Some(code),
+                timed_out: false,
             }),
             (None, Some(sig)) => Err(CommandFailure {
                 message: format!("`{command}` was killed by signal {sig}"),
                 exit_code: Some(128 + sig),
+                timed_out: false,
             }),
             _ => Err(CommandFailure {
                 message: format!("`{command}` failed"),
                 exit_code: None,
+                timed_out: false,
             }),
         }
     }

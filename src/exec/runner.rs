@@ -108,6 +108,7 @@ pub fn run(
         .filter(|&&n| !matches!(graph.nodes[n].action, Action::Group))
         .count();
     reporter.begin(workers);
+    let mut prefetched = prefetch(&shared, selected);
 
     loop {
         // Start what is ready, up to -j at once.
@@ -141,7 +142,19 @@ pub fn run(
                 continue;
             }
             running += 1;
-            spawn_worker(shared.clone(), n, dep_results, opts.forced[n], tx.clone());
+            // Inputs hashed at the start are still right unless a dependency just ran.
+            let inputs = if node.deps.iter().any(|&d| ran[d]) {
+                None
+            } else {
+                prefetched[n].take()
+            };
+            let job = Job {
+                node: n,
+                deps: dep_results,
+                force: opts.forced[n],
+                prefetched: inputs,
+            };
+            spawn_worker(shared.clone(), job, tx.clone());
         }
         if running == 0
             && (!queue.has_ready() || stopping_after.is_some() || interrupt_at.is_some())
@@ -213,7 +226,10 @@ pub fn run(
                             reporter.finished(&r, None);
                             task_results[s] = Some(r);
                         }
-                        if !opts.keep_going && stopping_after.is_none() {
+                        let stops = shared.works[node]
+                            .as_ref()
+                            .is_none_or(|w| w.failure_stops_run());
+                        if !opts.keep_going && stopping_after.is_none() && stops {
                             stopping_after = Some(name.clone());
                         }
                         (
@@ -303,26 +319,47 @@ pub fn combine(deps: &[(String, Hash)]) -> Hash {
     *h.finalize().as_bytes()
 }
 
-fn spawn_worker(
-    shared: Arc<Shared>,
+/// Hashes every selected task's inputs at once, in parallel (stat cache hits on a no-op run),
+/// so up-to-date checks do not wait for one dependency level after another.
+fn prefetch(shared: &Shared, selected: &[usize]) -> Vec<Option<Inputs>> {
+    use rayon::prelude::*;
+    let mut out: Vec<Option<Inputs>> = vec![None; shared.graph.nodes.len()];
+    let found: Vec<(usize, Option<Inputs>)> = selected
+        .par_iter()
+        .filter_map(|&n| shared.works[n].as_ref().map(|w| (n, w)))
+        .map(|(n, w)| (n, w.prefetch(&shared.project, &shared.cache)))
+        .collect();
+    for (n, inputs) in found {
+        out[n] = inputs;
+    }
+    out
+}
+
+/// Input paths with their content hashes.
+type Inputs = Vec<(String, Hash)>;
+
+struct Job {
     node: usize,
     deps: Vec<(String, Hash)>,
     force: bool,
-    tx: mpsc::Sender<Msg>,
-) {
+    prefetched: Option<Vec<(String, Hash)>>,
+}
+
+fn spawn_worker(shared: Arc<Shared>, job: Job, tx: mpsc::Sender<Msg>) {
     std::thread::spawn(move || {
-        let outcome = run_one(&shared, node, deps, force, &tx);
+        let node = job.node;
+        let outcome = run_one(&shared, job, &tx);
         let _ = tx.send(Msg::Finished { node, outcome });
     });
 }
 
-fn run_one(
-    shared: &Shared,
-    node: usize,
-    deps: Vec<(String, Hash)>,
-    force: bool,
-    tx: &mpsc::Sender<Msg>,
-) -> Outcome {
+fn run_one(shared: &Shared, job: Job, tx: &mpsc::Sender<Msg>) -> Outcome {
+    let Job {
+        node,
+        deps,
+        force,
+        prefetched,
+    } = job;
     let name = &shared.graph.nodes[node].name;
     let work = shared.works[node]
         .as_ref()
@@ -344,6 +381,7 @@ fn run_one(
         procs: &shared.procs,
         deps,
         on_step: &on_step,
+        prefetched,
     };
     let started = Instant::now();
     let failed = |message: String, exit_code: Option<i32>, log: Option<PathBuf>| Outcome::Failed {

@@ -1,27 +1,44 @@
 //! Generic shell tasks (doit's task dict): `run` commands with `sh -c`, inputs hashed into the
 //! fingerprint, outputs hashed after a success and checked before the next decision.
 use super::work::{Produced, TaskCx, TaskError, Work};
-use crate::config::ShellSpec;
-use crate::fingerprint::{files, DirtyReason, Fingerprint, TaskRecord};
+use crate::config::{Project, ShellSpec};
+use crate::fingerprint::{files, DirtyReason, Fingerprint, Hash, StatCache, TaskRecord};
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::Write;
+use std::path::Path;
 
 pub struct ShellWork {
     pub spec: ShellSpec,
 }
 
+/// The task's input files and their hashes, sorted. A missing literal input enters with a zero
+/// hash so that its appearance later makes the task stale; execute() refuses to run without it.
+fn hash_inputs(
+    root: &Path,
+    patterns: &[String],
+    cache: &StatCache,
+) -> Result<Vec<(String, Hash)>, TaskError> {
+    let expansion = files::expand(root, patterns);
+    let mut inputs = files::hash_all(root, &expansion.files, cache)
+        .map_err(|e| TaskError::new(format!("cannot read an input: {e}")))?;
+    for missing in &expansion.missing {
+        inputs.push((missing.clone(), [0; 32]));
+    }
+    inputs.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    Ok(inputs)
+}
+
 impl Work for ShellWork {
+    fn prefetch(&self, project: &Project, cache: &StatCache) -> Option<Vec<(String, Hash)>> {
+        hash_inputs(&project.root, &self.spec.inputs, cache).ok()
+    }
+
     fn fingerprint(&self, cx: &TaskCx) -> Result<Fingerprint, TaskError> {
-        let expansion = files::expand(cx.root(), &self.spec.inputs);
-        let mut inputs = files::hash_all(cx.root(), &expansion.files, cx.cache)
-            .map_err(|e| TaskError::new(format!("cannot read an input: {e}")))?;
-        // A missing literal input is part of the fingerprint (as a zero hash) so that its
-        // appearance later makes the task stale; execute() refuses to run without it.
-        for missing in &expansion.missing {
-            inputs.push((missing.clone(), [0; 32]));
-        }
-        inputs.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let inputs = match &cx.prefetched {
+            Some(inputs) => inputs.clone(),
+            None => hash_inputs(cx.root(), &self.spec.inputs, cx.cache)?,
+        };
         let mut settings = BTreeMap::new();
         settings.insert("outputs".to_string(), self.spec.outputs.join("\n"));
         Ok(Fingerprint {
@@ -81,8 +98,7 @@ impl Work for ShellWork {
     }
 
     fn execute(&self, cx: &TaskCx, log: &mut File) -> Result<Produced, TaskError> {
-        let expansion = files::expand(cx.root(), &self.spec.inputs);
-        if let Some(missing) = expansion.missing.first() {
+        if let Some(missing) = files::missing_literals(cx.root(), &self.spec.inputs).first() {
             return Err(TaskError::new(format!("input {missing} does not exist")));
         }
         let cwd = cx.root().join(&self.spec.dir);
@@ -94,7 +110,13 @@ impl Work for ShellWork {
             cx.procs
                 .run_shell(command, &cwd, &self.spec.env, log, remaining)
                 .map_err(|f| TaskError {
-                    message: f.message,
+                    // Each command gets what is left of the task's limit: name the limit itself.
+                    message: match self.spec.timeout {
+                        Some(limit) if f.timed_out => {
+                            format!("timed out after {}", humantime::format_duration(limit))
+                        }
+                        _ => f.message,
+                    },
                     exit_code: f.exit_code,
                 })?;
             if cx.procs.is_interrupted() {

@@ -20,6 +20,8 @@ pub struct TaskCx<'a> {
     pub deps: Vec<(String, Hash)>,
     /// Progress within the task (a Docker build's `Step n/m`).
     pub on_step: &'a (dyn Fn(usize, usize, &str) + Sync),
+    /// Input hashes taken at the start of the run, valid when no dependency ran since.
+    pub prefetched: Option<Vec<(String, Hash)>>,
 }
 
 impl TaskCx<'_> {
@@ -57,6 +59,18 @@ pub trait Work: Send + Sync {
     /// Why the task must run although its fingerprint matches (missing outputs, failing
     /// `uptodate` commands, an image gone from the engine). Called only when nothing else is stale.
     fn stale_reasons(&self, cx: &TaskCx, record: &TaskRecord) -> Vec<DirtyReason>;
+
+    /// Hashes the inputs ahead of time, so that a run's up-to-date checks proceed in parallel
+    /// instead of one dependency level after another. None for tasks without file inputs.
+    fn prefetch(&self, _project: &Project, _cache: &StatCache) -> Option<Vec<(String, Hash)>> {
+        None
+    }
+
+    /// Without -k a failure stops new tasks from starting. Image tests return false: every
+    /// test runs whatever fails (SPEC §5), and only the failure's dependents are skipped.
+    fn failure_stops_run(&self) -> bool {
+        true
+    }
 
     /// False for tasks whose decision ignores what their dependencies produced (image tasks
     /// judge by identity), so `plan` need not assume they run when a dependency does.

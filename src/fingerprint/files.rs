@@ -55,7 +55,11 @@ fn expand_one(root: &Path, pattern: &str) -> Expansion {
     // Walk only below the literal prefix of the pattern.
     let base: Vec<&str> = pattern.split('/').take_while(|c| !is_glob(c)).collect();
     let base = base.join("/");
-    walk(root, &base, Some(matcher(pattern)), &mut out);
+    // `dir/**` matches everything below `dir`: no need to test each path against the glob.
+    let everything_below =
+        pattern.strip_suffix("/**") == Some(base.as_str()) || (base.is_empty() && pattern == "**");
+    let glob = (!everything_below).then(|| matcher(pattern));
+    walk(root, &base, glob, &mut out);
     out
 }
 
@@ -67,7 +71,6 @@ fn walk(root: &Path, base: &str, glob: Option<GlobMatcher>, out: &mut Expansion)
     };
     for entry in walkdir::WalkDir::new(&start)
         .follow_links(false)
-        .sort_by_file_name()
         .into_iter()
         .filter_map(|e| e.ok())
     {
@@ -104,8 +107,28 @@ pub fn hash_all(
     files: &[(String, std::fs::Metadata)],
     cache: &StatCache,
 ) -> std::io::Result<Vec<(String, Hash)>> {
-    files
+    let looked_up: Vec<_> = files
         .par_iter()
-        .map(|(rel, meta)| Ok((rel.clone(), cache.hash(root, rel, meta)?)))
+        .map(|(rel, meta)| cache.lookup(root, rel, meta).map(|r| (rel.clone(), r)))
+        .collect::<std::io::Result<_>>()?;
+    let mut fresh = Vec::new();
+    let hashes = looked_up
+        .into_iter()
+        .map(|(rel, (hash, new))| {
+            fresh.extend(new);
+            (rel, hash)
+        })
+        .collect();
+    cache.insert(fresh);
+    Ok(hashes)
+}
+
+/// Literal patterns (no glob characters) that name nothing: a missing input.
+pub fn missing_literals(root: &Path, patterns: &[String]) -> Vec<String> {
+    patterns
+        .iter()
+        .map(|p| p.trim_start_matches("./"))
+        .filter(|p| !is_glob(p) && std::fs::metadata(root.join(p)).is_err())
+        .map(str::to_string)
         .collect()
 }

@@ -33,6 +33,9 @@ impl Stat {
 /// timestamp tick unseen ("racy git"); such hashes are not cached.
 const RACY_NS: i64 = 2_000_000_000;
 
+/// A newly hashed file to add to the cache: path, stat, content hash.
+pub type FreshEntry = (String, Stat, Hash);
+
 #[derive(Default)]
 pub struct StatCache {
     entries: RwLock<HashMap<String, (Stat, Hash)>>,
@@ -69,10 +72,25 @@ impl StatCache {
 
     /// The content hash of `rel` (relative to `root`), from the cache when its stat is unchanged.
     pub fn hash(&self, root: &Path, rel: &str, meta: &std::fs::Metadata) -> std::io::Result<Hash> {
+        let (hash, fresh) = self.lookup(root, rel, meta)?;
+        if let Some(entry) = fresh {
+            self.insert(vec![entry]);
+        }
+        Ok(hash)
+    }
+
+    /// Like `hash`, but hands back the new cache entry (if any) for one batched `insert`, so
+    /// parallel hashing does not fight over the write lock once per file.
+    pub fn lookup(
+        &self,
+        root: &Path,
+        rel: &str,
+        meta: &std::fs::Metadata,
+    ) -> std::io::Result<(Hash, Option<FreshEntry>)> {
         let stat = Stat::of(meta);
         if let Some((s, h)) = self.entries.read().unwrap().get(rel) {
             if *s == stat {
-                return Ok(*h);
+                return Ok((*h, None));
             }
         }
         let hash = hash_file(&root.join(rel))?;
@@ -80,14 +98,19 @@ impl StatCache {
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_nanos() as i64)
             .unwrap_or(0);
-        if now_ns - stat.mtime_ns.max(stat.ctime_ns) > RACY_NS {
-            self.entries
-                .write()
-                .unwrap()
-                .insert(rel.to_string(), (stat, hash));
-            self.dirty.store(true, std::sync::atomic::Ordering::Relaxed);
+        let settled = now_ns - stat.mtime_ns.max(stat.ctime_ns) > RACY_NS;
+        Ok((hash, settled.then(|| (rel.to_string(), stat, hash))))
+    }
+
+    pub fn insert(&self, fresh: Vec<FreshEntry>) {
+        if fresh.is_empty() {
+            return;
         }
-        Ok(hash)
+        let mut entries = self.entries.write().unwrap();
+        for (rel, stat, hash) in fresh {
+            entries.insert(rel, (stat, hash));
+        }
+        self.dirty.store(true, std::sync::atomic::Ordering::Relaxed);
     }
 }
 

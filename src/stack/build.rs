@@ -128,15 +128,14 @@ impl Work for BuildWork {
             build_args.insert("BASE_IMAGE".into(), rt.content_ref(p, &parent));
             build_args.insert("BASE_TAG".into(), rt.content_tag(p, &parent));
         }
-        let mut labels = std::collections::BTreeMap::new();
-        labels.insert("dorun.identity".into(), hex(&id.digest));
-        labels.insert("dorun.variant".into(), variant.key.clone());
+        // No labels: the classic builder turns each into an extra build step, and the identity
+        // is already in the content tag.
         let request = BuildRequest {
             context_dir: rt.root.join(&rt.spec.images_dir).join(&image.name),
             dockerfile: image.dockerfile.clone(),
             tags: vec![content_ref.clone(), human_ref.clone()],
             build_args,
-            labels,
+            labels: Default::default(),
         };
         let _ = writeln!(log, "building {content_ref} and {human_ref}");
         let mut on_event = |event: BuildEvent| match event {

@@ -230,7 +230,7 @@ pub fn resolve(
     check_directories(root, &images_dir, &images, common_tests.as_deref(), loc)?;
     let order = image_order(&specs, &images, loc)?;
     let variants = expand_variants(&specs, &order, &plans, &images, loc)?;
-    Ok(Some(StackSpec {
+    let spec = StackSpec {
         images_dir,
         registry,
         namespace,
@@ -246,7 +246,10 @@ pub fn resolve(
         images: specs,
         manifests: manifest_cmds,
         variants,
-    }))
+    };
+    // A bad checks.toml is a configuration error too: exit 2 with file:line:col, up front.
+    crate::stack::test::validate_all(root, &spec)?;
+    Ok(Some(spec))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -459,8 +462,10 @@ fn image_order(
         let mut at = i;
         while let Some(p) = parent(at) {
             if let Some(start) = path.iter().position(|&x| x == p) {
-                let mut names: Vec<String> =
-                    path[start..].iter().map(|&c| specs[c].name.clone()).collect();
+                let mut names: Vec<String> = path[start..]
+                    .iter()
+                    .map(|&c| specs[c].name.clone())
+                    .collect();
                 names.push(specs[p].name.clone());
                 let at = images
                     .iter()

@@ -1,8 +1,6 @@
 //! images-changed and images-build against the real Docker engine and registry: identities,
 //! minimal rebuilds, .dockerignore, plans, failures, fresh runners, unreachable engine.
-use crate::stack_fixture::{
-    assert_exit, docker_available, registry, stderr, stdout, StackFixture,
-};
+use crate::stack_fixture::{assert_exit, docker_available, registry, stderr, stdout, StackFixture};
 
 const FAMILY: &[(&str, Option<&str>)] = &[
     ("base", None),
@@ -25,16 +23,30 @@ fn full_build_then_nothing_then_only_what_changed() {
     let f = StackFixture::new(FAMILY, "", "");
     let out = f.dorun(&["-j", "4", "build"]);
     assert_exit(&out, 0);
-    assert_eq!(built(&f), ["build:base", "build:leaf", "build:left", "build:right"]);
-    assert_eq!(f.list("IMAGES_CHANGED"), ["base", "left", "right", "leaf"], "build order");
+    assert_eq!(
+        built(&f),
+        ["build:base", "build:leaf", "build:left", "build:right"]
+    );
+    assert_eq!(
+        f.list("IMAGES_CHANGED"),
+        ["base", "left", "right", "leaf"],
+        "build order"
+    );
     let built_refs = f.list("IMAGES_BUILT");
     assert_eq!(built_refs.len(), 4);
-    assert!(built_refs[0].starts_with(&format!("{}:t1", f.repo("", "base"))), "{built_refs:?}");
+    assert!(
+        built_refs[0].starts_with(&format!("{}:t1", f.repo("", "base"))),
+        "{built_refs:?}"
+    );
     // Build records with layers.
-    let record: serde_json::Value = serde_json::from_str(&f.read("artifacts/build/leaf.json")).unwrap();
+    let record: serde_json::Value =
+        serde_json::from_str(&f.read("artifacts/build/leaf.json")).unwrap();
     assert!(record["layers"].as_array().unwrap().len() >= 2);
     assert!(record["image_id"].as_str().unwrap().starts_with("sha256:"));
-    assert!(f.read("logs/build/leaf.log").contains("Step"), "full build log");
+    assert!(
+        f.read("logs/build/leaf.log").contains("Step"),
+        "full build log"
+    );
 
     // Second run: no Docker build at all.
     let out = f.dorun(&["build"]);
@@ -51,7 +63,11 @@ fn full_build_then_nothing_then_only_what_changed() {
     let out = f.dorun(&["-v", "build"]);
     assert_exit(&out, 0);
     assert_eq!(built(&f), ["build:leaf", "build:left"]);
-    assert!(stderr(&out).contains("input images/left/Dockerfile changed"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("input images/left/Dockerfile changed"),
+        "{}",
+        stderr(&out)
+    );
 
     // A rebuild-all-on change rebuilds everything.
     f.write("pipeline.txt", "v2\n");
@@ -69,9 +85,15 @@ fn child_builds_on_parent_content_tag() {
     let engine = dorun_docker::Engine::connect().unwrap();
     let built = f.list("IMAGES_BUILT");
     let child = built.iter().find(|r| r.contains("/child:")).unwrap();
-    let info = engine.stat_path(child, "/base-tag").unwrap().expect("/base-tag");
+    let info = engine
+        .stat_path(child, "/base-tag")
+        .unwrap()
+        .expect("/base-tag");
     let base_tag = String::from_utf8(info.contents.unwrap()).unwrap();
-    assert!(base_tag.trim().starts_with("t1-id-"), "BASE_TAG was {base_tag:?}");
+    assert!(
+        base_tag.trim().starts_with("t1-id-"),
+        "BASE_TAG was {base_tag:?}"
+    );
 }
 
 #[test]
@@ -87,12 +109,25 @@ fn dockerignore_is_honoured_in_image_and_identity() {
     assert_exit(&f.dorun(&["build"]), 0);
     let engine = dorun_docker::Engine::connect().unwrap();
     let image = &f.list("IMAGES_BUILT")[0];
-    assert!(engine.stat_path(image, "/ctx/secret.txt").unwrap().is_none(), "ignored file sent");
-    assert!(engine.stat_path(image, "/ctx/Dockerfile").unwrap().is_some());
+    assert!(
+        engine
+            .stat_path(image, "/ctx/secret.txt")
+            .unwrap()
+            .is_none(),
+        "ignored file sent"
+    );
+    assert!(engine
+        .stat_path(image, "/ctx/Dockerfile")
+        .unwrap()
+        .is_some());
     // Editing an ignored file changes nothing.
     f.write("images/base/secret.txt", "other");
     let out = f.dorun(&["plan", "build"]);
-    assert!(stdout(&out).contains("skip  build:base"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("skip  build:base"),
+        "{}",
+        stdout(&out)
+    );
     assert_exit(&f.dorun(&["build"]), 0);
     assert!(f.ran("build:").is_empty());
 }
@@ -105,8 +140,14 @@ fn plan_build_args_reach_parent_and_child() {
     let extra = "[stack.plans.alpha]\ntag-prefix = \"a1\"\nbuild-args = { FLAVOR = \"alpha\" }\n\
                  [stack.plans.beta]\nbuild-args = { FLAVOR = \"beta\" }\n";
     let f = StackFixture::new(&[("base", None), ("child", Some("base"))], "", extra);
-    f.append("images/base/Dockerfile", "ARG FLAVOR\nRUN echo \"$FLAVOR\" > /base-flavor\n");
-    f.append("images/child/Dockerfile", "ARG FLAVOR\nRUN echo \"$FLAVOR\" > /child-flavor\n");
+    f.append(
+        "images/base/Dockerfile",
+        "ARG FLAVOR\nRUN echo \"$FLAVOR\" > /base-flavor\n",
+    );
+    f.append(
+        "images/child/Dockerfile",
+        "ARG FLAVOR\nRUN echo \"$FLAVOR\" > /child-flavor\n",
+    );
     let out = f.dorun(&["-j", "4", "build"]);
     assert_exit(&out, 0);
     assert_eq!(
@@ -120,7 +161,12 @@ fn plan_build_args_reach_parent_and_child() {
             if file == "/child-flavor" && !r.contains("/child:") {
                 continue;
             }
-            let c = engine.stat_path(&r, file).unwrap().unwrap().contents.unwrap();
+            let c = engine
+                .stat_path(&r, file)
+                .unwrap()
+                .unwrap()
+                .contents
+                .unwrap();
             assert_eq!(String::from_utf8(c).unwrap().trim(), plan, "{r} {file}");
         }
     }
@@ -140,8 +186,14 @@ fn failing_run_fails_image_skips_descendants_and_keep_going_builds_sibling() {
     let err = stderr(&out);
     assert!(err.contains("FAIL  build:left"), "{err}");
     assert!(err.contains("returned a non-zero code: 3"), "{err}");
-    assert!(err.contains("skip  build:leaf: dependency build:left failed"), "{err}");
-    assert!(f.ran("build:").contains(&"build:right".to_string()), "sibling built under -k");
+    assert!(
+        err.contains("skip  build:leaf: dependency build:left failed"),
+        "{err}"
+    );
+    assert!(
+        f.ran("build:").contains(&"build:right".to_string()),
+        "sibling built under -k"
+    );
     assert_eq!(f.list("IMAGES_BUILT").len(), 2, "base and right");
     // Fix it: only the failed image and its descendant are built next.
     let dockerfile = f.read("images/left/Dockerfile").replace("RUN exit 3\n", "");
@@ -176,14 +228,21 @@ fn published_images_are_not_changed_on_a_fresh_runner() {
     std::fs::remove_dir_all(f.path().join("artifacts")).unwrap();
     let out = f.dorun(&["build"]);
     assert_exit(&out, 0);
-    assert!(f.list("IMAGES_CHANGED").is_empty(), "{:?}", f.list("IMAGES_CHANGED"));
+    assert!(
+        f.list("IMAGES_CHANGED").is_empty(),
+        "{:?}",
+        f.list("IMAGES_CHANGED")
+    );
     assert!(f.ran("build:").is_empty());
 }
 
 #[test]
 fn unreachable_engine_exits_3_naming_docker_host() {
     let f = StackFixture::new(&[("base", None)], "", "");
-    let out = f.dorun_env(&["build"], &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")]);
+    let out = f.dorun_env(
+        &["build"],
+        &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")],
+    );
     assert_exit(&out, 3);
     assert!(stderr(&out).contains("DOCKER_HOST"), "{}", stderr(&out));
 }
@@ -191,7 +250,11 @@ fn unreachable_engine_exits_3_naming_docker_host() {
 #[test]
 fn stack_errors_exit_2_with_location() {
     let cases: &[(&str, &str, &str)] = &[
-        ("orphan", "[images.orphan]\ndepends-on = \"bsae\"\n", "unknown image `bsae`"),
+        (
+            "orphan",
+            "[images.orphan]\ndepends-on = \"bsae\"\n",
+            "unknown image `bsae`",
+        ),
         (
             "a",
             "[images.a]\ndepends-on = \"b\"\n[images.b]\ndepends-on = \"a\"\n",
@@ -218,11 +281,19 @@ fn stack_errors_exit_2_with_location() {
     f.write("images/stray/Dockerfile", "FROM scratch\n");
     let out = f.dorun(&["plan"]);
     assert_exit(&out, 2);
-    assert!(stderr(&out).contains("no [images.stray] entry"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no [images.stray] entry"),
+        "{}",
+        stderr(&out)
+    );
     // An entry whose directory has no Dockerfile.
     let f = StackFixture::new(&[("base", None)], "", "[images.empty]\n");
     std::fs::create_dir_all(f.path().join("images/empty")).unwrap();
     let out = f.dorun(&["plan"]);
     assert_exit(&out, 2);
-    assert!(stderr(&out).contains("missing Dockerfile"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("missing Dockerfile"),
+        "{}",
+        stderr(&out)
+    );
 }

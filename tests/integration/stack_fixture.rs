@@ -57,8 +57,11 @@ impl StackFixture {
             match parent {
                 None => {
                     std::fs::create_dir_all(f.path().join("images").join(name)).unwrap();
-                    std::fs::copy("/bin/busybox", f.path().join("images").join(name).join("busybox"))
-                        .expect("busybox-static must be installed (/bin/busybox)");
+                    std::fs::copy(
+                        "/bin/busybox",
+                        f.path().join("images").join(name).join("busybox"),
+                    )
+                    .expect("busybox-static must be installed (/bin/busybox)");
                     f.write(
                         &format!("images/{name}/Dockerfile"),
                         &format!(
@@ -101,8 +104,7 @@ impl StackFixture {
     }
 
     pub fn read(&self, rel: &str) -> String {
-        std::fs::read_to_string(self.path().join(rel))
-            .unwrap_or_else(|e| panic!("{rel}: {e}"))
+        std::fs::read_to_string(self.path().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
     }
 
     /// Lines of an artifacts/ list file (empty when absent).
@@ -185,7 +187,12 @@ fn unique() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .subsec_nanos();
-    format!("{}-{}-{}", std::process::id(), nanos % 100000, N.fetch_add(1, Ordering::SeqCst))
+    format!(
+        "{}-{}-{}",
+        std::process::id(),
+        nanos % 100000,
+        N.fetch_add(1, Ordering::SeqCst)
+    )
 }
 
 #[allow(dead_code)]

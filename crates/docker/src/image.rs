@@ -85,7 +85,10 @@ impl Engine {
     /// the images of one namespace.
     pub fn references_matching(&self, needle: &str) -> Result<Vec<String>> {
         let images = self
-            .block_on(self.docker.list_images(None::<bollard::query_parameters::ListImagesOptions>))
+            .block_on(
+                self.docker
+                    .list_images(None::<bollard::query_parameters::ListImagesOptions>),
+            )
             .map_err(|e| self.err("listing images", e))?;
         Ok(images
             .into_iter()

@@ -1,25 +1,319 @@
-//! Image tests (SPEC §5): checks.toml and test_* scripts run in containers; results and reports.
+//! `images-test` subtasks (SPEC §5): every test of an image variant — common tests, its
+//! ancestors' and its own — run against the built image in fresh containers, each test whatever
+//! failed before it. `test:X` is up to date when X's identity, its test files and limits are
+//! unchanged since a run that passed, or when X is already published (pushed only after its
+//! tests passed). A failing run records nothing, so it runs again next time.
+mod case;
+pub mod checks;
+pub mod discover;
+mod evaluate;
+pub mod report;
+mod scripts;
+mod target;
+
+use super::artifacts;
+use super::build::hex;
 use super::runtime::Runtime;
-use crate::exec::work::{Produced, TaskCx, TaskError, Work};
-use crate::fingerprint::{DirtyReason, Fingerprint, TaskRecord};
-use std::sync::Arc;
+use super::spec::StackSpec;
+use crate::exec::work::{standard_decide, Produced, TaskCx, TaskError, Work};
+use crate::fingerprint::{DirtyReason, Fingerprint, StatCache, TaskRecord};
+use case::CaseResult;
+use discover::Kind;
+use std::collections::BTreeSet;
+use std::fs::File;
+use std::io::Write;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 pub struct TestWork {
     pub rt: Arc<Runtime>,
     pub variant: usize,
 }
 
-impl Work for TestWork {
-    fn fingerprint(&self, _cx: &TaskCx) -> Result<Fingerprint, TaskError> {
-        let _ = (&self.rt, self.variant);
-        Err(TaskError::new("images-test is not implemented yet"))
+/// Subtasks whose tests already passed on this exact fingerprint and that only run to rewrite
+/// the lists (the human tag moved with a new commit). `decide` marks them and the `execute`
+/// that follows in the same worker reuses the stored results instead of testing again; a
+/// forced or forgotten task is never marked, so it really reruns.
+static REUSE: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
+
+fn reuse() -> std::sync::MutexGuard<'static, BTreeSet<String>> {
+    REUSE.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Everything that changes a variant's test results: the image identity, every file of its
+/// test folders, which files are tests (the executable bit is not in a content hash), limits.
+pub fn fingerprint_of(rt: &Runtime, v: usize, cache: &StatCache) -> Result<Fingerprint, TaskError> {
+    let id = rt.identity(v, cache)?;
+    let inputs = discover::hash_inputs(&rt.root, &rt.spec, v, cache)
+        .map_err(|e| TaskError::new(format!("cannot read the test files: {e}")))?;
+    let (tests, _) = discover::tests_of(&rt.root, &rt.spec, v);
+    let limits = &rt.spec.image(&rt.variant(v).image).test;
+    let mut fp = Fingerprint {
+        kind: "images-test".into(),
+        inputs,
+        ..Default::default()
+    };
+    let settings = [
+        ("identity", rt.content_tag(v, &id)),
+        (
+            "tests",
+            tests
+                .iter()
+                .map(|t| t.rel.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
+        ("test memory", format!("{:?}", limits.memory_bytes)),
+        ("test cpus", format!("{:?}", limits.cpus)),
+        ("test network", format!("{:?}", limits.network)),
+        ("test timeout", format!("{:?}", limits.timeout)),
+    ];
+    for (k, val) in settings {
+        fp.settings.insert(k.to_string(), val);
+    }
+    Ok(fp)
+}
+
+/// The digest stored results must carry to count for variant `v` now.
+pub fn current_digest(rt: &Runtime, v: usize, cache: &StatCache) -> Result<String, TaskError> {
+    Ok(hex(&fingerprint_of(rt, v, cache)?.digest()))
+}
+
+/// Parses every checks.toml of the stack, so a bad one stops dorun at load time with exit 2
+/// and file:line:col, before anything is built.
+pub fn validate_all(root: &Path, spec: &StackSpec) -> crate::error::Result<()> {
+    for dir in discover::all_test_dirs(root, spec) {
+        let rel = format!("{dir}/{}", discover::CHECKS_FILE);
+        if root.join(&rel).is_file() {
+            checks::load(root, &rel)?;
+        }
+    }
+    Ok(())
+}
+
+/// The end-of-run table of test results (every built image with current results), for the
+/// coordinator to print after a run that included test subtasks.
+pub fn summary_table(rt: &Runtime, cache: &StatCache) -> Option<String> {
+    report::summary_table(rt, cache)
+}
+
+impl TestWork {
+    fn key(&self) -> &str {
+        &self.rt.variant(self.variant).key
     }
 
-    fn stale_reasons(&self, _cx: &TaskCx, _record: &TaskRecord) -> Vec<DirtyReason> {
+    /// Changed (not published) and present in the local engine: listed in IMAGES_BUILT.
+    fn is_built(&self, cx: &TaskCx) -> bool {
+        let rt = &self.rt;
+        let v = self.variant;
+        let check = || -> Result<bool, TaskError> {
+            if rt.is_published(v, cx.cache)? {
+                return Ok(false);
+            }
+            let id = rt.identity(v, cx.cache)?;
+            let engine = rt.engine().map_err(TaskError::new)?;
+            Ok(engine
+                .image_id(&rt.content_ref(v, &id))
+                .map_err(|e| TaskError::new(e.to_string()))?
+                .is_some())
+        };
+        check().unwrap_or(false)
+    }
+
+    fn run_tests(
+        &self,
+        cx: &TaskCx,
+        image: &str,
+        log: &mut File,
+    ) -> Result<Vec<CaseResult>, TaskError> {
+        let rt = &self.rt;
+        let v = self.variant;
+        let engine = rt.engine().map_err(TaskError::new)?;
+        let present = engine
+            .image_id(image)
+            .map_err(|e| TaskError::new(e.to_string()))?;
+        if present.is_none() {
+            return Err(TaskError::new(format!(
+                "{image} is not in the local engine (run `dorun build:{}` first)",
+                self.key()
+            )));
+        }
+        let (tests, ignored) = discover::tests_of(&rt.root, &rt.spec, v);
+        let limits = rt.spec.image(&rt.variant(v).image).test.clone();
+        let _ = writeln!(
+            log,
+            "testing {image} ({}) with {} test file(s); limits: memory {}, cpus {}, network {}, timeout {}",
+            rt.human_ref(v),
+            tests.len(),
+            limits.memory_bytes.map(|m| m.to_string()).unwrap_or_else(|| "unlimited".into()),
+            limits.cpus.map(|c| c.to_string()).unwrap_or_else(|| "unlimited".into()),
+            limits.network.as_deref().unwrap_or("default"),
+            humantime::format_duration(limits.timeout),
+        );
+        for i in &ignored {
+            let _ = writeln!(
+                log,
+                "note: {i} is not executable, so it is not a test (chmod +x it)"
+            );
+        }
+        let target = target::Target {
+            engine: &engine,
+            image: image.to_string(),
+            variant: self.key().to_string(),
+            repository: rt.repository(v),
+            limits,
+            interrupted: &cx.procs.interrupted,
+        };
+        let stop = || cx.procs.is_interrupted();
+        let mut cases = Vec::new();
+        let mut each = |case: CaseResult| {
+            let _ = log.write_all(case.log_text().as_bytes());
+            cases.push(case);
+        };
+        for (i, test) in tests.iter().enumerate() {
+            if stop() {
+                break;
+            }
+            (cx.on_step)(i + 1, tests.len(), &test.rel);
+            match test.kind {
+                Kind::Checks => match checks::load(&rt.root, &test.rel) {
+                    Ok(checks) => {
+                        evaluate::run_checks(&target, &test.rel, &checks, &stop, &mut each)
+                    }
+                    Err(e) => {
+                        each(CaseResult::start(test.rel.clone()).fail(e.to_string(), String::new()))
+                    }
+                },
+                Kind::Script => each(scripts::run_script(&target, &rt.root, test)),
+            }
+        }
+        // Cases cut short by Ctrl-C (their containers removed under them) prove nothing.
+        if stop() {
+            return Err(TaskError::new("interrupted"));
+        }
+        Ok(cases)
+    }
+}
+
+impl Work for TestWork {
+    fn failure_stops_run(&self) -> bool {
+        false
+    }
+
+    fn fingerprint(&self, cx: &TaskCx) -> Result<Fingerprint, TaskError> {
+        fingerprint_of(&self.rt, self.variant, cx.cache)
+    }
+
+    /// Judged by identity and test files, not by what `build:X` recorded (a build that only
+    /// added a human tag does not make the tests stale).
+    fn uses_dependency_results(&self) -> bool {
+        false
+    }
+
+    fn decide(
+        &self,
+        cx: &TaskCx,
+        force: bool,
+    ) -> Result<(Fingerprint, Vec<DirtyReason>), TaskError> {
+        reuse().remove(cx.name);
+        // A registry only receives images through push, which requires passing tests. (Without
+        // a registry "published" only means "in the local engine", which a failed image is too.)
+        if !force
+            && !self.rt.spec.registry.is_empty()
+            && self.rt.is_published(self.variant, cx.cache)?
+        {
+            return Ok((self.fingerprint(cx)?, Vec::new()));
+        }
+        standard_decide(self, cx, force)
+    }
+
+    fn stale_reasons(&self, cx: &TaskCx, record: &TaskRecord) -> Vec<DirtyReason> {
+        let rt = &self.rt;
+        let store = format!("{}/test/{}.json", rt.artifacts_dir.display(), self.key());
+        match report::load(rt, self.variant) {
+            None => return vec![DirtyReason::Other(format!("test results {store} missing"))],
+            Some(r) if !r.passed || r.fingerprint != hex(&record.fingerprint.digest()) => {
+                return vec![DirtyReason::Other(format!(
+                    "test results {store} are not those of the last passing run"
+                ))]
+            }
+            Some(_) => {}
+        }
+        // The lists name images by human tag, which moves with every commit.
+        let reference = rt.human_ref(self.variant);
+        if self.is_built(cx) && !artifacts::read_list(rt, "IMAGES_TEST_PASSED").contains(&reference)
+        {
+            reuse().insert(cx.name.to_string());
+            return vec![DirtyReason::Other(format!(
+                "IMAGES_TEST_PASSED does not list {reference} yet"
+            ))];
+        }
         Vec::new()
     }
 
-    fn execute(&self, _cx: &TaskCx, _log: &mut std::fs::File) -> Result<Produced, TaskError> {
-        Err(TaskError::new("images-test is not implemented yet"))
+    fn execute(&self, cx: &TaskCx, log: &mut File) -> Result<Produced, TaskError> {
+        let rt = &self.rt;
+        let v = self.variant;
+        let digest = current_digest(rt, v, cx.cache)?;
+        let id = rt.identity(v, cx.cache)?;
+        let image = rt.content_ref(v, &id);
+        let mut produced = Produced::default();
+        produced.extra.insert("image".into(), image.clone());
+
+        let reusable = reuse().remove(cx.name);
+        if let Some(r) =
+            report::load(rt, v).filter(|r| reusable && r.passed && r.fingerprint == digest)
+        {
+            let _ = writeln!(
+                log,
+                "the {} tests of {image} passed on this identity already; rewriting the lists only",
+                r.cases.len()
+            );
+            for c in &r.cases {
+                let _ = writeln!(log, "--- PASS {} ({:.2}s)", c.name, c.seconds);
+            }
+            report::refresh(rt, cx.cache)?;
+            produced
+                .extra
+                .insert("passed".into(), r.cases.len().to_string());
+            return Ok(produced);
+        }
+
+        let cases = self.run_tests(cx, &image, log)?;
+        let results = report::VariantResults::new(self.key(), &image, digest, &cases);
+        report::record(rt, v, &results, cx.cache)?;
+        let failed = results.failed();
+        let _ = writeln!(
+            log,
+            "\n{}: {} test(s), {} passed, {} failed",
+            self.key(),
+            cases.len(),
+            cases.len() - failed.len(),
+            failed.len()
+        );
+        for c in &failed {
+            let _ = writeln!(log, "  FAIL {}: {}", c.name, c.message);
+        }
+        if failed.is_empty() {
+            produced
+                .extra
+                .insert("passed".into(), cases.len().to_string());
+            return Ok(produced);
+        }
+        const NAMED: usize = 5;
+        let mut names: Vec<&str> = failed.iter().take(NAMED).map(|c| c.name.as_str()).collect();
+        let more = failed.len().saturating_sub(NAMED).to_string() + " more";
+        if failed.len() > NAMED {
+            names.push(&more);
+        }
+        Err(TaskError {
+            message: format!(
+                "{} of {} tests failed: {}",
+                failed.len(),
+                cases.len(),
+                names.join(", ")
+            ),
+            exit_code: Some(1),
+        })
     }
 }

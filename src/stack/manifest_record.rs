@@ -1,0 +1,186 @@
+//! What a manifest subtask found out about one image (`artifacts/manifest/<name>[@plan].json`),
+//! and the files rendered from it: `manifests/<name>-<tag>.md` and `manifests/STACK.md`. Both
+//! are re-rendered from records (never patched), by the manifest subtask and again after a push
+//! adds the digest, always under the artifacts lock so parallel subtasks leave one consistent
+//! STACK.md.
+use super::manifest_format;
+use super::manifest_render::{self, StackRow};
+use super::push_record;
+use super::runtime::Runtime;
+use crate::exec::work::{now_unix, TaskError};
+use crate::fingerprint::StatCache;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ManifestRecord {
+    pub key: String,
+    pub image: String,
+    pub plan: Option<String>,
+    /// The human reference the page is named after.
+    pub reference: String,
+    pub content_reference: String,
+    /// The parent's content reference (the build's `BASE_IMAGE`).
+    pub parent: Option<String>,
+    pub image_id: String,
+    pub size: i64,
+    pub git_commit: Option<String>,
+    pub git_message: Option<String>,
+    /// Unix seconds.
+    pub built_at: u64,
+    pub build_seconds: Option<f64>,
+    /// Oldest first, so the cumulative size grows down the table.
+    pub layers: Vec<LayerRow>,
+    pub sections: Vec<Section>,
+    /// The page's file name inside the manifests directory.
+    pub file: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LayerRow {
+    pub created_by: String,
+    pub size: i64,
+    /// Unix seconds.
+    pub created: i64,
+}
+
+/// One manifest command's run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Section {
+    pub name: String,
+    pub description: String,
+    pub command: String,
+    pub exit_code: i64,
+    pub timed_out: bool,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// `<name>-<human tag>.md`: the plan shows in the tag's prefix.
+pub fn file_name(rt: &Runtime, v: usize) -> String {
+    format!("{}-{}.md", rt.variant(v).image, rt.human_tag(v))
+}
+
+pub fn manifests_dir(rt: &Runtime) -> PathBuf {
+    rt.root.join(&rt.manifests_dir)
+}
+
+fn record_path(rt: &Runtime, v: usize) -> PathBuf {
+    rt.artifact(&format!("manifest/{}.json", rt.variant(v).key))
+}
+
+pub fn read(rt: &Runtime, v: usize) -> Option<ManifestRecord> {
+    let text = std::fs::read_to_string(record_path(rt, v)).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+/// The record if it describes the current identity (pages of older builds are history).
+pub fn read_current(rt: &Runtime, v: usize, cache: &StatCache) -> Option<ManifestRecord> {
+    let rec = read(rt, v)?;
+    let id = rt.identity(v, cache).ok()?;
+    (rec.content_reference == rt.content_ref(v, &id)).then_some(rec)
+}
+
+/// Stores a new record and its page, replacing the page of the variant's previous record (a
+/// new commit or identity renames it), then STACK.md.
+pub fn save(
+    rt: &Runtime,
+    v: usize,
+    rec: &ManifestRecord,
+    cache: &StatCache,
+) -> Result<(), TaskError> {
+    let _guard = rt.artifacts_lock.lock().unwrap_or_else(|p| p.into_inner());
+    let old = read(rt, v);
+    write_json(&record_path(rt, v), rec)?;
+    render_page(rt, v, rec, cache)?;
+    if let Some(old) = old {
+        let stale = old.file != rec.file && !old.file.contains('/') && !old.file.is_empty();
+        if stale {
+            let _ = std::fs::remove_file(manifests_dir(rt).join(&old.file));
+        }
+    }
+    write_stack(rt, cache)
+}
+
+/// After a push: the variant's page (now with its digest) and STACK.md.
+pub fn refresh(rt: &Runtime, v: usize, cache: &StatCache) -> Result<(), TaskError> {
+    let _guard = rt.artifacts_lock.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(rec) = read_current(rt, v, cache) {
+        render_page(rt, v, &rec, cache)?;
+    }
+    write_stack(rt, cache)
+}
+
+fn render_page(
+    rt: &Runtime,
+    v: usize,
+    rec: &ManifestRecord,
+    cache: &StatCache,
+) -> Result<(), TaskError> {
+    let digest = push_record::read_current(rt, v, cache)
+        .filter(|p| p.content_reference == rec.content_reference)
+        .and_then(|p| p.digest().map(str::to_string));
+    let page = manifest_render::image_page(rec, digest.as_deref(), now_unix());
+    write_text(&manifests_dir(rt).join(&rec.file), &page)
+}
+
+/// STACK.md, recomputed from every variant's records. The caller holds the artifacts lock.
+fn write_stack(rt: &Runtime, cache: &StatCache) -> Result<(), TaskError> {
+    let rows: Vec<StackRow> = (0..rt.spec.variants.len())
+        .map(|v| stack_row(rt, v, cache))
+        .collect();
+    let short = rt.git.short();
+    let page = manifest_render::stack_page(&rows, short.as_deref());
+    write_text(&manifests_dir(rt).join("STACK.md"), &page)
+}
+
+fn stack_row(rt: &Runtime, v: usize, cache: &StatCache) -> StackRow {
+    let variant = rt.variant(v);
+    let parent = variant.parent.map(|p| rt.variant(p).key.clone());
+    let rec = read_current(rt, v, cache);
+    // A push of this identity under another commit's tag still names its digest.
+    let pushed = push_record::read_any(rt, v).filter(|p| {
+        rt.identity(v, cache)
+            .is_ok_and(|id| p.content_reference == rt.content_ref(v, &id))
+    });
+    let digest = pushed.as_ref().and_then(|p| p.digest().map(str::to_string));
+    if let Some(rec) = rec {
+        return StackRow {
+            key: variant.key.clone(),
+            page: Some(rec.file.clone()),
+            reference: rec.reference.clone(),
+            parent,
+            size: Some(rec.size),
+            digest,
+            last_built: manifest_format::date(rec.built_at),
+        };
+    }
+    let reference = match rt.identity(v, cache) {
+        Ok(id) => rt.content_ref(v, &id),
+        Err(_) => rt.repository(v),
+    };
+    let published = rt.is_published(v, cache).unwrap_or(false);
+    StackRow {
+        key: variant.key.clone(),
+        page: None,
+        reference,
+        parent,
+        size: None,
+        digest,
+        last_built: if published {
+            "published earlier".into()
+        } else {
+            "not built".into()
+        },
+    }
+}
+
+fn write_json<T: Serialize>(path: &std::path::Path, value: &T) -> Result<(), TaskError> {
+    let text = serde_json::to_string_pretty(value).expect("json") + "\n";
+    write_text(path, &text)
+}
+
+fn write_text(path: &std::path::Path, text: &str) -> Result<(), TaskError> {
+    crate::state::write_atomic(path, text.as_bytes())
+        .map_err(|e| TaskError::new(format!("cannot write {}: {e}", path.display())))
+}

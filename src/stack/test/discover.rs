@@ -1,0 +1,216 @@
+//! Which tests apply to an image variant (SPEC §5): the `common-tests` folder, every ancestor's
+//! `test/` folder (root ancestor first), then the image's own `images/X/test/`; and which files in
+//! those folders are tests (`checks.toml`, executable `test_*` files).
+use crate::fingerprint::{files, Hash, StatCache};
+use crate::stack::spec::StackSpec;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+/// The file in a test folder that holds declarative checks.
+pub const CHECKS_FILE: &str = "checks.toml";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kind {
+    Checks,
+    Script,
+}
+
+/// One test file, with project-relative paths (`/` separators) for names and messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestFile {
+    pub kind: Kind,
+    /// The folder it came from, e.g. `images/base/test`.
+    pub dir: String,
+    /// `images/base/test/test_busybox`.
+    pub rel: String,
+    /// `test_busybox`.
+    pub file_name: String,
+}
+
+/// The test folders of variant `v`, in the order their tests run. Folders that do not exist
+/// are left out: an image without tests is fine.
+pub fn test_dirs(root: &Path, spec: &StackSpec, v: usize) -> Vec<String> {
+    let mut chain = Vec::new();
+    let mut at = Some(v);
+    while let Some(i) = at {
+        chain.push(spec.variants[i].image.clone());
+        at = spec.variants[i].parent;
+    }
+    chain.reverse();
+    let mut dirs: Vec<String> = spec.common_tests.iter().cloned().collect();
+    dirs.extend(
+        chain
+            .iter()
+            .map(|image| format!("{}/{image}/test", spec.images_dir)),
+    );
+    dirs.iter()
+        .map(|d| d.trim_start_matches("./").trim_end_matches('/').to_string())
+        .filter(|d| root.join(d).is_dir())
+        .collect()
+}
+
+/// Every test folder of the stack (common tests and each image's), for validation at load time.
+pub fn all_test_dirs(root: &Path, spec: &StackSpec) -> Vec<String> {
+    let mut dirs: Vec<String> = spec.common_tests.iter().cloned().collect();
+    dirs.extend(
+        spec.images
+            .iter()
+            .map(|i| format!("{}/{}/test", spec.images_dir, i.name)),
+    );
+    dirs.into_iter().filter(|d| root.join(d).is_dir()).collect()
+}
+
+/// The tests of one folder: `checks.toml` first, then executable `test_*` files by name.
+/// Non-executable `test_*` files are returned in `ignored` so the log can say why they did not run.
+pub fn tests_in(root: &Path, dir: &str) -> (Vec<TestFile>, Vec<String>) {
+    let mut tests = Vec::new();
+    let mut ignored = Vec::new();
+    let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
+        return (tests, ignored);
+    };
+    let mut names: Vec<String> = entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().map(str::to_string))
+        .collect();
+    names.sort();
+    let file = |name: &str, kind| TestFile {
+        kind,
+        dir: dir.to_string(),
+        rel: format!("{dir}/{name}"),
+        file_name: name.to_string(),
+    };
+    if names.iter().any(|n| n == CHECKS_FILE) && root.join(dir).join(CHECKS_FILE).is_file() {
+        tests.push(file(CHECKS_FILE, Kind::Checks));
+    }
+    for name in names.iter().filter(|n| n.starts_with("test_")) {
+        // Follows a symlink: a linked script is as good as a copied one.
+        let Ok(meta) = std::fs::metadata(root.join(dir).join(name)) else {
+            continue;
+        };
+        if !meta.is_file() {
+            continue;
+        }
+        if meta.permissions().mode() & 0o111 != 0 {
+            tests.push(file(name, Kind::Script));
+        } else {
+            ignored.push(format!("{dir}/{name}"));
+        }
+    }
+    (tests, ignored)
+}
+
+/// All tests of a variant, in run order, and the non-executable `test_*` files that were skipped.
+pub fn tests_of(root: &Path, spec: &StackSpec, v: usize) -> (Vec<TestFile>, Vec<String>) {
+    let mut tests = Vec::new();
+    let mut ignored = Vec::new();
+    for dir in test_dirs(root, spec, v) {
+        let (t, i) = tests_in(root, &dir);
+        tests.extend(t);
+        ignored.extend(i);
+    }
+    (tests, ignored)
+}
+
+/// Every file of the variant's test folders (helpers too: they are uploaded beside the scripts),
+/// hashed through the stat cache, sorted by path.
+pub fn hash_inputs(
+    root: &Path,
+    spec: &StackSpec,
+    v: usize,
+    cache: &StatCache,
+) -> std::io::Result<Vec<(String, Hash)>> {
+    let expansion = files::expand(root, &test_dirs(root, spec, v));
+    files::hash_all(root, &expansion.files, cache)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stack::spec::{ImageSpec, TestLimits, Variant, DEFAULT_TEST_TIMEOUT};
+
+    fn image(name: &str, parent: Option<&str>) -> ImageSpec {
+        ImageSpec {
+            name: name.into(),
+            parent: parent.map(str::to_string),
+            build_args: Default::default(),
+            skip_plans: Vec::new(),
+            manifests: Vec::new(),
+            test: TestLimits {
+                memory_bytes: None,
+                cpus: None,
+                network: None,
+                timeout: DEFAULT_TEST_TIMEOUT,
+            },
+            dockerfile: "Dockerfile".into(),
+        }
+    }
+
+    fn spec() -> StackSpec {
+        let variant = |key: &str, parent| Variant {
+            key: key.into(),
+            image: key.into(),
+            plan: None,
+            parent,
+        };
+        StackSpec {
+            images_dir: "images".into(),
+            registry: String::new(),
+            namespace: String::new(),
+            tag_prefix: "t".into(),
+            stable_tag: "stable".into(),
+            rebuild_all_on: Vec::new(),
+            common_tests: Some("common".into()),
+            plans: Vec::new(),
+            images: vec![
+                image("base", None),
+                image("mid", Some("base")),
+                image("leaf", Some("mid")),
+            ],
+            manifests: Default::default(),
+            variants: vec![
+                variant("base", None),
+                variant("mid", Some(0)),
+                variant("leaf", Some(1)),
+            ],
+        }
+    }
+
+    fn touch(root: &Path, rel: &str, mode: u32) {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    #[test]
+    fn common_then_ancestors_root_first_then_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for d in ["common", "images/base/test", "images/leaf/test"] {
+            std::fs::create_dir_all(root.join(d)).unwrap();
+        }
+        // mid has no test folder: skipped, not an error.
+        assert_eq!(
+            test_dirs(root, &spec(), 2),
+            ["common", "images/base/test", "images/leaf/test"]
+        );
+        assert_eq!(test_dirs(root, &spec(), 0), ["common", "images/base/test"]);
+    }
+
+    #[test]
+    fn checks_first_then_executable_scripts_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        touch(root, "t/test_b", 0o755);
+        touch(root, "t/test_a", 0o700);
+        touch(root, "t/test_plain", 0o644);
+        touch(root, "t/helper.sh", 0o755);
+        touch(root, "t/checks.toml", 0o644);
+        let (tests, ignored) = tests_in(root, "t");
+        let names: Vec<&str> = tests.iter().map(|t| t.rel.as_str()).collect();
+        assert_eq!(names, ["t/checks.toml", "t/test_a", "t/test_b"]);
+        assert_eq!(tests[0].kind, Kind::Checks);
+        assert_eq!(tests[1].kind, Kind::Script);
+        assert_eq!(ignored, ["t/test_plain"]);
+    }
+}

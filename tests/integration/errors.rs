@@ -1,0 +1,235 @@
+//! Bad tasks.toml files and bad command lines: each error exits with the documented code (SPEC
+//! §2: 2 for usage and tasks.toml, 3 for the environment) and names file, line and column with
+//! the offending text, or the loop, or the nearest name.
+use crate::harness::Test;
+
+#[test]
+fn toml_syntax_error_names_file_line_column_and_text() {
+    let out = Test::new()
+        .tasks_toml(
+            "[tasks.a]\nrun = \"true\"\n\n[tasks.b]\nrun = \"echo unterminated\ndeps = []\n",
+        )
+        .arg("a")
+        .status(2)
+        .stderr_contains("invalid tasks.toml")
+        .stderr_contains("tasks.toml:5:")
+        .stderr_contains("| run = \"echo unterminated")
+        .run();
+    let root = out.project.path().display().to_string();
+    assert!(out.stderr.contains(&root), "the file path is not named");
+}
+
+#[test]
+fn wrong_type_names_its_line() {
+    Test::new()
+        .tasks_toml("[tasks.a]\nrun = \"true\"\nalways = \"yes\"\n")
+        .arg("a")
+        .status(2)
+        .stderr_contains("tasks.toml:3:")
+        .stderr_contains("| always = \"yes\"")
+        .run();
+}
+
+#[test]
+fn wrong_type_in_a_list_names_its_line() {
+    Test::new()
+        .tasks_toml("[tasks.a]\nrun = \"true\"\n\ninputs = [1, 2]\n")
+        .arg("a")
+        .status(2)
+        .stderr_contains("tasks.toml:4:")
+        .run();
+}
+
+#[test]
+fn run_of_the_wrong_type_is_rejected() {
+    Test::new()
+        .tasks_toml("[tasks.a]\nrun = 42\n")
+        .arg("a")
+        .status(2)
+        .stderr_contains("tasks.toml:2:")
+        .stderr_contains("a string or a list of strings")
+        .run();
+}
+
+#[test]
+fn cycle_prints_the_loop() {
+    Test::new()
+        .tasks_toml(
+            "[tasks.a]\nrun = \"true\"\ndeps = [\"b\"]\n[tasks.b]\nrun = \"true\"\ndeps = [\"a\"]\n",
+        )
+        .arg("a")
+        .status(2)
+        .stderr_contains("dependency cycle: a -> b -> a")
+        .run();
+}
+
+#[test]
+fn longer_cycle_and_self_loop() {
+    Test::new()
+        .tasks_toml(
+            "[tasks.a]\nrun = \"true\"\ndeps = [\"b\"]\n[tasks.b]\nrun = \"true\"\ndeps = [\"c\"]\n[tasks.c]\nrun = \"true\"\ndeps = [\"a\"]\n",
+        )
+        .arg("list")
+        .status(2)
+        .stderr_contains("a -> b -> c -> a")
+        .run();
+    Test::new()
+        .tasks_toml("[tasks.me]\nrun = \"true\"\ndeps = [\"me\"]\n")
+        .arg("me")
+        .status(2)
+        .stderr_contains("me -> me")
+        .run();
+}
+
+#[test]
+fn unknown_dependency_suggests_the_nearest_name_and_its_line() {
+    Test::new()
+        .tasks_toml(
+            "[tasks.generate]\nrun = \"true\"\n[tasks.use]\nrun = \"true\"\ndeps = [\"generat\"]\n",
+        )
+        .arg("use")
+        .status(2)
+        .stderr_contains("unknown task `generat`")
+        .stderr_contains("did you mean `generate`?")
+        .stderr_contains("tasks.toml:5:")
+        .run();
+}
+
+#[test]
+fn unknown_task_on_the_command_line_suggests() {
+    Test::new()
+        .tasks_toml("[tasks.build]\nrun = \"true\"\n[tasks.test]\nrun = \"true\"\n")
+        .arg("biuld")
+        .status(2)
+        .stderr_contains("unknown task `biuld`")
+        .stderr_contains("did you mean `build`?")
+        .run();
+}
+
+#[test]
+fn unknown_task_in_info_plan_and_glob_matching_nothing() {
+    let t = Test::new().tasks_toml("[tasks.build]\nrun = \"true\"\n");
+    let p = t.project().clone();
+    t.args(&["info", "buidl"])
+        .status(2)
+        .stderr_contains("did you mean `build`?")
+        .run();
+    p.test()
+        .args(&["plan", "nothing*"])
+        .status(2)
+        .stderr_contains("unknown task `nothing*`")
+        .run();
+}
+
+#[test]
+fn bad_glob_is_rejected_with_its_line() {
+    Test::new()
+        .tasks_toml("[tasks.a]\nrun = \"true\"\ninputs = [\"src/[a.txt\"]\n")
+        .arg("a")
+        .status(2)
+        .stderr_contains("bad glob `src/[a.txt`")
+        .stderr_contains("tasks.toml:3:")
+        .run();
+}
+
+#[test]
+fn paths_outside_the_project_are_rejected() {
+    for (key, path) in [
+        ("inputs", "../secret.txt"),
+        ("inputs", "/etc/passwd"),
+        ("outputs", "../../x"),
+        ("outputs", "/tmp/x"),
+        ("outputs", "ok/../../x"),
+    ] {
+        Test::new()
+            .tasks_toml(&format!(
+                "[tasks.a]\nrun = \"true\"\n{key} = [\"{path}\"]\n"
+            ))
+            .arg("a")
+            .status(2)
+            .stderr_contains(&format!("`{path}` must be a path inside the project"))
+            .stderr_contains("tasks.toml:3:")
+            .run();
+    }
+    Test::new()
+        .tasks_toml("[tasks.a]\nrun = \"true\"\ndir = \"../up\"\n")
+        .arg("a")
+        .status(2)
+        .stderr_contains("must be a path inside the project")
+        .run();
+}
+
+#[test]
+fn bad_timeout_and_bad_settings_are_config_errors() {
+    Test::new()
+        .tasks_toml("[tasks.a]\nrun = \"true\"\ntimeout = \"soon\"\n")
+        .arg("a")
+        .status(2)
+        .stderr_contains("invalid duration `soon`")
+        .stderr_contains("tasks.toml:3:")
+        .run();
+    Test::new()
+        .tasks_toml("[settings]\njobs = 0\n[tasks.a]\nrun = \"true\"\n")
+        .arg("a")
+        .status(2)
+        .stderr_contains("settings.jobs must be at least 1")
+        .stderr_contains("tasks.toml:2:")
+        .run();
+    Test::new()
+        .tasks_toml("[tasks.\"has space\"]\nrun = \"true\"\n")
+        .arg("list")
+        .status(2)
+        .stderr_contains("invalid task name")
+        .run();
+}
+
+#[test]
+fn no_tasks_file_anywhere_exits_2() {
+    Test::new()
+        .arg("anything")
+        .status(2)
+        .stderr_contains("no tasks.toml found")
+        .stderr_contains("dorun init")
+        .run();
+}
+
+#[test]
+fn missing_file_flag_exits_2() {
+    Test::new()
+        .tasks_toml("[tasks.a]\nrun = \"true\"\n")
+        .args(&["-f", "nope.toml", "a"])
+        .status(2)
+        .stderr_contains("nope.toml: no such file")
+        .run();
+}
+
+#[test]
+fn bad_flags_exit_2_and_help_exits_0() {
+    let t = Test::new().tasks_toml("[tasks.a]\nrun = \"true\"\n");
+    let p = t.project().clone();
+    t.args(&["--no-such-flag"]).status(2).run();
+    p.test().args(&["-j", "many", "a"]).status(2).run();
+    p.test().args(&["graph", "--format", "png"]).status(2).run();
+    p.test().args(&["info"]).status(2).run();
+    p.test().args(&["--help"]).stdout_contains("Usage").run();
+    p.test()
+        .args(&["forget"])
+        .status(2)
+        .stderr_contains("pass --all")
+        .run();
+}
+
+/// One place that pins every documented exit code: 0, 1, 2, 3 and 130 (the last two need a
+/// second process or a signal: see crash.rs, which asserts them too).
+#[test]
+fn exit_codes_of_success_failure_and_usage() {
+    let t = Test::new().tasks_toml("[tasks.ok]\nrun = \"true\"\n[tasks.bad]\nrun = \"false\"\n");
+    let p = t.project().clone();
+    t.arg("ok").status(0).run();
+    p.test()
+        .arg("bad")
+        .status(1)
+        .stderr_contains("FAIL  bad")
+        .run();
+    p.test().arg("nope").status(2).run();
+}

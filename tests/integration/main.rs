@@ -1,0 +1,16 @@
+//! The one integration test binary: drives the real `dorun` executable through the `Test`
+//! builder in `harness`. One module per area; add new ones (e.g. the Docker tests) below.
+mod harness;
+mod sys;
+
+mod commands;
+mod config;
+mod crash;
+mod engine;
+mod errors;
+mod executor;
+mod output;
+mod stack_build;
+mod stack_fixture;
+mod stack_push;
+mod stack_test;

@@ -1,0 +1,292 @@
+//! images-manifest and images-push against the real engine and real `docker-registry`s on
+//! loopback: tags checked through the registry's HTTP API, the test gate, up-to-date pushes,
+//! fresh runners; `private` has the tests that need a registry of their own.
+mod local_registry;
+mod private;
+
+use crate::stack_fixture::{assert_exit, docker_available, registry, stderr, stdout, StackFixture};
+use dorun_docker::Registry;
+use std::path::Path;
+use std::process::{Command, Output};
+
+const PAIR: &[(&str, Option<&str>)] = &[("base", None), ("child", Some("base"))];
+
+const MANIFEST_COMMANDS: &str = r#"
+[manifests.name]
+description = "Image name"
+command = "cat /image-name"
+
+[manifests.broken]
+description = "A command that fails"
+command = "echo to-stdout; echo to-stderr >&2; exit 3"
+"#;
+
+/// Both streams: task failures are reported on one, summaries on the other.
+fn output(out: &Output) -> String {
+    format!("{}{}", stdout(out), stderr(out))
+}
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args([
+            "-c",
+            "user.name=dorun-test",
+            "-c",
+            "user.email=test@example.invalid",
+        ])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git {args:?}: {}", output(&out));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Makes the project a git checkout with everything committed; returns the short sha that
+/// human tags carry.
+fn commit_all(f: &StackFixture) -> String {
+    f.append(".gitignore", ".dorun/\nartifacts/\nlogs/\nmanifests/\n");
+    git(f.path(), &["init", "-q"]);
+    git(f.path(), &["add", "-A"]);
+    git(f.path(), &["commit", "-q", "-m", "the stack"]);
+    git(f.path(), &["rev-parse", "--short=7", "HEAD"])
+}
+
+/// Declares manifest commands for one image (the fixture writes `[images.X]` itself).
+fn use_manifests(f: &StackFixture, image: &str, names: &[&str]) {
+    let list = names
+        .iter()
+        .map(|n| format!("\"{n}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let toml = f.read("tasks.toml").replace(
+        &format!("[images.{image}]\n"),
+        &format!("[images.{image}]\nmanifests = [{list}]\n"),
+    );
+    f.write("tasks.toml", &toml);
+}
+
+fn write_script(f: &StackFixture, rel: &str, text: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    f.write(rel, text);
+    let path = f.path().join(rel);
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// The tags of `image` in the registry, sorted, through the registry's HTTP API.
+fn tags(reg: &Registry, f: &StackFixture, image: &str) -> Vec<String> {
+    let mut tags = reg.tags(&format!("{}/{image}", f.namespace)).unwrap();
+    tags.sort();
+    tags
+}
+
+/// Checks the content, human and stable tags of `image` exist with one digest, and returns the
+/// IMAGES_PUSHED lines they should produce (content, human, stable).
+fn check_pushed(
+    reg: &Registry,
+    host: &str,
+    f: &StackFixture,
+    image: &str,
+    human: &str,
+) -> Vec<String> {
+    let repo = format!("{}/{image}", f.namespace);
+    let tags = tags(reg, f, image);
+    assert_eq!(tags.len(), 3, "{image}: {tags:?}");
+    let content = tags
+        .iter()
+        .find(|t| t.starts_with("t1-id-"))
+        .unwrap_or_else(|| panic!("{image}: no content tag in {tags:?}"));
+    let order = [content.as_str(), human, "stable"];
+    let digest = reg.manifest_digest(&repo, content).unwrap().unwrap();
+    assert!(digest.starts_with("sha256:"), "{digest}");
+    order
+        .iter()
+        .map(|tag| {
+            let d = reg.manifest_digest(&repo, tag).unwrap();
+            assert_eq!(d.as_deref(), Some(digest.as_str()), "{image}:{tag}");
+            format!("{}:{tag}@{digest}", f.repo(host, image))
+        })
+        .collect()
+}
+
+#[test]
+fn push_sends_content_human_and_stable_tags_with_manifests_then_is_up_to_date() {
+    if !docker_available() {
+        return;
+    }
+    let host = registry();
+    let f = StackFixture::new(PAIR, &host, MANIFEST_COMMANDS);
+    use_manifests(&f, "base", &["name", "broken"]);
+    let sha = commit_all(&f);
+    let human = format!("t1-{sha}");
+
+    let out = f.dorun(&["push"]);
+    assert_exit(&out, 0);
+    let reg = Registry::new(&host, None);
+    let mut expected = check_pushed(&reg, &host, &f, "base", &human);
+    expected.extend(check_pushed(&reg, &host, &f, "child", &human));
+    assert_eq!(
+        f.list("IMAGES_PUSHED"),
+        expected,
+        "build order, three tags each"
+    );
+    let base_digest = expected[0].rsplit_once('@').unwrap().1.to_string();
+
+    // The manifest page: build info with the digest, layers, each command (a failing one shown).
+    let page = f.read(&format!("manifests/base-{human}.md"));
+    for needle in [
+        format!("| Reference | `{}:{human}` |", f.repo(&host, "base")),
+        format!("| Digest | `{base_digest}` |"),
+        "| # | Created by | Size | Cumulative | Age |".to_string(),
+        "## Image name (`name`)".to_string(),
+        "```text\nbase\n```".to_string(),
+        "**failed** (exit 3)".to_string(),
+        "to-stdout".to_string(),
+        "to-stderr".to_string(),
+        "the stack".to_string(),
+    ] {
+        assert!(page.contains(&needle), "missing {needle:?} in\n{page}");
+    }
+    let stack = f.read("manifests/STACK.md");
+    let child_row = stack
+        .lines()
+        .find(|l| l.starts_with("| [child]"))
+        .unwrap_or_else(|| panic!("{stack}"));
+    assert!(child_row.contains("| base |"), "{child_row}");
+    assert!(
+        child_row.contains(expected[3].rsplit_once('@').unwrap().1),
+        "{child_row}"
+    );
+    assert!(stack.contains(&base_digest), "{stack}");
+
+    // Second run: the registry already has everything.
+    let pushed = f.read("artifacts/IMAGES_PUSHED");
+    let out = f.dorun(&["push"]);
+    assert_exit(&out, 0);
+    assert!(f.ran("push:").is_empty(), "{:?}", f.ran("push:"));
+    assert!(f.ran("manifest:").is_empty(), "{:?}", f.ran("manifest:"));
+    assert_eq!(f.read("artifacts/IMAGES_PUSHED"), pushed);
+}
+
+#[test]
+fn a_failing_test_blocks_every_push_and_the_gate_refuses_untested_images() {
+    if !docker_available() {
+        return;
+    }
+    let host = registry();
+    let f = StackFixture::new(PAIR, &host, "");
+    let script = "images/child/test/test_fails";
+    write_script(&f, script, "#!/bin/sh\necho failing on purpose\nexit 1\n");
+    let reg = Registry::new(&host, None);
+    let nothing_pushed = |f: &StackFixture| {
+        assert!(
+            tags(&reg, f, "base").is_empty(),
+            "{:?}",
+            tags(&reg, f, "base")
+        );
+        assert!(tags(&reg, f, "child").is_empty());
+        assert!(f.list("IMAGES_PUSHED").is_empty());
+    };
+
+    // In the pipeline: a push waits for every test, so base (which passed) is not pushed either.
+    let out = f.dorun(&["-k", "push"]);
+    assert_exit(&out, 1);
+    assert!(f.ran("push:").is_empty(), "{:?}", f.ran("push:"));
+    nothing_pushed(&f);
+
+    // Pushing alone (--only): the gate reads IMAGES_TEST_PASSED and refuses, naming the image.
+    let out = f.dorun(&["--only", "push:*"]);
+    assert_exit(&out, 1);
+    let text = output(&out);
+    assert!(text.contains("push refused"), "{text}");
+    let child = f.list("IMAGES_BUILT")[1].clone();
+    assert!(text.contains(&format!("{child} (tests failed)")), "{text}");
+    nothing_pushed(&f);
+
+    // Fixed: everything goes through.
+    std::fs::remove_file(f.path().join(script)).unwrap();
+    let out = f.dorun(&["push"]);
+    assert_exit(&out, 0);
+    assert_eq!(f.list("IMAGES_PUSHED").len(), 6);
+}
+
+#[test]
+fn a_fresh_clone_after_a_push_finds_nothing_changed_then_only_the_changed_leaf() {
+    if !docker_available() {
+        return;
+    }
+    let host = registry();
+    let family = [
+        ("base", None),
+        ("left", Some("base")),
+        ("right", Some("base")),
+    ];
+    let f = StackFixture::new(&family, &host, "");
+    commit_all(&f);
+    assert_exit(&f.dorun(&["push"]), 0);
+
+    // A new runner: a clone (no .dorun/, artifacts/), and no local images of the stack.
+    let runner = tempfile::tempdir().unwrap();
+    let clone = runner.path().join("project");
+    git(f.path(), &["clone", "-q", ".", clone.to_str().unwrap()]);
+    assert!(!clone.join(".dorun").exists() && !clone.join("artifacts").exists());
+    dorun_docker::Engine::connect()
+        .unwrap()
+        .remove_images_matching(&f.namespace)
+        .unwrap();
+    let dorun = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_dorun"))
+            .args(["--progress", "plain"])
+            .args(args)
+            .current_dir(&clone)
+            .env("NO_COLOR", "1")
+            .env_remove("DORUN_REGISTRY")
+            .output()
+            .unwrap()
+    };
+    let list = |name: &str| -> Vec<String> {
+        std::fs::read_to_string(clone.join("artifacts").join(name))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    };
+    assert_exit(&dorun(&["changed"]), 0);
+    assert_eq!(list("IMAGES_CHANGED"), Vec::<String>::new());
+    assert!(clone.join("artifacts/IMAGES_CHANGED").exists());
+
+    // One leaf changes: only it is listed, rebuilt (on its parent pulled from the registry)
+    // and pushed.
+    let dockerfile = clone.join("images/right/Dockerfile");
+    let text = std::fs::read_to_string(&dockerfile).unwrap();
+    std::fs::write(&dockerfile, text + "RUN echo changed > /changed\n").unwrap();
+    assert_exit(&dorun(&["changed"]), 0);
+    assert_eq!(list("IMAGES_CHANGED"), ["right"]);
+    let out = dorun(&["push"]);
+    assert_exit(&out, 0);
+    let pushed = list("IMAGES_PUSHED");
+    assert_eq!(pushed.len(), 3, "{pushed:?}");
+    assert!(
+        pushed
+            .iter()
+            .all(|l| l.starts_with(&f.repo(&host, "right"))),
+        "{pushed:?}"
+    );
+}
+
+#[test]
+fn without_a_registry_push_fails_with_a_clear_message() {
+    if !docker_available() {
+        return;
+    }
+    let f = StackFixture::new(&[("base", None)], "", "");
+    let out = f.dorun(&["push"]);
+    assert_exit(&out, 1);
+    assert!(
+        output(&out).contains("no registry configured"),
+        "{}",
+        output(&out)
+    );
+    assert!(f.list("IMAGES_PUSHED").is_empty());
+}

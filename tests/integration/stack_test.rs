@@ -1,0 +1,577 @@
+//! images-test against the real Docker engine: each check kind passing and failing, scripts,
+//! inheritance, every test running whatever failed, timeouts, network and memory limits, no
+//! container left behind (failure, Ctrl-C), the partial rerun after a fix, bad checks.toml.
+//!
+//! Most tests name the loopback registry without pushing to it: every image then stays
+//! "changed" (not published) across runs, as in CI between a build and a push.
+use crate::stack_fixture::{assert_exit, docker_available, registry, stderr, stdout, StackFixture};
+use serde_json::Value;
+use std::os::unix::fs::PermissionsExt;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const PAIR: &[(&str, Option<&str>)] = &[("base", None), ("child", Some("base"))];
+const FAMILY: &[(&str, Option<&str>)] = &[("base", None), ("a", Some("base")), ("b", Some("base"))];
+
+fn output(out: &Output) -> String {
+    format!("{}{}", stdout(out), stderr(out))
+}
+
+/// Writes an executable test script.
+fn script(f: &StackFixture, rel: &str, body: &str) {
+    f.write(rel, &format!("#!/bin/sh\n{body}\n"));
+    std::fs::set_permissions(f.path().join(rel), std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// Adds `line` to the `[images.NAME]` table of the fixture's tasks.toml.
+fn image_setting(f: &StackFixture, image: &str, line: &str) {
+    let toml = f.read("tasks.toml");
+    let header = format!("[images.{image}]\n");
+    assert!(toml.contains(&header));
+    f.write(
+        "tasks.toml",
+        &toml.replace(&header, &format!("{header}{line}\n")),
+    );
+}
+
+/// Test name → passed, from `artifacts/test/<variant>.json`.
+fn cases(f: &StackFixture, variant: &str) -> Vec<(String, bool)> {
+    let v: Value =
+        serde_json::from_str(&f.read(&format!("artifacts/test/{variant}.json"))).unwrap();
+    v["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap().to_string(),
+                c["passed"].as_bool().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn case(f: &StackFixture, variant: &str, name: &str) -> bool {
+    let all = cases(f, variant);
+    all.iter()
+        .find(|(n, _)| n == name)
+        .unwrap_or_else(|| panic!("no test `{name}` for {variant} in {all:#?}"))
+        .1
+}
+
+fn tested(f: &StackFixture) -> Vec<String> {
+    let mut r = f.ran("test:");
+    r.sort();
+    r
+}
+
+/// Containers of this fixture's images still present, running or not.
+fn leftovers(f: &StackFixture, reg: &str, image: &str) -> Vec<String> {
+    let engine = dorun_docker::Engine::connect().unwrap();
+    engine
+        .containers_with_label(&format!("dorun.repository={}", f.repo(reg, image)))
+        .unwrap()
+}
+
+/// junit.xml without the timings, which differ from run to run.
+fn junit_shape(f: &StackFixture) -> String {
+    let re = regex::Regex::new(r#" time="[0-9.]+""#).unwrap();
+    re.replace_all(&f.read("artifacts/junit.xml"), "")
+        .to_string()
+}
+
+#[test]
+fn each_check_kind_passes_and_fails_and_scripts_run() {
+    if !docker_available() {
+        return;
+    }
+    let reg = registry();
+    let f = StackFixture::new(&[("base", None)], &reg, "");
+    f.append(
+        "images/base/Dockerfile",
+        "ENV GREETING=hi\nLABEL maintainer=\"tester <t@example.invalid>\"\nEXPOSE 8080\n\
+         USER 1000\nWORKDIR /tmp\nCMD [\"sh\"]\n",
+    );
+    f.write(
+        "images/tests_common/checks.toml",
+        r#"
+command = [
+  { name = "echo", run = "echo hello; echo oops >&2", stdout = '^hello$', stderr = 'oops' },
+  { name = "env", run = 'test "$WHO" = tester && test "$GREETING" = hi', env = { WHO = "tester" } },
+  { name = "exit", run = "exit 3", exit-code = 3 },
+]
+file = [
+  { path = "/image-name", exists = true, mode = "-rw-r--r--", contains = '^base$', uid = 0, gid = 0 },
+  { path = "/nowhere", exists = false },
+  { path = "/bin/sh", mode = "-rwxr-xr-x" },
+]
+metadata = { user = "1000", workdir = "/tmp", env = { GREETING = "hi" }, labels = { maintainer = "^tester" }, exposed-ports = [8080], cmd = ["sh"] }
+"#,
+    );
+    f.write(
+        "images/base/test/checks.toml",
+        r#"
+command = [
+  { name = "wrong exit", run = "exit 3" },
+  { name = "wrong stdout", run = "echo bye", stdout = "hello" },
+]
+file = [
+  { path = "/nowhere" },
+  { path = "/image-name", mode = "-rwxrwxrwx" },
+  { path = "/image-name", contains = "child" },
+]
+metadata = { user = "root", labels = { maintainer = "^nobody" }, exposed-ports = ["9090"] }
+"#,
+    );
+    f.write("images/base/test/lib.sh", "answer=42\n");
+    script(
+        &f,
+        "images/base/test/test_ok",
+        ". \"$DORUN_TEST_DIR/lib.sh\"; echo \"answer $answer as $(id -u)\"",
+    );
+    script(
+        &f,
+        "images/base/test/test_fails",
+        "echo about to fail; echo details >&2; exit 4",
+    );
+    f.write(
+        "images/base/test/test_not_executable",
+        "#!/bin/sh\nexit 1\n",
+    );
+
+    let out = f.dorun(&["test"]);
+    assert_exit(&out, 1);
+    let text = output(&out);
+    assert!(text.contains("9 of 22 tests failed"), "{text}");
+
+    let common = "images/tests_common/checks.toml";
+    for name in [
+        "command \"echo\"",
+        "command \"env\"",
+        "command \"exit\"",
+        "file /image-name",
+        "file /nowhere",
+        "file /bin/sh",
+        "metadata user",
+        "metadata workdir",
+        "metadata env GREETING",
+        "metadata label maintainer",
+        "metadata exposed-ports",
+        "metadata cmd",
+    ] {
+        assert!(
+            case(&f, "base", &format!("{common}: {name}")),
+            "{name} should pass"
+        );
+    }
+    let own = "images/base/test/checks.toml";
+    for name in [
+        "command \"wrong exit\"",
+        "command \"wrong stdout\"",
+        "file /nowhere",
+        "metadata user",
+        "metadata label maintainer",
+        "metadata exposed-ports",
+    ] {
+        assert!(
+            !case(&f, "base", &format!("{own}: {name}")),
+            "{name} should fail"
+        );
+    }
+    let files: Vec<bool> = cases(&f, "base")
+        .into_iter()
+        .filter(|(n, _)| n == &format!("{own}: file /image-name"))
+        .map(|(_, p)| p)
+        .collect();
+    assert_eq!(files, [false, false], "wrong mode, wrong contents");
+    assert!(case(&f, "base", "images/base/test/test_ok"));
+    assert!(!case(&f, "base", "images/base/test/test_fails"));
+    assert_eq!(
+        cases(&f, "base").len(),
+        22,
+        "test_not_executable is no test"
+    );
+
+    // Messages and outputs: in the log in full, in junit.xml as message and tail.
+    let log = f.read("logs/test/base.log");
+    for expected in [
+        "exit code 3, expected 0",
+        "stdout does not match /hello/",
+        "/nowhere does not exist",
+        "mode is -rw-r--r--, expected -rwxrwxrwx",
+        "contents do not match /child/",
+        "user is \"1000\", expected \"root\"",
+        "not exposed: 9090/tcp",
+        "answer 42 as 1000",
+        "about to fail",
+        "details",
+        "test_not_executable is not executable",
+    ] {
+        assert!(log.contains(expected), "log lacks {expected:?}:\n{log}");
+    }
+    let junit = f.read("artifacts/junit.xml");
+    assert!(junit.contains("tests=\"22\""), "{junit}");
+    assert!(junit.contains("failures=\"9\""), "{junit}");
+    assert!(
+        junit.contains("name=\"base: images/base/test/test_fails\""),
+        "{junit}"
+    );
+    assert!(junit.contains("message=\"exit code 4\""), "{junit}");
+    assert!(
+        junit.contains("about to fail"),
+        "output tail in junit: {junit}"
+    );
+
+    assert_eq!(
+        f.list("IMAGES_TEST_ERROR"),
+        [format!("{}:t1", f.repo(&reg, "base"))]
+    );
+    assert!(f.list("IMAGES_TEST_PASSED").is_empty());
+    assert!(leftovers(&f, &reg, "base").is_empty());
+}
+
+#[test]
+fn children_run_their_ancestors_tests_and_one_failure_stops_no_other_test() {
+    if !docker_available() {
+        return;
+    }
+    let reg = registry();
+    let f = StackFixture::new(FAMILY, &reg, "");
+    f.write(
+        "images/tests_common/checks.toml",
+        "file = [{ path = \"/image-name\" }]\n",
+    );
+    script(&f, "images/base/test/test_busybox", "busybox true");
+    // a's own checks fail first; the script after them still runs.
+    f.write(
+        "images/a/test/checks.toml",
+        "command = [{ name = \"is b\", run = \"grep -x b /image-name\" }]\n",
+    );
+    script(&f, "images/a/test/test_base_tag", "test -s /base-tag");
+    script(&f, "images/b/test/test_name", "grep -x b /image-name");
+
+    let out = f.dorun(&["-k", "-j", "2", "test"]);
+    assert_exit(&out, 1);
+    assert_eq!(tested(&f), ["test:b", "test:base"]);
+    let text = output(&out);
+    assert!(
+        text.contains("test:a")
+            && text.contains("1 of 4 tests failed: images/a/test/checks.toml: command \"is b\""),
+        "{text}"
+    );
+
+    let names = |v: &str| cases(&f, v).into_iter().map(|c| c.0).collect::<Vec<_>>();
+    assert_eq!(
+        names("a"),
+        [
+            "images/tests_common/checks.toml: file /image-name",
+            "images/base/test/test_busybox",
+            "images/a/test/checks.toml: command \"is b\"",
+            "images/a/test/test_base_tag",
+        ],
+        "common tests, then the parent's, then its own"
+    );
+    assert!(
+        case(&f, "a", "images/a/test/test_base_tag"),
+        "ran after a failure"
+    );
+    assert_eq!(names("b").len(), 3);
+    assert!(!names("base").iter().any(|n| n.contains("images/b/")));
+
+    let r = |i: &str| format!("{}:t1", f.repo(&reg, i));
+    assert_eq!(f.list("IMAGES_TEST_PASSED"), [r("base"), r("b")]);
+    assert_eq!(f.list("IMAGES_TEST_ERROR"), [r("a")]);
+    let junit = f.read("artifacts/junit.xml");
+    assert!(
+        junit.contains("<testsuite name=\"a\" tests=\"4\""),
+        "{junit}"
+    );
+    assert!(
+        junit.contains("name=\"b: images/base/test/test_busybox\""),
+        "{junit}"
+    );
+    assert!(f
+        .read("logs/test/a.log")
+        .contains("=== images/a/test/test_base_tag"));
+}
+
+#[test]
+fn passed_tests_are_up_to_date_until_their_image_or_test_files_change_and_failures_rerun() {
+    if !docker_available() {
+        return;
+    }
+    let reg = registry();
+    let f = StackFixture::new(PAIR, &reg, "");
+    // Tests outside the build context: editing them changes no identity.
+    f.write("images/child/.dockerignore", "test/\n");
+    script(&f, "images/child/test/test_ok", "true");
+    assert_exit(&f.dorun(&["test"]), 0);
+    assert_eq!(tested(&f), ["test:base", "test:child"]);
+
+    assert_exit(&f.dorun(&["test"]), 0);
+    assert!(
+        tested(&f).is_empty(),
+        "second run retested {:?}",
+        tested(&f)
+    );
+
+    // A test file change retests its image without rebuilding it.
+    script(&f, "images/child/test/test_ok", "true # edited");
+    assert_exit(&f.dorun(&["test"]), 0);
+    assert_eq!(tested(&f), ["test:child"]);
+    assert!(f.ran("build:").is_empty());
+    let out = f.dorun(&["info", "test:child"]);
+    assert!(stdout(&out).contains("up to date"), "{}", output(&out));
+
+    // A failure is not recorded: the same test runs again although nothing changed.
+    script(&f, "images/child/test/test_later", "exit 1");
+    assert_exit(&f.dorun(&["test"]), 1);
+    assert_exit(&f.dorun(&["test"]), 1);
+    assert_eq!(tested(&f), Vec::<String>::new(), "failed, not ran");
+    let run: Value = serde_json::from_str(&f.read("artifacts/run.json")).unwrap();
+    let status = run["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "test:child")
+        .map(|t| t["status"].as_str().unwrap().to_string());
+    assert_eq!(status.as_deref(), Some("failed"));
+
+    // -B reruns passing tests too.
+    std::fs::remove_file(f.path().join("images/child/test/test_later")).unwrap();
+    assert_exit(&f.dorun(&["test"]), 0);
+    assert_exit(&f.dorun(&["-B", "test:base"]), 0);
+    assert_eq!(tested(&f), ["test:base"]);
+}
+
+#[test]
+fn a_test_past_its_timeout_fails_and_its_container_is_killed() {
+    if !docker_available() {
+        return;
+    }
+    let reg = registry();
+    let f = StackFixture::new(&[("base", None)], &reg, "");
+    image_setting(&f, "base", "test = { timeout = \"2s\" }");
+    script(&f, "images/base/test/test_sleep", "echo sleeping; sleep 60");
+    script(&f, "images/base/test/test_after", "echo still ran");
+    let started = Instant::now();
+    let out = f.dorun(&["test"]);
+    assert_exit(&out, 1);
+    assert!(
+        started.elapsed() < Duration::from_secs(40),
+        "{:?}",
+        started.elapsed()
+    );
+    let log = f.read("logs/test/base.log");
+    assert!(
+        log.contains("timed out after 2s; the container was killed"),
+        "{log}"
+    );
+    assert!(
+        log.contains("sleeping"),
+        "output before the timeout is kept: {log}"
+    );
+    assert!(case(&f, "base", "images/base/test/test_after"));
+    assert!(leftovers(&f, &reg, "base").is_empty());
+}
+
+#[test]
+fn limits_apply_network_none_has_no_network_and_memory_is_capped() {
+    if !docker_available() {
+        return;
+    }
+    let reg = registry();
+    let f = StackFixture::new(&[("isolated", None), ("open", None)], &reg, "");
+    image_setting(
+        &f,
+        "isolated",
+        "test = { memory = \"64m\", cpus = 0.5, network = \"none\" }",
+    );
+    let probe = "ls /sys/class/net | tr '\\n' ' '; echo\n\
+                 cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes";
+    script(
+        &f,
+        "images/isolated/test/test_limits",
+        &format!("{probe}\n[ \"$(ls /sys/class/net)\" = lo ]"),
+    );
+    script(
+        &f,
+        "images/open/test/test_limits",
+        &format!("{probe}\nls /sys/class/net | grep -qv '^lo$'"),
+    );
+    assert_exit(&f.dorun(&["test"]), 0);
+
+    let log = f.read("logs/test/isolated.log");
+    assert!(
+        log.contains("[container limits applied: memory 67108864 bytes, network none]"),
+        "{log}"
+    );
+    assert!(
+        log.contains("\n67108864\n"),
+        "the cgroup inside sees the limit: {log}"
+    );
+    assert!(log.contains("lo \n"), "{log}");
+    let log = f.read("logs/test/open.log");
+    assert!(
+        !log.contains("67108864") && !log.contains("container limits"),
+        "{log}"
+    );
+}
+
+/// Runs `dorun test`, sends SIGINT once `ready` says so (given each stderr line), and checks
+/// that dorun stops quickly with 130, leaving no container and no result behind.
+fn interrupt_test_run(f: &StackFixture, reg: &str, ready: &dyn Fn(&str) -> bool) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dorun"))
+        .args(["--progress", "plain", "-v", "test"])
+        .current_dir(f.path())
+        .env_remove("DORUN_REGISTRY")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut seen = String::new();
+    loop {
+        assert!(Instant::now() < deadline, "never ready:\n{seen}");
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(50)) {
+            seen.push_str(&line);
+            seen.push('\n');
+            if ready(&line) {
+                break;
+            }
+        } else if ready("") {
+            break;
+        }
+    }
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let started = Instant::now();
+    let status = child.wait().unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "dorun took {:?} to stop",
+        started.elapsed()
+    );
+    assert_eq!(status.code(), Some(130));
+    assert!(
+        leftovers(f, reg, "base").is_empty(),
+        "containers left after Ctrl-C"
+    );
+    // Nothing recorded: the test is not up to date, and no partial results count.
+    assert!(!f.path().join("artifacts/test/base.json").exists());
+    let out = f.dorun(&["plan", "test:base"]);
+    assert!(stdout(&out).contains("test:base"), "{}", output(&out));
+}
+
+#[test]
+fn no_container_is_left_after_an_interrupted_run() {
+    if !docker_available() {
+        return;
+    }
+    let reg = registry();
+    let f = StackFixture::new(&[("base", None)], &reg, "");
+    script(&f, "images/base/test/test_slow", "sleep 120");
+    assert_exit(&f.dorun(&["build"]), 0);
+    // While the test container runs.
+    interrupt_test_run(&f, &reg, &|_| !leftovers(&f, &reg, "base").is_empty());
+    // As the test starts (`-v` prints its steps), while its container is being created.
+    interrupt_test_run(&f, &reg, &|line| {
+        line.contains("[1/1] images/base/test/test_slow")
+    });
+}
+
+#[test]
+fn fixing_one_image_reruns_only_it_and_artifacts_equal_a_clean_run() {
+    if !docker_available() {
+        return;
+    }
+    let reg = registry();
+    let f = StackFixture::new(FAMILY, &reg, "");
+    script(&f, "images/base/test/test_base", "test -s /image-name");
+    script(
+        &f,
+        "images/a/test/test_fixed",
+        "test -f /fixed || { echo '/fixed is missing'; exit 1; }",
+    );
+    script(&f, "images/b/test/test_b", "grep -qx b /image-name");
+
+    let out = f.dorun(&["-k", "test"]);
+    assert_exit(&out, 1);
+    let r = |i: &str| format!("{}:t1", f.repo(&reg, i));
+    assert_eq!(f.list("IMAGES_TEST_PASSED"), [r("base"), r("b")]);
+    assert_eq!(f.list("IMAGES_TEST_ERROR"), [r("a")]);
+
+    f.append("images/a/Dockerfile", "RUN touch /fixed\n");
+    let out = f.dorun(&["-k", "test"]);
+    assert_exit(&out, 0);
+    assert_eq!(f.ran("build:"), ["build:a"], "{}", output(&out));
+    assert_eq!(tested(&f), ["test:a"]);
+    assert_eq!(f.list("IMAGES_TEST_PASSED"), [r("base"), r("a"), r("b")]);
+    assert!(f.list("IMAGES_TEST_ERROR").is_empty());
+    let resumed = (
+        f.list("IMAGES_BUILT"),
+        f.list("IMAGES_TEST_PASSED"),
+        f.list("IMAGES_TEST_ERROR"),
+        junit_shape(&f),
+    );
+
+    // One clean run of the same sources: no state, no artifacts, no local images.
+    for dir in ["artifacts", ".dorun", "logs"] {
+        std::fs::remove_dir_all(f.path().join(dir)).unwrap();
+    }
+    let engine = dorun_docker::Engine::connect().unwrap();
+    assert!(engine.remove_images_matching(&f.namespace).unwrap() >= 3);
+    assert_exit(&f.dorun(&["-k", "test"]), 0);
+    assert_eq!(tested(&f), ["test:a", "test:b", "test:base"]);
+    let clean = (
+        f.list("IMAGES_BUILT"),
+        f.list("IMAGES_TEST_PASSED"),
+        f.list("IMAGES_TEST_ERROR"),
+        junit_shape(&f),
+    );
+    assert_eq!(resumed, clean);
+}
+
+#[test]
+fn a_bad_checks_toml_exits_2_naming_file_line_and_column() {
+    if !docker_available() {
+        return;
+    }
+    let f = StackFixture::new(PAIR, "", "");
+    f.write(
+        "images/child/test/checks.toml",
+        "# a comment\ncommand = [{ run = \"true\", stdot = \"x\" }]\n",
+    );
+    for args in [&["test"][..], &["list"][..]] {
+        let out = f.dorun(args);
+        assert_exit(&out, 2);
+        let err = stderr(&out);
+        assert!(err.contains("images/child/test/checks.toml:2:"), "{err}");
+        assert!(err.contains("unknown field `stdot`"), "{err}");
+    }
+    f.write(
+        "images/child/test/checks.toml",
+        "file = [\n  { path = \"/x\", contains = \"(unclosed\" },\n]\n",
+    );
+    let out = f.dorun(&["test"]);
+    assert_exit(&out, 2);
+    let err = stderr(&out);
+    assert!(err.contains("invalid contains regex"), "{err}");
+    assert!(err.contains("images/child/test/checks.toml:2:29"), "{err}");
+    assert!(
+        !f.path().join("artifacts/IMAGES_BUILT").exists(),
+        "nothing ran"
+    );
+}
