@@ -19,7 +19,7 @@ pub fn list(session: &Session, all: bool, json_out: bool) -> Result<()> {
     for &n in &shown {
         let p = predictions.iter().find(|p| p.node == n).unwrap();
         let node = &g.nodes[n];
-        let ever = state.load(&node.name).is_some() || matches!(node.action, Action::Group);
+        let ever = state.load_summary(&node.name).is_some() || matches!(node.action, Action::Group);
         rows.push((node.name.clone(), node.doc.clone(), status_word(p, ever)));
     }
     if json_out {

@@ -2,7 +2,7 @@
 //! succeeded and its outputs were hashed (temp file + fsync + rename), removed before the task
 //! starts again; and one lock per project so two dorun processes never interleave.
 use crate::error::{Error, Result};
-use crate::fingerprint::TaskRecord;
+use crate::fingerprint::{Fingerprint, RecordSummary, TaskRecord};
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -68,18 +68,36 @@ impl State {
             .join(format!("{}.rec", file_name(task)))
     }
 
-    /// The record of the last success, if it is intact (a torn or foreign file counts as none).
-    pub fn load(&self, task: &str) -> Option<TaskRecord> {
+    /// The summary of the last success, if intact: all a no-op decision reads.
+    pub fn load_summary(&self, task: &str) -> Option<RecordSummary> {
         let bytes = std::fs::read(self.record_path(task)).ok()?;
-        decode(&bytes)
+        decode_summary(&bytes).map(|(summary, _)| summary)
     }
 
+    /// The whole record of the last success (summary and full fingerprint), if intact.
+    pub fn load(&self, task: &str) -> Option<TaskRecord> {
+        let bytes = std::fs::read(self.record_path(task)).ok()?;
+        let (summary, rest) = decode_summary(&bytes)?;
+        let fingerprint: Fingerprint = decode_checked(rest)?;
+        Some(TaskRecord {
+            fingerprint,
+            outputs: summary.outputs,
+            extra: summary.extra,
+            seconds: summary.seconds,
+            finished_at: summary.finished_at,
+        })
+    }
+
+    /// File layout: magic, total length, then two checksummed sections (the small summary, then the
+    /// fingerprint), each as `blake3 | u64 length | bincode`.
     pub fn save(&self, task: &str, record: &TaskRecord) -> Result<()> {
-        let body = bincode::serialize(record).expect("records serialize");
-        let mut bytes = Vec::with_capacity(body.len() + 40);
+        let mut bytes = Vec::new();
         bytes.extend_from_slice(MAGIC);
-        bytes.extend_from_slice(blake3::hash(&body).as_bytes());
-        bytes.extend_from_slice(&body);
+        bytes.extend_from_slice(&[0; 8]); // total length, filled in below
+        encode_checked(&mut bytes, &record.summary());
+        encode_checked(&mut bytes, &record.fingerprint);
+        let total = bytes.len() as u64;
+        bytes[8..16].copy_from_slice(&total.to_le_bytes());
         let path = self.record_path(task);
         write_atomic(&path, &bytes).map_err(|e| Error::io(&path, e))
     }
@@ -109,17 +127,39 @@ impl State {
     }
 }
 
-const MAGIC: &[u8; 8] = b"dorunrc1";
+const MAGIC: &[u8; 8] = b"dorunrc2";
 
-fn decode(bytes: &[u8]) -> Option<TaskRecord> {
-    if bytes.len() < 40 || &bytes[..8] != MAGIC {
-        return None;
-    }
-    let body = &bytes[40..];
-    if blake3::hash(body).as_bytes() != &bytes[8..40] {
-        return None;
-    }
+fn encode_checked<T: serde::Serialize>(out: &mut Vec<u8>, value: &T) {
+    let body = bincode::serialize(value).expect("records serialize");
+    out.extend_from_slice(blake3::hash(&body).as_bytes());
+    out.extend_from_slice(&(body.len() as u64).to_le_bytes());
+    out.extend_from_slice(&body);
+}
+
+/// One checksummed section, or None when torn or foreign.
+fn section(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
+    let sum = bytes.get(..32)?;
+    let len = u64::from_le_bytes(bytes.get(32..40)?.try_into().ok()?) as usize;
+    let body = bytes.get(40..40usize.checked_add(len)?)?;
+    (blake3::hash(body).as_bytes() == sum).then(|| (body, &bytes[40 + len..]))
+}
+
+fn decode_checked<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Option<T> {
+    let (body, _) = section(bytes)?;
     bincode::deserialize(body).ok()
+}
+
+/// The summary, after checking the file has its full length: a truncated record is no record,
+/// even when its summary section survived.
+fn decode_summary(bytes: &[u8]) -> Option<(RecordSummary, &[u8])> {
+    let rest = bytes.strip_prefix(MAGIC.as_slice())?;
+    let total = u64::from_le_bytes(rest.get(..8)?.try_into().ok()?);
+    if total != bytes.len() as u64 {
+        return None;
+    }
+    let rest = &rest[8..];
+    let (body, rest) = section(rest)?;
+    Some((bincode::deserialize(body).ok()?, rest))
 }
 
 /// `build:base@py311` → `build%3Abase%40py311`: readable, and safe as a file name.
@@ -176,6 +216,10 @@ mod tests {
         let bytes = std::fs::read(&path).unwrap();
         std::fs::write(&path, &bytes[..bytes.len() - 1]).unwrap();
         assert!(state.load("t").is_none());
+        assert!(
+            state.load_summary("t").is_none(),
+            "a truncated record is no record"
+        );
     }
 
     #[test]

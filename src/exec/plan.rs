@@ -59,7 +59,7 @@ pub fn predict(shared: &Shared, order: &[usize], forced: &[bool]) -> Vec<Predict
             procs: &shared.procs,
             deps,
             on_step: &noop,
-            prefetched: None,
+            prefetched: Default::default(),
         };
         let mut error = None;
         // A dependency that will run may change what this task sees, unless the task's

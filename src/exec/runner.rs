@@ -381,7 +381,7 @@ fn run_one(shared: &Shared, job: Job, tx: &mpsc::Sender<Msg>) -> Outcome {
         procs: &shared.procs,
         deps,
         on_step: &on_step,
-        prefetched,
+        prefetched: std::sync::Mutex::new(prefetched),
     };
     let started = Instant::now();
     let failed = |message: String, exit_code: Option<i32>, log: Option<PathBuf>| Outcome::Failed {
@@ -397,8 +397,8 @@ fn run_one(shared: &Shared, job: Job, tx: &mpsc::Sender<Msg>) -> Outcome {
     if reasons.is_empty() {
         let result = shared
             .state
-            .load(name)
-            .map(|r| r.result_digest())
+            .load_summary(name)
+            .map(|r| r.result_digest)
             .unwrap_or_else(|| fingerprint.digest());
         return Outcome::UpToDate { result };
     }

@@ -2,7 +2,7 @@
 //! fingerprint, outputs hashed after a success and checked before the next decision.
 use super::work::{Produced, TaskCx, TaskError, Work};
 use crate::config::{Project, ShellSpec};
-use crate::fingerprint::{files, DirtyReason, Fingerprint, Hash, StatCache, TaskRecord};
+use crate::fingerprint::{files, DirtyReason, Fingerprint, Hash, RecordSummary, StatCache};
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::Write;
@@ -35,8 +35,9 @@ impl Work for ShellWork {
     }
 
     fn fingerprint(&self, cx: &TaskCx) -> Result<Fingerprint, TaskError> {
-        let inputs = match &cx.prefetched {
-            Some(inputs) => inputs.clone(),
+        let prefetched = cx.prefetched.lock().unwrap().take();
+        let inputs = match prefetched {
+            Some(inputs) => inputs,
             None => hash_inputs(cx.root(), &self.spec.inputs, cx.cache)?,
         };
         let mut settings = BTreeMap::new();
@@ -52,7 +53,7 @@ impl Work for ShellWork {
         })
     }
 
-    fn stale_reasons(&self, cx: &TaskCx, record: &TaskRecord) -> Vec<DirtyReason> {
+    fn stale_reasons(&self, cx: &TaskCx, record: &RecordSummary) -> Vec<DirtyReason> {
         let mut reasons = Vec::new();
         for (path, recorded) in &record.outputs {
             match std::fs::metadata(cx.root().join(path)) {

@@ -1,7 +1,7 @@
 //! What every kind of task provides to the engine (its fingerprint, extra staleness checks, how
 //! to execute it), and the one up-to-date decision built on that.
 use crate::config::Project;
-use crate::fingerprint::{reason, DirtyReason, Fingerprint, Hash, StatCache, TaskRecord};
+use crate::fingerprint::{reason, DirtyReason, Fingerprint, Hash, RecordSummary, StatCache};
 use crate::state::State;
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -21,7 +21,8 @@ pub struct TaskCx<'a> {
     /// Progress within the task (a Docker build's `Step n/m`).
     pub on_step: &'a (dyn Fn(usize, usize, &str) + Sync),
     /// Input hashes taken at the start of the run, valid when no dependency ran since.
-    pub prefetched: Option<Vec<(String, Hash)>>,
+    /// Taken (not cloned) by the first fingerprint computed.
+    pub prefetched: std::sync::Mutex<Option<Vec<(String, Hash)>>>,
 }
 
 impl TaskCx<'_> {
@@ -58,7 +59,7 @@ pub trait Work: Send + Sync {
 
     /// Why the task must run although its fingerprint matches (missing outputs, failing
     /// `uptodate` commands, an image gone from the engine). Called only when nothing else is stale.
-    fn stale_reasons(&self, cx: &TaskCx, record: &TaskRecord) -> Vec<DirtyReason>;
+    fn stale_reasons(&self, cx: &TaskCx, record: &RecordSummary) -> Vec<DirtyReason>;
 
     /// Hashes the inputs ahead of time, so that a run's up-to-date checks proceed in parallel
     /// instead of one dependency level after another. None for tasks without file inputs.
@@ -125,12 +126,21 @@ pub fn standard_decide<W: Work + ?Sized>(
     if work.always() {
         reasons.push(DirtyReason::Always);
     }
-    match cx.state.load(cx.name) {
+    match cx.state.load_summary(cx.name) {
         None => reasons.extend(work.without_record(cx, &fp)),
-        Some(record) => {
-            let changed = reason::explain(&record.fingerprint, &fp);
-            if changed.is_empty() && reasons.is_empty() {
-                reasons.extend(work.stale_reasons(cx, &record));
+        Some(summary) if summary.fingerprint_digest == fp.digest() => {
+            if reasons.is_empty() {
+                reasons.extend(work.stale_reasons(cx, &summary));
+            }
+        }
+        Some(_) => {
+            // Only now read the full stored fingerprint, to say which field changed.
+            let changed = match cx.state.load(cx.name) {
+                Some(record) => reason::explain(&record.fingerprint, &fp),
+                None => vec![DirtyReason::NeverRun],
+            };
+            if changed.is_empty() {
+                reasons.push(DirtyReason::Other("fingerprint changed".into()));
             }
             reasons.extend(changed);
         }
@@ -140,7 +150,7 @@ pub fn standard_decide<W: Work + ?Sized>(
 
 /// The result digest dependents fold into their fingerprint when this task is up to date.
 pub fn recorded_result(state: &State, name: &str) -> Option<Hash> {
-    state.load(name).map(|r| r.result_digest())
+    state.load_summary(name).map(|r| r.result_digest)
 }
 
 pub fn now_unix() -> u64 {

@@ -5,6 +5,7 @@ use super::record::Hash;
 use super::stat_cache::StatCache;
 use globset::{GlobBuilder, GlobMatcher};
 use rayon::prelude::*;
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 #[derive(Debug, Default)]
@@ -64,6 +65,7 @@ fn expand_one(root: &Path, pattern: &str) -> Expansion {
 }
 
 fn walk(root: &Path, base: &str, glob: Option<GlobMatcher>, out: &mut Expansion) {
+    let root_bytes = root.as_os_str().as_bytes();
     let start = if base.is_empty() {
         root.to_path_buf()
     } else {
@@ -78,10 +80,11 @@ fn walk(root: &Path, base: &str, glob: Option<GlobMatcher>, out: &mut Expansion)
         if ft.is_dir() {
             continue;
         }
-        let Ok(rel) = entry.path().strip_prefix(root) else {
+        // Byte-slicing the root off is much cheaper than Path::strip_prefix's component walk,
+        // and this runs once per input file on every run.
+        let Some(rel) = relative(root_bytes, entry.path()) else {
             continue;
         };
-        let Some(rel) = rel.to_str() else { continue };
         if let Some(g) = &glob {
             if !g.is_match(rel) {
                 continue;
@@ -99,6 +102,14 @@ fn walk(root: &Path, base: &str, glob: Option<GlobMatcher>, out: &mut Expansion)
             }
         }
     }
+}
+
+/// `path` relative to the root, as UTF-8 with `/` separators (None for non-UTF-8 names).
+fn relative<'a>(root: &[u8], path: &'a Path) -> Option<&'a str> {
+    let bytes = path.as_os_str().as_bytes();
+    let rest = bytes.strip_prefix(root)?;
+    let rest = rest.strip_prefix(b"/").unwrap_or(rest);
+    std::str::from_utf8(rest).ok()
 }
 
 /// Hashes every expanded file (in parallel, through the stat cache).

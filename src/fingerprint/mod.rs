@@ -6,5 +6,5 @@ pub mod record;
 pub mod stat_cache;
 
 pub use reason::DirtyReason;
-pub use record::{Fingerprint, Hash, TaskRecord};
+pub use record::{Fingerprint, Hash, RecordSummary, TaskRecord};
 pub use stat_cache::StatCache;

@@ -55,6 +55,32 @@ impl TaskRecord {
     }
 }
 
+/// The part of a record every decision needs, stored apart from the (large) fingerprint so a
+/// no-op run decodes only this: the fingerprint's digest is compared, and the full fingerprint
+/// is read only to explain a difference.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RecordSummary {
+    pub fingerprint_digest: Hash,
+    pub result_digest: Hash,
+    pub outputs: Vec<(String, Hash)>,
+    pub extra: BTreeMap<String, String>,
+    pub seconds: f64,
+    pub finished_at: u64,
+}
+
+impl TaskRecord {
+    pub fn summary(&self) -> RecordSummary {
+        RecordSummary {
+            fingerprint_digest: self.fingerprint.digest(),
+            result_digest: self.result_digest(),
+            outputs: self.outputs.clone(),
+            extra: self.extra.clone(),
+            seconds: self.seconds,
+            finished_at: self.finished_at,
+        }
+    }
+}
+
 pub fn short_hex(h: &Hash) -> String {
     h.iter().take(6).map(|b| format!("{b:02x}")).collect()
 }

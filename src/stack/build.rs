@@ -4,7 +4,7 @@
 use super::artifacts;
 use super::runtime::Runtime;
 use crate::exec::work::{Produced, TaskCx, TaskError, Work};
-use crate::fingerprint::{reason, DirtyReason, Fingerprint, TaskRecord};
+use crate::fingerprint::{reason, DirtyReason, Fingerprint, RecordSummary};
 use dorun_docker::{BuildEvent, BuildRequest};
 use serde_json::json;
 use std::fs::File;
@@ -52,7 +52,7 @@ impl Work for BuildWork {
         false
     }
 
-    fn stale_reasons(&self, _cx: &TaskCx, _record: &TaskRecord) -> Vec<DirtyReason> {
+    fn stale_reasons(&self, _cx: &TaskCx, _record: &RecordSummary) -> Vec<DirtyReason> {
         Vec::new()
     }
 

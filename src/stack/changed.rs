@@ -4,7 +4,7 @@
 use super::artifacts;
 use super::runtime::Runtime;
 use crate::exec::work::{Produced, TaskCx, TaskError, Work};
-use crate::fingerprint::{DirtyReason, Fingerprint, TaskRecord};
+use crate::fingerprint::{DirtyReason, Fingerprint, RecordSummary};
 use std::fs::File;
 use std::io::Write;
 use std::sync::Arc;
@@ -28,7 +28,7 @@ impl Work for ChangedWork {
         false
     }
 
-    fn stale_reasons(&self, _cx: &TaskCx, _record: &TaskRecord) -> Vec<DirtyReason> {
+    fn stale_reasons(&self, _cx: &TaskCx, _record: &RecordSummary) -> Vec<DirtyReason> {
         Vec::new()
     }
 
@@ -68,6 +68,14 @@ impl Work for ChangedWork {
         let names: Vec<String> = changed.iter().map(|&v| rt.variant(v).key.clone()).collect();
         artifacts::write_list(rt, "IMAGES_CHANGED", &names)?;
         artifacts::write_git(rt)?;
+        // The other lists derive from the changed set: rewrite them now, so that a run in which
+        // every later subtask is up to date does not leave lists from an earlier pipeline.
+        artifacts::refresh_built(rt, cx.cache)?;
+        super::test::report::refresh(rt, cx.cache)?;
+        {
+            let _guard = rt.artifacts_lock.lock().unwrap_or_else(|p| p.into_inner());
+            super::push_record::refresh_pushed(rt, cx.cache)?;
+        }
         let mut produced = Produced::default();
         produced.extra.insert("changed".into(), names.join(" "));
         Ok(produced)

@@ -6,7 +6,7 @@
 use super::manifest_record::{self, LayerRow, ManifestRecord, Section};
 use super::runtime::Runtime;
 use crate::exec::work::{standard_decide, Produced, TaskCx, TaskError, Work};
-use crate::fingerprint::{DirtyReason, Fingerprint, TaskRecord};
+use crate::fingerprint::{DirtyReason, Fingerprint, RecordSummary};
 use dorun_docker::{Limits, RunSpec};
 use serde_json::Value;
 use std::fs::File;
@@ -51,7 +51,7 @@ impl Work for ManifestWork {
     }
 
     /// The page and the record it is rendered from must both still exist.
-    fn stale_reasons(&self, _cx: &TaskCx, _record: &TaskRecord) -> Vec<DirtyReason> {
+    fn stale_reasons(&self, _cx: &TaskCx, _record: &RecordSummary) -> Vec<DirtyReason> {
         let rt = &self.rt;
         let page =
             manifest_record::manifests_dir(rt).join(manifest_record::file_name(rt, self.variant));

@@ -16,7 +16,7 @@ use super::build::hex;
 use super::runtime::Runtime;
 use super::spec::StackSpec;
 use crate::exec::work::{standard_decide, Produced, TaskCx, TaskError, Work};
-use crate::fingerprint::{DirtyReason, Fingerprint, StatCache, TaskRecord};
+use crate::fingerprint::{DirtyReason, Fingerprint, RecordSummary, StatCache};
 use case::CaseResult;
 use discover::Kind;
 use std::collections::BTreeSet;
@@ -227,12 +227,12 @@ impl Work for TestWork {
         standard_decide(self, cx, force)
     }
 
-    fn stale_reasons(&self, cx: &TaskCx, record: &TaskRecord) -> Vec<DirtyReason> {
+    fn stale_reasons(&self, cx: &TaskCx, record: &RecordSummary) -> Vec<DirtyReason> {
         let rt = &self.rt;
         let store = format!("{}/test/{}.json", rt.artifacts_dir.display(), self.key());
         match report::load(rt, self.variant) {
             None => return vec![DirtyReason::Other(format!("test results {store} missing"))],
-            Some(r) if !r.passed || r.fingerprint != hex(&record.fingerprint.digest()) => {
+            Some(r) if !r.passed || r.fingerprint != hex(&record.fingerprint_digest) => {
                 return vec![DirtyReason::Other(format!(
                     "test results {store} are not those of the last passing run"
                 ))]
