@@ -70,14 +70,30 @@ impl State {
 
     /// The summary of the last success, if intact: all a no-op decision reads.
     pub fn load_summary(&self, task: &str) -> Option<RecordSummary> {
-        let bytes = std::fs::read(self.record_path(task)).ok()?;
-        decode_summary(&bytes).map(|(summary, _)| summary)
+        // Read only the head of the file: the fingerprint after it can be large.
+        use std::io::Read;
+        let mut file = File::open(self.record_path(task)).ok()?;
+        let total = file.metadata().ok()?.len();
+        let mut head = vec![0u8; total.min(16 * 1024) as usize];
+        file.read_exact(&mut head).ok()?;
+        let summary_len = head
+            .get(HEAD + 32..HEAD + 40)
+            .map(|b| u64::from_le_bytes(b.try_into().unwrap()))?;
+        let needed = (HEAD + 40) as u64 + summary_len;
+        if needed > total {
+            return None;
+        }
+        if needed > head.len() as u64 {
+            head.resize(needed as usize, 0);
+            file.read_exact(&mut head[16 * 1024..]).ok()?;
+        }
+        decode_summary(&head, total).map(|(summary, _)| summary)
     }
 
     /// The whole record of the last success (summary and full fingerprint), if intact.
     pub fn load(&self, task: &str) -> Option<TaskRecord> {
         let bytes = std::fs::read(self.record_path(task)).ok()?;
-        let (summary, rest) = decode_summary(&bytes)?;
+        let (summary, rest) = decode_summary(&bytes, bytes.len() as u64)?;
         let fingerprint: Fingerprint = decode_checked(rest)?;
         Some(TaskRecord {
             fingerprint,
@@ -128,6 +144,8 @@ impl State {
 }
 
 const MAGIC: &[u8; 8] = b"dorunrc2";
+/// Magic and total length come before the first section.
+const HEAD: usize = 16;
 
 fn encode_checked<T: serde::Serialize>(out: &mut Vec<u8>, value: &T) {
     let body = bincode::serialize(value).expect("records serialize");
@@ -151,10 +169,10 @@ fn decode_checked<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Option<T> {
 
 /// The summary, after checking the file has its full length: a truncated record is no record,
 /// even when its summary section survived.
-fn decode_summary(bytes: &[u8]) -> Option<(RecordSummary, &[u8])> {
+fn decode_summary(bytes: &[u8], file_len: u64) -> Option<(RecordSummary, &[u8])> {
     let rest = bytes.strip_prefix(MAGIC.as_slice())?;
     let total = u64::from_le_bytes(rest.get(..8)?.try_into().ok()?);
-    if total != bytes.len() as u64 {
+    if total != file_len {
         return None;
     }
     let rest = &rest[8..];

@@ -65,36 +65,42 @@ fn expand_one(root: &Path, pattern: &str) -> Expansion {
 }
 
 fn walk(root: &Path, base: &str, glob: Option<GlobMatcher>, out: &mut Expansion) {
-    let root_bytes = root.as_os_str().as_bytes();
     let start = if base.is_empty() {
         root.to_path_buf()
     } else {
         root.join(base)
     };
-    for entry in walkdir::WalkDir::new(&start)
-        .follow_links(false)
-        .into_iter()
-        .filter_map(|e| e.ok())
-    {
-        let ft = entry.file_type();
+    walk_dir(root.as_os_str().as_bytes(), &start, glob.as_ref(), out);
+}
+
+/// A plain recursive walk with std's `read_dir`: its `DirEntry::metadata` stats relative to the
+/// open directory (`fstatat`), where walkdir resolves each full path again in the kernel; on a
+/// no-op run over 100,000 inputs this walk is most of the work.
+fn walk_dir(root: &[u8], dir: &Path, glob: Option<&GlobMatcher>, out: &mut Expansion) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let Ok(ft) = entry.file_type() else { continue };
+        let path = entry.path();
         if ft.is_dir() {
+            walk_dir(root, &path, glob, out);
             continue;
         }
-        // Byte-slicing the root off is much cheaper than Path::strip_prefix's component walk,
-        // and this runs once per input file on every run.
-        let Some(rel) = relative(root_bytes, entry.path()) else {
+        // Byte-slicing the root off is much cheaper than Path::strip_prefix's component walk.
+        let Some(rel) = relative(root, &path) else {
             continue;
         };
-        if let Some(g) = &glob {
+        if let Some(g) = glob {
             if !g.is_match(rel) {
                 continue;
             }
         }
         // Follow a symlink to hash what it points at; a dangling link is skipped.
         let meta = if ft.is_symlink() {
-            std::fs::metadata(entry.path())
+            std::fs::metadata(&path)
         } else {
-            entry.metadata().map_err(std::io::Error::other)
+            entry.metadata()
         };
         if let Ok(meta) = meta {
             if meta.is_file() {

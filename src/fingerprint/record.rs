@@ -21,9 +21,11 @@ pub struct Fingerprint {
 }
 
 impl Fingerprint {
+    /// blake3 of the bincode encoding, streamed into the hasher without building it in memory.
     pub fn digest(&self) -> Hash {
-        let bytes = bincode::serialize(self).expect("fingerprints serialize");
-        *blake3::hash(&bytes).as_bytes()
+        let mut hasher = blake3::Hasher::new();
+        bincode::serialize_into(&mut hasher, self).expect("fingerprints serialize");
+        *hasher.finalize().as_bytes()
     }
 }
 

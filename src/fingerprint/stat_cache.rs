@@ -204,13 +204,16 @@ impl StatCache {
         meta: &std::fs::Metadata,
     ) -> std::io::Result<(Hash, Option<FreshEntry>)> {
         let stat = Stat::of(meta);
-        let cached = match self.fresh.read().unwrap().get(rel) {
-            Some(entry) => Some(*entry),
-            None => self.loaded_entry(rel),
-        };
-        if let Some((s, h)) = cached {
+        // The loaded entries first: they need no lock, and a matching stat makes an entry
+        // valid whatever was hashed since.
+        if let Some((s, h)) = self.loaded_entry(rel) {
             if s == stat {
                 return Ok((h, None));
+            }
+        }
+        if let Some((s, h)) = self.fresh.read().unwrap().get(rel) {
+            if *s == stat {
+                return Ok((*h, None));
             }
         }
         let hash = hash_file(&root.join(rel), Some(stat.size))?;
