@@ -2,7 +2,7 @@
 //! them through the stat cache. A pattern without glob characters names a file or a directory
 //! (a directory stands for every file beneath it).
 use super::record::Hash;
-use super::stat_cache::StatCache;
+use super::stat_cache::{Stat, StatCache};
 use globset::{GlobBuilder, GlobMatcher};
 use rayon::prelude::*;
 use std::os::unix::ffi::OsStrExt;
@@ -10,8 +10,9 @@ use std::path::Path;
 
 #[derive(Debug, Default)]
 pub struct Expansion {
-    /// Project-relative paths with `/` separators, sorted, without duplicates.
-    pub files: Vec<(String, std::fs::Metadata)>,
+    /// Project-relative paths with `/` separators, sorted, without duplicates, with the stat
+    /// fields the cache needs (kept small: sorting moves every element several times).
+    pub files: Vec<(String, Stat)>,
     /// Literal patterns (no glob characters) that name nothing.
     pub missing: Vec<String>,
 }
@@ -48,7 +49,7 @@ fn expand_one(root: &Path, pattern: &str) -> Expansion {
             Ok(m) if m.is_dir() => walk(root, pattern, None, &mut out),
             Ok(m) => out
                 .files
-                .push((pattern.trim_end_matches('/').to_string(), m)),
+                .push((pattern.trim_end_matches('/').to_string(), Stat::of(&m))),
             Err(_) => out.missing.push(pattern.to_string()),
         }
         return out;
@@ -104,7 +105,7 @@ fn walk_dir(root: &[u8], dir: &Path, glob: Option<&GlobMatcher>, out: &mut Expan
         };
         if let Ok(meta) = meta {
             if meta.is_file() {
-                out.files.push((rel.to_string(), meta));
+                out.files.push((rel.to_string(), Stat::of(&meta)));
             }
         }
     }
@@ -121,12 +122,12 @@ fn relative<'a>(root: &[u8], path: &'a Path) -> Option<&'a str> {
 /// Hashes every expanded file (in parallel, through the stat cache).
 pub fn hash_all(
     root: &Path,
-    files: &[(String, std::fs::Metadata)],
+    files: &[(String, Stat)],
     cache: &StatCache,
 ) -> std::io::Result<Vec<(String, Hash)>> {
     let looked_up: Vec<_> = files
         .par_iter()
-        .map(|(rel, meta)| cache.lookup(root, rel, meta).map(|r| (rel.clone(), r)))
+        .map(|(rel, stat)| cache.lookup(root, rel, *stat).map(|r| (rel.clone(), r)))
         .collect::<std::io::Result<_>>()?;
     let mut fresh = Vec::new();
     let hashes = looked_up

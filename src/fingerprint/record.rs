@@ -21,10 +21,16 @@ pub struct Fingerprint {
 }
 
 impl Fingerprint {
-    /// blake3 of the bincode encoding, streamed into the hasher without building it in memory.
+    /// blake3 of the bincode encoding. bincode writes field by field (a hash byte by byte), so
+    /// a buffer in front of the hasher turns a million tiny updates into a few large ones.
     pub fn digest(&self) -> Hash {
+        use std::io::Write;
         let mut hasher = blake3::Hasher::new();
-        bincode::serialize_into(&mut hasher, self).expect("fingerprints serialize");
+        {
+            let mut buffered = std::io::BufWriter::with_capacity(64 * 1024, &mut hasher);
+            bincode::serialize_into(&mut buffered, self).expect("fingerprints serialize");
+            buffered.flush().expect("hashing cannot fail");
+        }
         *hasher.finalize().as_bytes()
     }
 }

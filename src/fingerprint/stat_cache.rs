@@ -188,7 +188,7 @@ impl StatCache {
 
     /// The content hash of `rel` (relative to `root`), from the cache when its stat is unchanged.
     pub fn hash(&self, root: &Path, rel: &str, meta: &std::fs::Metadata) -> std::io::Result<Hash> {
-        let (hash, fresh) = self.lookup(root, rel, meta)?;
+        let (hash, fresh) = self.lookup(root, rel, Stat::of(meta))?;
         if let Some(entry) = fresh {
             self.insert(vec![entry]);
         }
@@ -201,9 +201,8 @@ impl StatCache {
         &self,
         root: &Path,
         rel: &str,
-        meta: &std::fs::Metadata,
+        stat: Stat,
     ) -> std::io::Result<(Hash, Option<FreshEntry>)> {
-        let stat = Stat::of(meta);
         // The loaded entries first: they need no lock, and a matching stat makes an entry
         // valid whatever was hashed since.
         if let Some((s, h)) = self.loaded_entry(rel) {
