@@ -322,17 +322,26 @@ pub fn combine(deps: &[(String, Hash)]) -> Hash {
 /// Hashes every selected task's inputs at once, in parallel (stat cache hits on a no-op run),
 /// so up-to-date checks do not wait for one dependency level after another.
 fn prefetch(shared: &Shared, selected: &[usize]) -> Vec<Option<Inputs>> {
-    use rayon::prelude::*;
-    let mut out: Vec<Option<Inputs>> = vec![None; shared.graph.nodes.len()];
-    let found: Vec<(usize, Option<Inputs>)> = selected
-        .par_iter()
-        .filter_map(|&n| shared.works[n].as_ref().map(|w| (n, w)))
-        .map(|(n, w)| (n, w.prefetch(&shared.project, &shared.cache)))
+    use std::sync::atomic::AtomicUsize;
+    let out: Vec<std::sync::Mutex<Option<Inputs>>> = (0..shared.graph.nodes.len())
+        .map(|_| Default::default())
         .collect();
-    for (n, inputs) in found {
-        out[n] = inputs;
-    }
-    out
+    let next = AtomicUsize::new(0);
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    // Plain scoped threads taking tasks one by one: they exit when the list is done, where an
+    // idle thread pool would keep spinning on the cores the run needs next.
+    std::thread::scope(|scope| {
+        for _ in 0..threads.min(selected.len()) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(&n) = selected.get(i) else { break };
+                if let Some(work) = &shared.works[n] {
+                    *out[n].lock().unwrap() = work.prefetch(&shared.project, &shared.cache);
+                }
+            });
+        }
+    });
+    out.into_iter().map(|m| m.into_inner().unwrap()).collect()
 }
 
 /// Input paths with their content hashes.

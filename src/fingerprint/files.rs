@@ -2,10 +2,9 @@
 //! them through the stat cache. A pattern without glob characters names a file or a directory
 //! (a directory stands for every file beneath it).
 use super::record::Hash;
-use super::stat_cache::{Stat, StatCache};
+use super::stat_cache::{FreshEntry, Stat, StatCache};
 use globset::{GlobBuilder, GlobMatcher};
 use rayon::prelude::*;
-use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 #[derive(Debug, Default)]
@@ -30,7 +29,7 @@ fn matcher(pattern: &str) -> GlobMatcher {
 }
 
 pub fn expand(root: &Path, patterns: &[String]) -> Expansion {
-    let per_pattern: Vec<Expansion> = patterns.par_iter().map(|p| expand_one(root, p)).collect();
+    let per_pattern: Vec<Expansion> = patterns.iter().map(|p| expand_one(root, p)).collect();
     let mut out = Expansion::default();
     for e in per_pattern {
         out.files.extend(e.files);
@@ -71,72 +70,97 @@ fn walk(root: &Path, base: &str, glob: Option<GlobMatcher>, out: &mut Expansion)
     } else {
         root.join(base)
     };
-    walk_dir(root.as_os_str().as_bytes(), &start, glob.as_ref(), out);
+    walk_dir(&start, base, glob.as_ref(), out);
 }
 
 /// A plain recursive walk with std's `read_dir`: its `DirEntry::metadata` stats relative to the
 /// open directory (`fstatat`), where walkdir resolves each full path again in the kernel; on a
-/// no-op run over 100,000 inputs this walk is most of the work.
-fn walk_dir(root: &[u8], dir: &Path, glob: Option<&GlobMatcher>, out: &mut Expansion) {
+/// no-op run over 100,000 inputs this walk is most of the work. Entries are visited in the order
+/// of their project-relative path strings (a directory sorts as `name/`), so the result comes
+/// out sorted and the final sort only confirms it.
+fn walk_dir(dir: &Path, dir_rel: &str, glob: Option<&GlobMatcher>, out: &mut Expansion) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
-    for entry in entries.flatten() {
-        let Ok(ft) = entry.file_type() else { continue };
-        let path = entry.path();
+    let mut children: Vec<(String, std::fs::DirEntry, std::fs::FileType)> = entries
+        .flatten()
+        .filter_map(|entry| {
+            let ft = entry.file_type().ok()?;
+            let name = entry.file_name().into_string().ok()?;
+            let rel = if dir_rel.is_empty() {
+                name
+            } else {
+                format!("{dir_rel}/{name}")
+            };
+            Some((rel, entry, ft))
+        })
+        .collect();
+    children
+        .sort_unstable_by(|a, b| sort_key(&a.0, a.2.is_dir()).cmp(sort_key(&b.0, b.2.is_dir())));
+    for (rel, entry, ft) in children {
         if ft.is_dir() {
-            walk_dir(root, &path, glob, out);
+            walk_dir(&dir.join(entry.file_name()), &rel, glob, out);
             continue;
         }
-        // Byte-slicing the root off is much cheaper than Path::strip_prefix's component walk.
-        let Some(rel) = relative(root, &path) else {
-            continue;
-        };
         if let Some(g) = glob {
-            if !g.is_match(rel) {
+            if !g.is_match(&rel) {
                 continue;
             }
         }
         // Follow a symlink to hash what it points at; a dangling link is skipped.
         let meta = if ft.is_symlink() {
-            std::fs::metadata(&path)
+            std::fs::metadata(entry.path())
         } else {
             entry.metadata()
         };
         if let Ok(meta) = meta {
             if meta.is_file() {
-                out.files.push((rel.to_string(), Stat::of(&meta)));
+                out.files.push((rel, Stat::of(&meta)));
             }
         }
     }
 }
 
-/// `path` relative to the root, as UTF-8 with `/` separators (None for non-UTF-8 names).
-fn relative<'a>(root: &[u8], path: &'a Path) -> Option<&'a str> {
-    let bytes = path.as_os_str().as_bytes();
-    let rest = bytes.strip_prefix(root)?;
-    let rest = rest.strip_prefix(b"/").unwrap_or(rest);
-    std::str::from_utf8(rest).ok()
+/// The bytes a directory entry sorts by: its path, plus `/` for a directory, since every path
+/// below it starts with that.
+fn sort_key(rel: &str, is_dir: bool) -> impl Iterator<Item = u8> + '_ {
+    rel.bytes().chain(is_dir.then_some(b'/'))
 }
 
-/// Hashes every expanded file (in parallel, through the stat cache).
+/// Hashes every expanded file through the stat cache.
 pub fn hash_all(
     root: &Path,
     files: &[(String, Stat)],
     cache: &StatCache,
 ) -> std::io::Result<Vec<(String, Hash)>> {
-    let looked_up: Vec<_> = files
+    // Cache hits first, on this thread: a no-op run stops here, without waking a thread pool
+    // whose idle spinning would cost more than the lookups.
+    let mut hashes: Vec<(String, Hash)> = Vec::with_capacity(files.len());
+    let mut misses = Vec::new();
+    for (i, (rel, stat)) in files.iter().enumerate() {
+        match cache.cached(rel, *stat) {
+            Some(h) => hashes.push((rel.clone(), h)),
+            None => {
+                hashes.push((rel.clone(), [0; 32]));
+                misses.push(i);
+            }
+        }
+    }
+    // Files that must be read are hashed in parallel.
+    let read: Vec<(usize, Hash, Option<FreshEntry>)> = misses
         .par_iter()
-        .map(|(rel, stat)| cache.lookup(root, rel, *stat).map(|r| (rel.clone(), r)))
+        .map(|&i| {
+            let (rel, stat) = &files[i];
+            cache
+                .lookup(root, rel, *stat)
+                .map(|(h, fresh)| (i, h, fresh))
+        })
         .collect::<std::io::Result<_>>()?;
     let mut fresh = Vec::new();
-    let hashes = looked_up
-        .into_iter()
-        .map(|(rel, (hash, new))| {
-            fresh.extend(new);
-            (rel, hash)
-        })
-        .collect();
+    for (i, h, new) in read {
+        hashes[i].1 = h;
+        fresh.extend(new);
+    }
     cache.insert(fresh);
     Ok(hashes)
 }

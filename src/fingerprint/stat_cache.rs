@@ -195,6 +195,19 @@ impl StatCache {
         Ok(hash)
     }
 
+    /// The cached hash when the stat still matches; never reads the file.
+    pub fn cached(&self, rel: &str, stat: Stat) -> Option<Hash> {
+        if let Some((s, h)) = self.loaded_entry(rel) {
+            if s == stat {
+                return Some(h);
+            }
+        }
+        match self.fresh.read().unwrap().get(rel) {
+            Some((s, h)) if *s == stat => Some(*h),
+            _ => None,
+        }
+    }
+
     /// Like `hash`, but hands back the new cache entry (if any) for one batched `insert`, so
     /// parallel hashing does not fight over the write lock once per file.
     pub fn lookup(
