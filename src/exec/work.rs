@@ -59,7 +59,10 @@ pub trait Work: Send + Sync {
 
     /// Why the task must run although its fingerprint matches (missing outputs, failing
     /// `uptodate` commands, an image gone from the engine). Called only when nothing else is stale.
-    fn stale_reasons(&self, cx: &TaskCx, record: &RecordSummary) -> Vec<DirtyReason>;
+    /// (Builtins that override `decide` need not implement it.)
+    fn stale_reasons(&self, _cx: &TaskCx, _record: &RecordSummary) -> Vec<DirtyReason> {
+        Vec::new()
+    }
 
     /// Hashes the inputs ahead of time, so that a run's up-to-date checks proceed in parallel
     /// instead of one dependency level after another. None for tasks without file inputs.

@@ -4,7 +4,7 @@
 use super::artifacts;
 use super::runtime::Runtime;
 use crate::exec::work::{Produced, TaskCx, TaskError, Work};
-use crate::fingerprint::{reason, DirtyReason, Fingerprint, RecordSummary};
+use crate::fingerprint::{reason, DirtyReason, Fingerprint};
 use dorun_docker::{BuildEvent, BuildRequest};
 use serde_json::json;
 use std::fs::File;
@@ -50,10 +50,6 @@ impl Work for BuildWork {
 
     fn uses_dependency_results(&self) -> bool {
         false
-    }
-
-    fn stale_reasons(&self, _cx: &TaskCx, _record: &RecordSummary) -> Vec<DirtyReason> {
-        Vec::new()
     }
 
     fn decide(

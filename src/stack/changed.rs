@@ -4,7 +4,7 @@
 use super::artifacts;
 use super::runtime::Runtime;
 use crate::exec::work::{Produced, TaskCx, TaskError, Work};
-use crate::fingerprint::{DirtyReason, Fingerprint, RecordSummary};
+use crate::fingerprint::{DirtyReason, Fingerprint};
 use std::fs::File;
 use std::io::Write;
 use std::sync::Arc;
@@ -26,10 +26,6 @@ impl Work for ChangedWork {
 
     fn uses_dependency_results(&self) -> bool {
         false
-    }
-
-    fn stale_reasons(&self, _cx: &TaskCx, _record: &RecordSummary) -> Vec<DirtyReason> {
-        Vec::new()
     }
 
     fn decide(

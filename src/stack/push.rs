@@ -5,7 +5,7 @@ use super::push_record::{self, PushRecord, PushedTag};
 use super::runtime::Runtime;
 use super::{manifest_record, push_gate};
 use crate::exec::work::{now_unix, Produced, TaskCx, TaskError, Work};
-use crate::fingerprint::{DirtyReason, Fingerprint, RecordSummary};
+use crate::fingerprint::{DirtyReason, Fingerprint};
 use dorun_docker::Credentials;
 use std::fs::File;
 use std::io::Write;
@@ -89,10 +89,6 @@ impl Work for PushWork {
 
     fn uses_dependency_results(&self) -> bool {
         false
-    }
-
-    fn stale_reasons(&self, _cx: &TaskCx, _record: &RecordSummary) -> Vec<DirtyReason> {
-        Vec::new()
     }
 
     fn decide(
