@@ -16,6 +16,9 @@ use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// How long an interrupted run waits for running tasks before it gives up on them.
+const INTERRUPT_GRACE: Duration = Duration::from_secs(5);
+
 pub struct RunOptions {
     pub jobs: usize,
     pub keep_going: bool,
@@ -103,6 +106,7 @@ pub fn run(
     let mut running = 0usize;
     let mut stopping_after: Option<String> = None;
     let mut interrupt_at: Option<Instant> = None;
+    let mut in_flight = std::collections::BTreeSet::new();
     let workers = selected
         .iter()
         .filter(|&&n| !matches!(graph.nodes[n].action, Action::Group))
@@ -142,6 +146,7 @@ pub fn run(
                 continue;
             }
             running += 1;
+            in_flight.insert(n);
             // Inputs hashed at the start are still right unless a dependency just ran.
             let inputs = if node.deps.iter().any(|&d| ran[d]) {
                 None
@@ -173,6 +178,11 @@ pub fn run(
             if at.elapsed() > Duration::from_secs(2) {
                 shared.procs.signal_all(libc::SIGKILL);
             }
+            // A Docker build cannot be killed from here; it stops when dorun exits and the
+            // engine sees the connection close. Nothing it does after this is recorded.
+            if at.elapsed() > INTERRUPT_GRACE {
+                break;
+            }
         }
         let msg = match rx.recv_timeout(Duration::from_millis(50)) {
             Ok(m) => m,
@@ -184,6 +194,7 @@ pub fn run(
             Msg::Step { node, n, m, text } => reporter.step(&graph.nodes[node].name, n, m, &text),
             Msg::Finished { node, outcome } => {
                 running -= 1;
+                in_flight.remove(&node);
                 let name = graph.nodes[node].name.clone();
                 let (result, tail) = match outcome {
                     Outcome::UpToDate { result } => {
@@ -244,6 +255,18 @@ pub fn run(
         }
     }
     let interrupted = interrupt_at.is_some();
+    for &n in &in_flight {
+        let r = task_result(
+            &graph.nodes[n].name,
+            Status::Failed,
+            "interrupted while running",
+            0.0,
+            None,
+            None,
+        );
+        reporter.finished(&r, None);
+        task_results[n] = Some(r);
+    }
     for n in queue.not_started() {
         let why = if interrupted {
             "not started: interrupted".to_string()

@@ -297,3 +297,54 @@ fn stack_errors_exit_2_with_location() {
         stderr(&out)
     );
 }
+
+#[test]
+fn ctrl_c_during_a_docker_build_exits_130_promptly_and_records_nothing() {
+    if !docker_available() {
+        return;
+    }
+    let f = StackFixture::new(&[("base", None)], "", "");
+    f.append("images/base/Dockerfile", "RUN sleep 60\n");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dorun"))
+        .args(["--progress", "plain", "build"])
+        .current_dir(f.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let log = f.path().join("logs/build/base.log");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !std::fs::read_to_string(&log).is_ok_and(|l| l.contains("RUN sleep 60")) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the build never reached RUN sleep 60"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let interrupted_at = std::time::Instant::now();
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    assert!(
+        interrupted_at.elapsed() < std::time::Duration::from_secs(20),
+        "dorun waited {:?} for the build",
+        interrupted_at.elapsed()
+    );
+    let run: serde_json::Value = serde_json::from_str(&f.read("artifacts/run.json")).unwrap();
+    let base = run["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "build:base")
+        .unwrap()
+        .clone();
+    assert_eq!(base["status"], "failed", "{base}");
+    let out = f.dorun(&["plan", "build"]);
+    assert!(
+        stdout(&out).contains("run   build:base"),
+        "{}",
+        stdout(&out)
+    );
+}
