@@ -79,7 +79,7 @@ impl State {
         let summary_len = head
             .get(HEAD + 32..HEAD + 40)
             .map(|b| u64::from_le_bytes(b.try_into().unwrap()))?;
-        let needed = (HEAD + 40) as u64 + summary_len;
+        let needed = ((HEAD + 40) as u64).checked_add(summary_len)?;
         if needed > total {
             return None;
         }

@@ -380,7 +380,22 @@ struct Job {
 fn spawn_worker(shared: Arc<Shared>, job: Job, tx: mpsc::Sender<Msg>) {
     std::thread::spawn(move || {
         let node = job.node;
-        let outcome = run_one(&shared, job, &tx);
+        // A panic must still end the task, or the coordinator would wait for it forever.
+        let outcome =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_one(&shared, job, &tx)))
+                .unwrap_or_else(|panic| {
+                    let what = panic
+                        .downcast_ref::<String>()
+                        .cloned()
+                        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                        .unwrap_or_default();
+                    Outcome::Failed {
+                        message: format!("internal error (a bug in dorun): {what}"),
+                        exit_code: None,
+                        seconds: 0.0,
+                        log: None,
+                    }
+                });
         let _ = tx.send(Msg::Finished { node, outcome });
     });
 }

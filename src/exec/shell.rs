@@ -65,8 +65,7 @@ impl Work for ShellWork {
             }
         }
         // A declared output that matched nothing last time and still matches nothing.
-        let expansion = files::expand(cx.root(), &self.spec.outputs);
-        for missing in expansion.missing {
+        for missing in files::missing_literals(cx.root(), &self.spec.outputs) {
             if !reasons.contains(&DirtyReason::OutputMissing(missing.clone())) {
                 reasons.push(DirtyReason::OutputMissing(missing));
             }

@@ -39,17 +39,12 @@ pub fn changed_variants(rt: &Runtime, cache: &StatCache) -> Result<Vec<usize>, T
     Ok(out)
 }
 
-/// Changed variants the local engine now holds (built by this or an earlier run), in build order.
+/// Changed variants the local engine now holds under both their content tag and this commit's
+/// human tag (built by this or an earlier run), in build order.
 pub fn built_variants(rt: &Runtime, cache: &StatCache) -> Result<Vec<usize>, TaskError> {
-    let engine = rt.engine().map_err(TaskError::new)?;
     let mut built = Vec::new();
     for v in changed_variants(rt, cache)? {
-        let id = rt.identity(v, cache)?;
-        let present = engine
-            .image_id(&rt.content_ref(v, &id))
-            .map_err(|e| TaskError::new(e.to_string()))?
-            .is_some();
-        if present {
+        if rt.is_built(v, cache)? {
             built.push(v);
         }
     }
@@ -58,7 +53,7 @@ pub fn built_variants(rt: &Runtime, cache: &StatCache) -> Result<Vec<usize>, Tas
 
 /// IMAGES_BUILT: the human references of changed images that the local engine now holds.
 pub fn refresh_built(rt: &Runtime, cache: &StatCache) -> Result<(), TaskError> {
-    let _guard = rt.artifacts_lock.lock().unwrap();
+    let _guard = rt.artifacts_lock.lock().unwrap_or_else(|p| p.into_inner());
     let built: Vec<String> = built_variants(rt, cache)?
         .into_iter()
         .map(|v| rt.human_ref(v))

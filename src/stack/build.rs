@@ -16,14 +16,7 @@ pub struct BuildWork {
     pub variant: usize,
 }
 
-impl BuildWork {
-    fn local_image(&self, reference: &str) -> Result<Option<String>, TaskError> {
-        let engine = self.rt.engine().map_err(TaskError::new)?;
-        engine
-            .image_id(reference)
-            .map_err(|e| TaskError::new(e.to_string()))
-    }
-}
+impl BuildWork {}
 
 impl Work for BuildWork {
     fn fingerprint(&self, cx: &TaskCx) -> Result<Fingerprint, TaskError> {
@@ -65,9 +58,9 @@ impl Work for BuildWork {
         if force {
             return Ok((fp, vec![DirtyReason::Forced]));
         }
-        if let Some(image) = self.local_image(&content_ref)? {
+        if let Some(image) = self.rt.local_image(&content_ref)? {
             let human = rt.human_ref(v);
-            let reasons = if self.local_image(&human)?.as_deref() == Some(image.as_str()) {
+            let reasons = if self.rt.local_image(&human)?.as_deref() == Some(image.as_str()) {
                 Vec::new()
             } else {
                 vec![DirtyReason::Other(format!(
@@ -104,7 +97,7 @@ impl Work for BuildWork {
         produced
             .extra
             .insert("content-tag".into(), content_ref.clone());
-        if let Some(image_id) = self.local_image(&content_ref)? {
+        if let Some(image_id) = self.rt.local_image(&content_ref)? {
             let _ = writeln!(
                 log,
                 "{content_ref} is already built ({image_id}); tagging {human_ref}"

@@ -52,13 +52,6 @@ impl PushWork {
         })
     }
 
-    fn local_image(&self, reference: &str) -> Result<Option<String>, TaskError> {
-        let engine = self.rt.engine().map_err(TaskError::new)?;
-        engine
-            .image_id(reference)
-            .map_err(|e| TaskError::new(e.to_string()))
-    }
-
     /// Under the artifacts lock: this variant's record, then IMAGES_PUSHED and the manifests
     /// that show digests, so every file agrees with what the registry accepted so far.
     fn save(&self, cx: &TaskCx, record: &PushRecord) -> Result<(), TaskError> {
@@ -135,7 +128,7 @@ impl Work for PushWork {
         // The identity is published but this runner does not hold the image (a fresh CI runner
         // on a later commit): there is nothing here to push, and pulling it only to add tags
         // is not this task's job.
-        if !reasons.is_empty() && self.local_image(&refs.content)?.is_none() {
+        if !reasons.is_empty() && self.rt.local_image(&refs.content)?.is_none() {
             reasons.clear();
         }
         Ok((fp, reasons))
@@ -157,7 +150,7 @@ impl Work for PushWork {
         let refs = self.refs(cx)?;
         let engine = rt.engine().map_err(TaskError::new)?;
         let docker = |e: dorun_docker::DockerError| TaskError::new(e.to_string());
-        let Some(image_id) = self.local_image(&refs.content)? else {
+        let Some(image_id) = self.rt.local_image(&refs.content)? else {
             return Err(TaskError::new(format!(
                 "{} is not in the local engine: run `dorun build:{}` first",
                 refs.content,

@@ -16,6 +16,7 @@ pub struct Runtime {
     pub manifests_dir: PathBuf,
     pub git: GitInfo,
     engine: OnceLock<Result<Arc<Engine>, String>>,
+    registry: OnceLock<Registry>,
     identities: Mutex<Vec<Option<Identity>>>,
     published: Mutex<Vec<Option<bool>>>,
     /// Serializes rewrites of the IMAGES_* lists between parallel subtasks.
@@ -38,6 +39,7 @@ impl Runtime {
             manifests_dir,
             git,
             engine: OnceLock::new(),
+            registry: OnceLock::new(),
             identities: Mutex::new(vec![None; n]),
             published: Mutex::new(vec![None; n]),
             artifacts_lock: Mutex::new(()),
@@ -67,12 +69,35 @@ impl Runtime {
         Ok(())
     }
 
-    pub fn registry(&self) -> Option<Registry> {
+    /// The registry client, made once per process: credential lookup may start a helper
+    /// process, and the client caches its bearer tokens.
+    pub fn registry(&self) -> Option<&Registry> {
         if self.spec.registry.is_empty() {
             return None;
         }
-        let creds = Credentials::lookup(&self.spec.registry).ok().flatten();
-        Some(Registry::new(&self.spec.registry, creds))
+        let registry = self.registry.get_or_init(|| {
+            let creds = Credentials::lookup(&self.spec.registry).ok().flatten();
+            Registry::new(&self.spec.registry, creds)
+        });
+        Some(registry)
+    }
+
+    /// The local image id of a reference, or None when the engine does not have it.
+    pub fn local_image(&self, reference: &str) -> Result<Option<String>, TaskError> {
+        let engine = self.engine().map_err(TaskError::new)?;
+        engine
+            .image_id(reference)
+            .map_err(|e| TaskError::new(e.to_string()))
+    }
+
+    /// Whether the engine holds this identity under this commit's human tag too: what
+    /// IMAGES_BUILT, the tests and the push gate count as built.
+    pub fn is_built(&self, v: usize, cache: &StatCache) -> Result<bool, TaskError> {
+        let id = self.identity(v, cache)?;
+        let Some(image) = self.local_image(&self.content_ref(v, &id))? else {
+            return Ok(false);
+        };
+        Ok(self.local_image(&self.human_ref(v))?.as_deref() == Some(image.as_str()))
     }
 
     /// A variant's identity (its parent's first), computed once per process.

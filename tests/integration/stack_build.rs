@@ -348,3 +348,62 @@ fn ctrl_c_during_a_docker_build_exits_130_promptly_and_records_nothing() {
         stdout(&out)
     );
 }
+
+#[test]
+fn a_new_commit_only_retags_and_images_built_names_existing_references() {
+    if !docker_available() {
+        return;
+    }
+    let f = StackFixture::new(&[("base", None), ("child", Some("base"))], &registry(), "");
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args([
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@t",
+                "-c",
+                "commit.gpgsign=false",
+            ])
+            .args(args)
+            .current_dir(f.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    git(&["init", "-q"]);
+    git(&["add", "-A"]);
+    git(&["commit", "-qm", "one"]);
+    assert_exit(&f.dorun(&["build"]), 0);
+    let first = f.list("IMAGES_BUILT");
+    assert_eq!(first.len(), 2);
+    git(&["commit", "-q", "--allow-empty", "-m", "two"]);
+    // The new commit's human tags do not exist yet: IMAGES_BUILT must not name them.
+    assert_exit(&f.dorun(&["changed"]), 0);
+    assert!(
+        f.list("IMAGES_BUILT").is_empty(),
+        "{:?}",
+        f.list("IMAGES_BUILT")
+    );
+    // Building only adds the new human tag, without a Docker build (no build log steps).
+    assert_exit(&f.dorun(&["build"]), 0);
+    let second = f.list("IMAGES_BUILT");
+    assert_eq!(second.len(), 2);
+    assert_ne!(first, second, "human tags follow the commit");
+    assert!(
+        f.read("logs/build/child.log").contains("already built"),
+        "{}",
+        f.read("logs/build/child.log")
+    );
+    let engine = dorun_docker::Engine::connect().unwrap();
+    for r in &second {
+        assert!(
+            engine.image_id(r).unwrap().is_some(),
+            "{r} is listed but not in the engine"
+        );
+    }
+}

@@ -102,22 +102,14 @@ impl TestWork {
         &self.rt.variant(self.variant).key
     }
 
-    /// Changed (not published) and present in the local engine: listed in IMAGES_BUILT.
+    /// Changed (not published) and built: listed in IMAGES_BUILT. An engine or registry error
+    /// counts as built, so the task runs (and reports it) rather than looking up to date.
     fn is_built(&self, cx: &TaskCx) -> bool {
-        let rt = &self.rt;
-        let v = self.variant;
-        let check = || -> Result<bool, TaskError> {
-            if rt.is_published(v, cx.cache)? {
-                return Ok(false);
-            }
-            let id = rt.identity(v, cx.cache)?;
-            let engine = rt.engine().map_err(TaskError::new)?;
-            Ok(engine
-                .image_id(&rt.content_ref(v, &id))
-                .map_err(|e| TaskError::new(e.to_string()))?
-                .is_some())
-        };
-        check().unwrap_or(false)
+        match self.rt.is_published(self.variant, cx.cache) {
+            Ok(true) => false,
+            Ok(false) => self.rt.is_built(self.variant, cx.cache).unwrap_or(true),
+            Err(_) => true,
+        }
     }
 
     fn run_tests(
