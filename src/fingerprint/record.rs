@@ -109,6 +109,12 @@ impl TaskRecord {
     }
 }
 
+/// A digest in lowercase hex.
+pub fn hex(h: &Hash) -> String {
+    h.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The first 12 hex digits, as content tags use them.
 pub fn short_hex(h: &Hash) -> String {
-    h.iter().take(6).map(|b| format!("{b:02x}")).collect()
+    hex(h)[..12].to_string()
 }

@@ -5,6 +5,12 @@ use super::runtime::Runtime;
 use crate::exec::work::TaskError;
 use crate::fingerprint::StatCache;
 
+/// Writes an artifact atomically; the error names the file.
+pub fn write_file(path: &std::path::Path, bytes: &[u8]) -> Result<(), TaskError> {
+    crate::state::write_atomic(path, bytes)
+        .map_err(|e| TaskError::new(format!("cannot write {}: {e}", path.display())))
+}
+
 /// Writes a list file: one entry per line, newline-terminated (empty list = empty file).
 pub fn write_list(rt: &Runtime, name: &str, entries: &[String]) -> Result<(), TaskError> {
     let mut text = String::new();
@@ -13,8 +19,7 @@ pub fn write_list(rt: &Runtime, name: &str, entries: &[String]) -> Result<(), Ta
         text.push('\n');
     }
     let path = rt.artifact(name);
-    crate::state::write_atomic(&path, text.as_bytes())
-        .map_err(|e| TaskError::new(format!("cannot write {}: {e}", path.display())))
+    crate::stack::artifacts::write_file(&path, text.as_bytes())
 }
 
 pub fn read_list(rt: &Runtime, name: &str) -> Vec<String> {
@@ -68,8 +73,7 @@ pub fn write_git(rt: &Runtime) -> Result<(), TaskError> {
         write_list(rt, "GIT_HASH_SHORT", &[short])?;
         let message = rt.git.message.clone().unwrap_or_default();
         let path = rt.artifact("GIT_MESSAGE");
-        crate::state::write_atomic(&path, format!("{}\n", message.trim_end()).as_bytes())
-            .map_err(|e| TaskError::new(format!("cannot write {}: {e}", path.display())))?;
+        crate::stack::artifacts::write_file(&path, format!("{}\n", message.trim_end()).as_bytes())?;
     }
     Ok(())
 }

@@ -173,10 +173,5 @@ fn write_build_record(
     });
     let path = rt.artifact(&format!("build/{}.json", variant.key));
     let text = serde_json::to_string_pretty(&record).expect("json") + "\n";
-    crate::state::write_atomic(&path, text.as_bytes())
-        .map_err(|e| TaskError::new(format!("cannot write {}: {e}", path.display())))
-}
-
-pub fn hex(h: &[u8; 32]) -> String {
-    h.iter().map(|b| format!("{b:02x}")).collect()
+    crate::stack::artifacts::write_file(&path, text.as_bytes())
 }

@@ -181,6 +181,5 @@ fn write_json<T: Serialize>(path: &std::path::Path, value: &T) -> Result<(), Tas
 }
 
 fn write_text(path: &std::path::Path, text: &str) -> Result<(), TaskError> {
-    crate::state::write_atomic(path, text.as_bytes())
-        .map_err(|e| TaskError::new(format!("cannot write {}: {e}", path.display())))
+    crate::stack::artifacts::write_file(path, text.as_bytes())
 }

@@ -53,8 +53,7 @@ fn path(rt: &Runtime, v: usize) -> std::path::PathBuf {
 pub fn write(rt: &Runtime, v: usize, record: &PushRecord) -> Result<(), TaskError> {
     let path = path(rt, v);
     let text = serde_json::to_string_pretty(record).expect("json") + "\n";
-    crate::state::write_atomic(&path, text.as_bytes())
-        .map_err(|e| TaskError::new(format!("cannot write {}: {e}", path.display())))
+    crate::stack::artifacts::write_file(&path, text.as_bytes())
 }
 
 /// The variant's record, whatever identity it was written for (unreadable = none).

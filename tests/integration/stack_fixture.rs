@@ -30,7 +30,9 @@ pub struct StackFixture {
     pub namespace: String,
 }
 
-/// `(name, parent)` pairs; roots copy busybox, children build `FROM ${BASE_IMAGE}`.
+/// `(name, parent)` pairs; roots copy busybox, children build `FROM ${BASE_IMAGE}`. A root's
+/// first step is a label naming the namespace, so no two tests share build-cache layers: one
+/// test removing its images must not pull a layer from under another test's build.
 pub type ImageDecl<'a> = (&'a str, Option<&'a str>);
 
 impl StackFixture {
@@ -65,8 +67,9 @@ impl StackFixture {
                     f.write(
                         &format!("images/{name}/Dockerfile"),
                         &format!(
-                            "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\n\
-                             RUN echo {name} > /image-name\n"
+                            "FROM scratch\nLABEL dorun.test.namespace={namespace}\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\n\
+                             RUN echo {name} > /image-name\n",
+                            namespace = f.namespace
                         ),
                     );
                 }

@@ -97,11 +97,14 @@ impl Engine {
             .collect())
     }
 
-    /// Untags every reference containing `needle` (images left without a tag are deleted).
+    /// Untags every reference containing `needle` (images left without a tag are deleted);
+    /// returns how many references matched.
     pub fn remove_images_matching(&self, needle: &str) -> Result<usize> {
         let refs = self.references_matching(needle)?;
+        // Not forced, and one failure does not stop the rest: an image still used by a
+        // container or by another tag's build stays.
         for r in &refs {
-            self.remove_image(r, true)?;
+            let _ = self.remove_image(r, false);
         }
         Ok(refs.len())
     }

@@ -12,10 +12,10 @@ mod scripts;
 mod target;
 
 use super::artifacts;
-use super::build::hex;
 use super::runtime::Runtime;
 use super::spec::StackSpec;
 use crate::exec::work::{standard_decide, Produced, TaskCx, TaskError, Work};
+use crate::fingerprint::record::hex;
 use crate::fingerprint::{DirtyReason, Fingerprint, RecordSummary, StatCache};
 use case::CaseResult;
 use discover::Kind;

@@ -87,8 +87,7 @@ pub fn record(
     let _guard = rt.artifacts_lock.lock().unwrap_or_else(|p| p.into_inner());
     let path = store_path(rt, v);
     let text = serde_json::to_string_pretty(results).expect("json") + "\n";
-    crate::state::write_atomic(&path, text.as_bytes())
-        .map_err(|e| TaskError::new(format!("cannot write {}: {e}", path.display())))?;
+    crate::stack::artifacts::write_file(&path, text.as_bytes())?;
     refresh_locked(rt, cache)
 }
 
@@ -112,8 +111,7 @@ fn refresh_locked(rt: &Runtime, cache: &StatCache) -> Result<(), TaskError> {
     artifacts::write_list(rt, "IMAGES_TEST_ERROR", &error)?;
     let path = rt.artifact("junit.xml");
     let xml = junit(rt, &current);
-    crate::state::write_atomic(&path, xml.as_bytes())
-        .map_err(|e| TaskError::new(format!("cannot write {}: {e}", path.display())))
+    crate::stack::artifacts::write_file(&path, xml.as_bytes())
 }
 
 /// Built variants (build order) with stored results that are still current.
