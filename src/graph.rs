@@ -114,7 +114,7 @@ impl Graph {
     fn wire_subtasks(&mut self, project: &Project, task: &str, builtin: Builtin, deps: &[usize]) {
         let stack = project.stack.as_ref().expect("checked in resolve");
         let group = self.index[task];
-        for (i, v) in stack.variants.iter().enumerate() {
+        for v in &stack.variants {
             let me = self.index[&format!("{task}:{}", v.key)];
             let mut wired = Vec::new();
             for &dep in deps {
@@ -133,7 +133,6 @@ impl Graph {
                     wired.push(self.index[&format!("{task}:{}", stack.variants[parent].key)]);
                 }
             }
-            let _ = i;
             wired.sort_unstable();
             wired.dedup();
             self.nodes[me].deps = wired;

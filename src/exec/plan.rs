@@ -74,8 +74,8 @@ pub fn predict(shared: &Shared, order: &[usize], forced: &[bool]) -> Vec<Predict
                 result[n] = Some(
                     shared
                         .state
-                        .load(&node.name)
-                        .map(|rec| rec.result_digest())
+                        .load_summary(&node.name)
+                        .map(|rec| rec.result_digest)
                         .unwrap_or_else(|| fp.digest()),
                 );
             }
