@@ -1,6 +1,7 @@
 //! The IMAGES_* list files and GIT_* files (SPEC §6): one entry per line, in build order,
 //! written atomically, and always recomputed from the whole stack rather than appended, so that
 //! a failed run resumed later leaves the same files as one uninterrupted run.
+use super::pipeline::ChangedSet;
 use super::runtime::Runtime;
 use crate::exec::work::TaskError;
 use crate::fingerprint::StatCache;
@@ -33,7 +34,7 @@ pub fn read_list(rt: &Runtime, name: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Variants whose identity is not yet published, in build order.
+/// Variants whose identity was not published before this pipeline, in build order.
 pub fn changed_variants(rt: &Runtime, cache: &StatCache) -> Result<Vec<usize>, TaskError> {
     let mut out = Vec::new();
     for v in 0..rt.spec.variants.len() {
@@ -42,6 +43,27 @@ pub fn changed_variants(rt: &Runtime, cache: &StatCache) -> Result<Vec<usize>, T
         }
     }
     Ok(out)
+}
+
+/// Remembers which content references are unpublished now (with those the pipeline already
+/// remembered for the current identities), so a resumed run still counts them as changed.
+pub fn remember_changed(rt: &Runtime, cache: &StatCache) -> Result<(), TaskError> {
+    let mut unpublished = Vec::new();
+    let mut current = Vec::new();
+    for v in 0..rt.spec.variants.len() {
+        let reference = rt.content_ref(v, &rt.identity(v, cache)?);
+        if !rt.in_registry(v, cache)? {
+            unpublished.push(reference.clone());
+        }
+        current.push(reference);
+    }
+    let updated = ChangedSet::load(&rt.state_dir).updated(&unpublished, &current);
+    updated.save(&rt.state_dir).map_err(|e| {
+        TaskError::new(format!(
+            "cannot write {}: {e}",
+            ChangedSet::path(&rt.state_dir).display()
+        ))
+    })
 }
 
 /// Changed variants the local engine now holds under both their content tag and this commit's

@@ -46,6 +46,7 @@ impl Work for ChangedWork {
 
     fn execute(&self, cx: &TaskCx, log: &mut File) -> Result<Produced, TaskError> {
         let rt = &self.rt;
+        artifacts::remember_changed(rt, cx.cache)?;
         let changed = artifacts::changed_variants(rt, cx.cache)?;
         for (v, variant) in rt.spec.variants.iter().enumerate() {
             let id = rt.identity(v, cx.cache)?;

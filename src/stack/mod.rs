@@ -8,6 +8,7 @@ pub mod manifest;
 pub mod manifest_format;
 pub mod manifest_record;
 pub mod manifest_render;
+pub mod pipeline;
 pub mod push;
 pub mod push_gate;
 pub mod push_record;
@@ -33,6 +34,7 @@ pub fn stack(project: &Project) -> Stack {
             spec.clone(),
             project.settings.artifacts_dir.clone(),
             project.settings.manifests_dir.clone(),
+            project.root.join(&project.settings.state_dir),
         ))
     });
     Stack { rt }

@@ -125,6 +125,25 @@ impl Work for PushWork {
                 ))),
             }
         }
+        // Everything is in the registry, but this pipeline pushed it and was killed before it
+        // recorded every tag: push again (the registry has the blobs, so this is cheap) so that
+        // IMAGES_PUSHED ends as after one uninterrupted run.
+        if reasons.is_empty() && !self.rt.is_published(self.variant, cx.cache)? {
+            let record = push_record::read_current(&self.rt, self.variant, cx.cache);
+            let recorded = |reference: &String| {
+                record
+                    .as_ref()
+                    .is_some_and(|r| r.tags.iter().any(|t| &t.reference == reference))
+            };
+            if let Some(missing) = [&refs.content, &refs.human, &refs.stable]
+                .into_iter()
+                .find(|r| !recorded(r))
+            {
+                reasons.push(DirtyReason::Other(format!(
+                    "the push of {missing} was not recorded (an interrupted run)"
+                )));
+            }
+        }
         // The identity is published but this runner does not hold the image (a fresh CI runner
         // on a later commit): there is nothing here to push, and pulling it only to add tags
         // is not this task's job.

@@ -2,6 +2,7 @@
 //! (opened once, lazily), memoized identities and registry answers, and the artifacts lock.
 use super::git::GitInfo;
 use super::identity::{self, Identity};
+use super::pipeline::ChangedSet;
 use super::spec::{StackSpec, Variant};
 use crate::exec::work::TaskError;
 use crate::fingerprint::StatCache;
@@ -14,11 +15,15 @@ pub struct Runtime {
     pub spec: StackSpec,
     pub artifacts_dir: PathBuf,
     pub manifests_dir: PathBuf,
+    /// Absolute: where the pipeline's changed set is kept.
+    pub state_dir: PathBuf,
     pub git: GitInfo,
     engine: OnceLock<Result<Arc<Engine>, String>>,
     registry: OnceLock<Registry>,
     identities: Mutex<Vec<Option<Identity>>>,
-    published: Mutex<Vec<Option<bool>>>,
+    /// The registry's (or engine's) answer per variant: is its content tag there?
+    in_registry: Mutex<Vec<Option<bool>>>,
+    pipeline: OnceLock<ChangedSet>,
     /// Serializes rewrites of the IMAGES_* lists between parallel subtasks.
     pub artifacts_lock: Mutex<()>,
 }
@@ -29,6 +34,7 @@ impl Runtime {
         spec: StackSpec,
         artifacts_dir: PathBuf,
         manifests_dir: PathBuf,
+        state_dir: PathBuf,
     ) -> Runtime {
         let n = spec.variants.len();
         let git = GitInfo::read(&root);
@@ -37,11 +43,13 @@ impl Runtime {
             spec,
             artifacts_dir,
             manifests_dir,
+            state_dir,
             git,
             engine: OnceLock::new(),
             registry: OnceLock::new(),
             identities: Mutex::new(vec![None; n]),
-            published: Mutex::new(vec![None; n]),
+            in_registry: Mutex::new(vec![None; n]),
+            pipeline: OnceLock::new(),
             artifacts_lock: Mutex::new(()),
         }
     }
@@ -150,10 +158,24 @@ impl Runtime {
         format!("{}:{}", self.repository(v), self.human_tag(v))
     }
 
-    /// Whether this identity is already published: its content tag is in the registry, or
-    /// with no registry configured, in the local engine. Asked once per process.
+    /// Whether this identity was published before this pipeline: its content tag is in the
+    /// registry (with no registry configured: in the local engine) and it is not one the
+    /// pipeline found unpublished and pushed since (see `pipeline`).
     pub fn is_published(&self, v: usize, cache: &StatCache) -> Result<bool, TaskError> {
-        if let Some(p) = self.published.lock().unwrap()[v] {
+        if !self.in_registry(v, cache)? {
+            return Ok(false);
+        }
+        let id = self.identity(v, cache)?;
+        let pipeline = self
+            .pipeline
+            .get_or_init(|| ChangedSet::load(&self.state_dir));
+        Ok(!pipeline.contains(&self.content_ref(v, &id)))
+    }
+
+    /// Whether the registry (with no registry configured: the local engine) has this
+    /// identity's content tag now. Asked once per process.
+    pub fn in_registry(&self, v: usize, cache: &StatCache) -> Result<bool, TaskError> {
+        if let Some(p) = self.in_registry.lock().unwrap()[v] {
             return Ok(p);
         }
         let id = self.identity(v, cache)?;
@@ -170,7 +192,7 @@ impl Runtime {
                 .map_err(|e| TaskError::new(e.to_string()))?
                 .is_some(),
         };
-        self.published.lock().unwrap()[v] = Some(found);
+        self.in_registry.lock().unwrap()[v] = Some(found);
         Ok(found)
     }
 
