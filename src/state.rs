@@ -197,11 +197,16 @@ fn file_name(task: &str) -> String {
 /// the old or the new file, never a torn one. No fsync: a record is checksummed and its
 /// outputs are re-hashed before it is trusted, so even a power cut can only make a task run
 /// again, never look done; fsyncing every record would cost more than the tasks themselves in
-/// a no-op-heavy workload (see the README's design notes).
+/// a no-op-heavy workload (see the README's design notes). The file gets the mode a plain
+/// create would give it (0666 less the umask, 0644 usually), not the temp file's private 0600:
+/// artifacts are build outputs that other users and CI steps read.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
     let parent = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent)?;
-    let mut file = tempfile::NamedTempFile::new_in(parent)?;
+    let mut file = tempfile::Builder::new()
+        .permissions(std::fs::Permissions::from_mode(0o666))
+        .tempfile_in(parent)?;
     file.write_all(bytes)?;
     file.persist(path).map_err(|e| e.error)?;
     Ok(())
@@ -210,6 +215,20 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn atomic_writes_get_the_mode_of_a_plain_create() {
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("plain");
+        std::fs::write(&plain, "x").unwrap();
+        let atomic = dir.path().join("atomic");
+        write_atomic(&atomic, b"x").unwrap();
+        let mode = |p: &Path| {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+        };
+        assert_eq!(mode(&atomic), mode(&plain));
+    }
 
     #[test]
     fn file_names_are_escaped() {

@@ -193,6 +193,7 @@ pub fn run(
             Msg::Started { node, why } => reporter.started(&graph.nodes[node].name, &why),
             Msg::Step { node, n, m, text } => reporter.step(&graph.nodes[node].name, n, m, &text),
             Msg::Finished { node, outcome } => {
+                let mut skipped_now = Vec::new();
                 running -= 1;
                 in_flight.remove(&node);
                 let name = graph.nodes[node].name.clone();
@@ -225,18 +226,7 @@ pub fn run(
                         log,
                     } => {
                         let tail = log.as_ref().and_then(|l| log_tail(l, 20));
-                        for s in queue.failed(node) {
-                            let r = task_result(
-                                &graph.nodes[s].name,
-                                Status::Skipped,
-                                &format!("dependency {name} failed"),
-                                0.0,
-                                None,
-                                None,
-                            );
-                            reporter.finished(&r, None);
-                            task_results[s] = Some(r);
-                        }
+                        skipped_now = queue.failed(node);
                         let stops = shared.works[node]
                             .as_ref()
                             .is_none_or(|w| w.failure_stops_run());
@@ -251,6 +241,19 @@ pub fn run(
                 };
                 reporter.finished(&result, tail.as_deref());
                 task_results[node] = Some(result);
+                // After the failure they refer to, so a log reads in order.
+                for s in std::mem::take(&mut skipped_now) {
+                    let r = task_result(
+                        &graph.nodes[s].name,
+                        Status::Skipped,
+                        &format!("dependency {name} failed"),
+                        0.0,
+                        None,
+                        None,
+                    );
+                    reporter.finished(&r, None);
+                    task_results[s] = Some(r);
+                }
             }
         }
     }

@@ -143,6 +143,17 @@ fn a_failure_skips_dependents_lets_running_tasks_finish_and_starts_nothing_new()
         .stderr_contains("use -k to keep going")
         .stderr_contains("1 ran, 0 up to date, 1 failed, 3 skipped")
         .run();
+    // Plain lines read in order: the failure, then what it skipped.
+    let fail = out.stderr.find("FAIL  bad").unwrap();
+    let skip = out
+        .stderr
+        .find("skip  child: dependency bad failed")
+        .unwrap();
+    assert!(
+        fail < skip,
+        "skip printed before its failure:\n{}",
+        out.stderr
+    );
     let p = &out.project;
     assert!(p.exists("slow.done"), "the running task was not let finish");
     assert!(!p.exists("child.done"));

@@ -75,3 +75,28 @@ fn quiet_prints_only_failures_and_plain_has_no_control_codes() {
     assert!(out.stderr.contains("1 ran"), "{}", out.stderr);
     assert!(!out.stderr.contains("\x1b[3"), "colour despite NO_COLOR");
 }
+
+#[test]
+fn artifacts_are_readable_by_everyone_like_other_build_outputs() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let p = Test::new()
+        .tasks_toml("[tasks.t]\nrun = 'true'\n")
+        .project()
+        .clone();
+    let mut cmd = Command::new(DORUN);
+    cmd.args(["--progress", "plain", "t"]).current_dir(p.path());
+    // SAFETY: umask(2) only, between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::umask(0o022);
+            Ok(())
+        });
+    }
+    assert!(cmd.status().unwrap().success());
+    let mode = std::fs::metadata(p.join("artifacts/run.json"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o644, "run.json mode {mode:o}");
+}

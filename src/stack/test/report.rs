@@ -167,11 +167,16 @@ pub fn summary_table(rt: &Runtime, cache: &StatCache) -> Option<String> {
         .iter()
         .map(|(v, r)| (rt.variant(*v).key.clone(), rt.human_ref(*v), r))
         .collect();
-    (!rows.is_empty()).then(|| table(&rows))
+    table(&rows)
 }
 
-/// `(variant, reference, results)` rows: counts per image, then each failed test.
-fn table(rows: &[(String, String, &VariantResults)]) -> String {
+/// `(variant, reference, results)` rows: counts per image, then each failed test. Images with
+/// no tests have no row, and a stack without tests has no table.
+fn table(rows: &[(String, String, &VariantResults)]) -> Option<String> {
+    let rows: Vec<_> = rows.iter().filter(|r| !r.2.cases.is_empty()).collect();
+    if rows.is_empty() {
+        return None;
+    }
     let width = rows.iter().map(|r| r.0.len()).max().unwrap_or(0).max(5);
     let mut s = format!(
         "{:<width$}  {:>6}  {:>6}  reference\n",
@@ -189,7 +194,7 @@ fn table(rows: &[(String, String, &VariantResults)]) -> String {
             let _ = writeln!(s, "  FAIL {}: {}", c.name, c.message);
         }
     }
-    s
+    Some(s)
 }
 
 #[cfg(test)]
@@ -232,11 +237,25 @@ mod tests {
             ("tools@slim".to_string(), "r/tools:t-slim".to_string(), &bad),
         ];
         assert_eq!(
-            table(&rows),
+            table(&rows).unwrap(),
             "image       passed  failed  reference\n\
              base             1       0  r/base:t\n\
              tools@slim       1       1  r/tools:t-slim\n\
              \x20 FAIL t/test_x: exit code 1\n"
         );
+    }
+
+    #[test]
+    fn images_without_tests_have_no_row_and_a_stack_without_tests_no_table() {
+        let none = results(&[]);
+        let ok = results(&[("a", true)]);
+        let rows = vec![
+            ("base".to_string(), "r/base:t".to_string(), &none),
+            ("web".to_string(), "r/web:t".to_string(), &ok),
+        ];
+        let shown = table(&rows).unwrap();
+        assert!(!shown.contains("base"), "{shown}");
+        assert!(shown.contains("web"), "{shown}");
+        assert_eq!(table(&rows[..1]), None);
     }
 }
