@@ -11,7 +11,7 @@ use crate::fingerprint::{reason, StatCache};
 use crate::graph::{Action, Graph};
 use crate::report::{self, Status};
 use crate::state::State;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub fn run(cli: Cli) -> Result<()> {
@@ -103,6 +103,22 @@ impl Session {
         })
     }
 
+    /// Half-written files of a killed run: its temp files in the state, artifacts and
+    /// manifests dirs. Called under the project lock.
+    fn sweep_temp_files(&self) {
+        let project = &self.shared.project;
+        let settings = &project.settings;
+        let dirs: Vec<PathBuf> = [
+            &settings.state_dir,
+            &settings.artifacts_dir,
+            &settings.manifests_dir,
+        ]
+        .into_iter()
+        .map(|d| project.root.join(d))
+        .collect();
+        crate::state::sweep_temp_files(&dirs);
+    }
+
     pub fn graph(&self) -> &Graph {
         &self.shared.graph
     }
@@ -168,6 +184,7 @@ impl Session {
         let (roots, order) = self.selection(patterns, run.only)?;
         self.preflight(&order)?;
         let _lock = self.shared.state.lock()?;
+        self.sweep_temp_files();
         install_signal_handlers(&self.shared.procs);
         let jobs = run
             .jobs

@@ -193,6 +193,33 @@ fn file_name(task: &str) -> String {
         .collect()
 }
 
+/// The name of every temp file `write_atomic` makes: a dorun killed between create and rename
+/// leaves one behind, and only files so named are swept.
+pub const TEMP_PREFIX: &str = ".dorun-tmp.";
+
+/// Removes the temp files a killed dorun left in the directories it writes (and their
+/// sub-directories one level down: artifacts/build, artifacts/test, …). Called with the project
+/// lock held, so no live dorun is writing them; returns how many were removed.
+pub fn sweep_temp_files(dirs: &[PathBuf]) -> usize {
+    let mut removed = 0;
+    for dir in dirs {
+        for entry in walkdir::WalkDir::new(dir)
+            .max_depth(2)
+            .into_iter()
+            .flatten()
+        {
+            let ours = entry
+                .file_name()
+                .as_encoded_bytes()
+                .starts_with(TEMP_PREFIX.as_bytes());
+            if ours && entry.file_type().is_file() && std::fs::remove_file(entry.path()).is_ok() {
+                removed += 1;
+            }
+        }
+    }
+    removed
+}
+
 /// Temp file in the same directory + rename: readers (and a dorun killed at any instant) see
 /// the old or the new file, never a torn one. No fsync: a record is checksummed and its
 /// outputs are re-hashed before it is trusted, so even a power cut can only make a task run
@@ -205,6 +232,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let parent = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent)?;
     let mut file = tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
         .permissions(std::fs::Permissions::from_mode(0o666))
         .tempfile_in(parent)?;
     file.write_all(bytes)?;

@@ -262,3 +262,27 @@ fn damaged_state_files_do_not_break_the_next_run() {
     p.test().arg("t").fresh(&["t"]).run();
     assert_eq!(p.read("runs.txt"), "x\nx\n");
 }
+
+#[test]
+fn temp_files_of_a_write_cut_short_are_swept_by_the_next_run_and_only_those() {
+    let t = Test::new().tasks_toml("[tasks.t]\nrun = 'true'\n");
+    let p = t.project().clone();
+    t.arg("t").run();
+    // What a dorun killed between creating and renaming a file leaves behind.
+    for left in [
+        ".dorun/tasks/.dorun-tmp.Ab12Cd",
+        "artifacts/.dorun-tmp.Ef34Gh",
+        "artifacts/build/.dorun-tmp.Ij56Kl",
+    ] {
+        p.write(left, "half a file");
+    }
+    // Files that are not dorun's stay, whatever they look like.
+    p.write("artifacts/.tmpUser1", "mine");
+    p.write("artifacts/notes.txt", "mine");
+    p.test().arg("t").run();
+    assert!(!p.exists(".dorun/tasks/.dorun-tmp.Ab12Cd"));
+    assert!(!p.exists("artifacts/.dorun-tmp.Ef34Gh"));
+    assert!(!p.exists("artifacts/build/.dorun-tmp.Ij56Kl"));
+    assert_eq!(p.read("artifacts/.tmpUser1"), "mine");
+    assert_eq!(p.read("artifacts/notes.txt"), "mine");
+}
