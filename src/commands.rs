@@ -1,6 +1,7 @@
 //! The inspection and housekeeping commands: list, info, plan, forget, clean, graph.
 use crate::app::{describe, status_word, Session};
 use crate::error::{Error, Result};
+use crate::fingerprint::rel_path;
 use crate::graph::Action;
 use serde_json::json;
 use std::path::{Component, Path};
@@ -196,7 +197,7 @@ pub fn clean(session: &Session, patterns: &[String], dry_run: bool) -> Result<()
         };
         let found = crate::fingerprint::files::expand(root, &spec.outputs);
         for (rel, _) in found.files {
-            let path = root.join(&rel);
+            let path = root.join(rel_path::decode(&rel));
             if !is_inside(root, &path) {
                 return Err(Error::Usage(format!(
                     "refusing to delete {}: it is outside the project root {}",
@@ -205,10 +206,10 @@ pub fn clean(session: &Session, patterns: &[String], dry_run: bool) -> Result<()
                 )));
             }
             if dry_run {
-                println!("would remove {rel}");
+                println!("would remove {}", rel_path::display(&rel));
             } else {
                 std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
-                println!("removed {rel}");
+                println!("removed {}", rel_path::display(&rel));
             }
             removed += 1;
         }

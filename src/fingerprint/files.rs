@@ -1,7 +1,9 @@
 //! Expands `inputs`/`outputs` globs (with `**`) into sorted project-relative files, and hashes
 //! them through the stat cache. A pattern without glob characters names a file or a directory
-//! (a directory stands for every file beneath it).
+//! (a directory stands for every file beneath it). Names that are not UTF-8 are found too, kept
+//! in [`rel_path`](super::rel_path)'s lossless form, and globs match their real bytes.
 use super::record::Hash;
+use super::rel_path;
 use super::stat_cache::{FreshEntry, Stat, StatCache};
 use globset::{GlobBuilder, GlobMatcher};
 use rayon::prelude::*;
@@ -86,9 +88,10 @@ fn walk_dir(dir: &Path, dir_rel: &str, glob: Option<&GlobMatcher>, out: &mut Exp
         .flatten()
         .filter_map(|entry| {
             let ft = entry.file_type().ok()?;
-            let name = entry.file_name().into_string().ok()?;
+            let name = entry.file_name();
+            let name = rel_path::encode(&name);
             let rel = if dir_rel.is_empty() {
-                name
+                name.into_owned()
             } else {
                 format!("{dir_rel}/{name}")
             };
@@ -103,7 +106,7 @@ fn walk_dir(dir: &Path, dir_rel: &str, glob: Option<&GlobMatcher>, out: &mut Exp
             continue;
         }
         if let Some(g) = glob {
-            if !g.is_match(&rel) {
+            if !g.is_match(rel_path::decode(&rel)) {
                 continue;
             }
         }

@@ -3,6 +3,7 @@
 pub mod files;
 pub mod reason;
 pub mod record;
+pub mod rel_path;
 pub mod stat_cache;
 
 pub use reason::DirtyReason;

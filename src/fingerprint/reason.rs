@@ -30,22 +30,23 @@ pub enum DirtyReason {
 impl fmt::Display for DirtyReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use DirtyReason::*;
+        let shown = |p: &str| super::rel_path::display(p).into_owned();
         match self {
             NeverRun => write!(f, "never run"),
             Always => write!(f, "always runs"),
             Forced => write!(f, "forced (-B)"),
             UptodateFailed(c) => write!(f, "uptodate check `{c}` failed"),
-            OutputMissing(p) => write!(f, "output {p} missing"),
-            OutputChanged(p) => write!(f, "output {p} changed since the task made it"),
+            OutputMissing(p) => write!(f, "output {} missing", shown(p)),
+            OutputChanged(p) => write!(f, "output {} changed since the task made it", shown(p)),
             KindChanged => write!(f, "task kind changed"),
             CommandChanged => write!(f, "command changed"),
             EnvChanged(k) => write!(f, "env {k} changed"),
             DirChanged => write!(f, "dir changed"),
             SettingChanged(k) => write!(f, "{k} changed"),
-            InputChanged(p) => write!(f, "input {p} changed"),
-            InputAdded(p) => write!(f, "input {p} added"),
-            InputRemoved(p) => write!(f, "input {p} removed"),
-            InputMissing(p) => write!(f, "input {p} does not exist"),
+            InputChanged(p) => write!(f, "input {} changed", shown(p)),
+            InputAdded(p) => write!(f, "input {} added", shown(p)),
+            InputRemoved(p) => write!(f, "input {} removed", shown(p)),
+            InputMissing(p) => write!(f, "input {} does not exist", shown(p)),
             DepRan(d) => write!(f, "dependency {d} ran"),
             DepWillRun(d) => write!(f, "dependency {d} will run"),
             DepsChanged => write!(f, "dependencies changed"),

@@ -228,7 +228,7 @@ impl StatCache {
                 return Ok((*h, None));
             }
         }
-        let hash = hash_file(&root.join(rel), Some(stat.size))?;
+        let hash = hash_file(&root.join(super::rel_path::decode(rel)), Some(stat.size))?;
         let now_ns = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_nanos() as i64)

@@ -1,9 +1,12 @@
 //! Image identity (SPEC §4): blake3 over the build context as the engine sees it (honouring
 //! `.dockerignore`), the Dockerfile, the resolved build args, the `rebuild-all-on` files and the
-//! parent's identity. Paths are relative; no mtime or absolute path enters the hash.
+//! parent's identity. Paths are relative (their bytes, UTF-8 or not); no mtime or absolute path
+//! enters the hash.
 use super::spec::{StackSpec, Variant};
-use crate::fingerprint::{files, Hash, StatCache};
+use crate::fingerprint::{files, rel_path, Hash, StatCache};
+use dorun_docker::EntryKind;
 use std::collections::BTreeMap;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
@@ -38,35 +41,40 @@ pub fn compute(
     let image = spec.image(&variant.image);
     let context_rel = format!("{}/{}", spec.images_dir, image.name);
     let context_dir = root.join(&context_rel);
-    let entries = dorun_docker::context_entries(&context_dir, &image.dockerfile)
+    let listing = dorun_docker::context_entries(&context_dir, &image.dockerfile)
         .map_err(|e| e.to_string())?;
     let mut inputs = Vec::new();
     let mut hasher = blake3::Hasher::new();
     hasher.update(b"dorun-identity-v1\0");
-    for entry in entries {
-        let rel = format!("{context_rel}/{}", entry.rel);
-        let meta = std::fs::symlink_metadata(&entry.path).map_err(|e| format!("{rel}: {e}"))?;
+    for entry in listing.entries {
+        // The name's bytes enter the hash; the lossless string form keys the stat cache.
+        let rel = format!("{context_rel}/{}", rel_path::encode(entry.rel.as_os_str()));
+        let shown = || rel_path::display(&rel).into_owned();
+        let meta =
+            std::fs::symlink_metadata(&entry.path).map_err(|e| format!("{}: {e}", shown()))?;
         // The kind and the executable bit change what COPY produces; the content too.
         let content = match entry.kind {
-            dorun_docker::EntryKind::File => cache
+            EntryKind::File => cache
                 .hash(root, &rel, &meta)
-                .map_err(|e| format!("{rel}: {e}"))?,
-            dorun_docker::EntryKind::Symlink => {
-                let target = std::fs::read_link(&entry.path).map_err(|e| format!("{rel}: {e}"))?;
-                *blake3::hash(target.to_string_lossy().as_bytes()).as_bytes()
+                .map_err(|e| format!("{}: {e}", shown()))?,
+            EntryKind::Symlink => {
+                let target =
+                    std::fs::read_link(&entry.path).map_err(|e| format!("{}: {e}", shown()))?;
+                *blake3::hash(target.as_os_str().as_bytes()).as_bytes()
             }
-            dorun_docker::EntryKind::Dir => [0; 32],
+            EntryKind::Dir | EntryKind::Fifo => [0; 32],
         };
         let kind = match entry.kind {
-            dorun_docker::EntryKind::File => b'f',
-            dorun_docker::EntryKind::Symlink => b'l',
-            dorun_docker::EntryKind::Dir => b'd',
+            EntryKind::File => b'f',
+            EntryKind::Symlink => b'l',
+            EntryKind::Dir => b'd',
+            EntryKind::Fifo => b'p',
         };
         let exec = meta.permissions().mode() & 0o111 != 0;
-        hasher.update(entry.rel.as_bytes());
+        hasher.update(entry.rel.as_os_str().as_bytes());
         hasher.update(&[0, kind, exec as u8]);
         hasher.update(&content);
-        if entry.kind != dorun_docker::EntryKind::Dir {
+        if entry.kind != EntryKind::Dir {
             inputs.push((rel, content));
         }
     }

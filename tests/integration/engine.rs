@@ -386,3 +386,37 @@ impl Project {
             .to_string()
     }
 }
+
+#[test]
+fn an_input_whose_name_is_not_utf8_is_hashed() {
+    use std::os::unix::ffi::OsStrExt;
+    let p = chain();
+    let odd = p
+        .join("src")
+        .join(std::ffi::OsStr::from_bytes(b"b\xff.txt"));
+    std::fs::write(&odd, "odd\n").unwrap();
+    p.test()
+        .args(&["-v", "gen"])
+        .stderr_contains(r"start gen: input src/b\xff.txt added")
+        .ran(&["gen"])
+        .run();
+    p.test().arg("gen").fresh(&["gen"]).run();
+    std::fs::write(&odd, "changed\n").unwrap();
+    p.test()
+        .args(&["-v", "gen"])
+        .stderr_contains(r"start gen: input src/b\xff.txt changed")
+        .ran(&["gen"])
+        .run();
+    // A directory input stands for every file below it, whatever its name.
+    p.write(
+        "tasks.toml",
+        "[tasks.all]\nrun = \"true\"\ninputs = [\"src\"]\n",
+    );
+    p.test().arg("all").ran(&["all"]).run();
+    std::fs::write(&odd, "again\n").unwrap();
+    p.test()
+        .args(&["-v", "all"])
+        .stderr_contains(r"start all: input src/b\xff.txt changed")
+        .ran(&["all"])
+        .run();
+}

@@ -402,3 +402,46 @@ fn a_new_commit_only_retags_and_images_built_names_existing_references() {
         );
     }
 }
+
+#[test]
+fn odd_context_entries_are_sent_and_hashed() {
+    use std::os::unix::ffi::OsStrExt;
+    if !docker_available() {
+        return;
+    }
+    let f = StackFixture::new(&[("base", None)], "", "");
+    let ctx = f.path().join("images/base");
+    // A name that is not UTF-8 is sent and hashed as bytes.
+    let odd = ctx.join(std::ffi::OsStr::from_bytes(b"b\xff.bin"));
+    std::fs::write(&odd, "1").unwrap();
+    // A FIFO is sent as a FIFO, like the docker CLI does.
+    let mkfifo = std::process::Command::new("mkfifo")
+        .arg(ctx.join("pipe"))
+        .status()
+        .unwrap();
+    assert!(mkfifo.success());
+    // A socket cannot be sent: the build log says so.
+    let _socket = std::os::unix::net::UnixListener::bind(ctx.join("sock")).unwrap();
+    f.append("images/base/Dockerfile", "COPY . /ctx/\n");
+    let out = f.dorun(&["build"]);
+    assert_exit(&out, 0);
+    assert!(
+        f.read("logs/build/base.log")
+            .contains("warning: sock is a socket and is not sent with the build context"),
+        "{}",
+        f.read("logs/build/base.log")
+    );
+    let engine = dorun_docker::Engine::connect().unwrap();
+    let image = &f.list("IMAGES_BUILT")[0];
+    assert!(engine.stat_path(image, "/ctx/pipe").unwrap().is_some());
+
+    std::fs::write(&odd, "2").unwrap();
+    let out = f.dorun(&["-v", "build"]);
+    assert_exit(&out, 0);
+    assert_eq!(built(&f), ["build:base"]);
+    assert!(
+        stderr(&out).contains(r"input images/base/b\xff.bin changed"),
+        "{}",
+        stderr(&out)
+    );
+}

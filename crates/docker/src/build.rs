@@ -33,6 +33,7 @@ pub enum BuildEvent {
     /// The builder started step `n` of `m`; `text` is the instruction (`RUN make`).
     Step { n: u32, m: u32, text: String },
     /// Every output line, including the `Step` lines; the caller writes the full log from these.
+    /// First come dorun's own warnings about the context (a socket that cannot be sent).
     Line(String),
 }
 
@@ -60,8 +61,11 @@ impl Engine {
         on_event: &mut dyn FnMut(BuildEvent),
     ) -> Result<BuildOutcome> {
         let started = Instant::now();
-        let entries = context_entries(&req.context_dir, &req.dockerfile)?;
-        let tar = stream_tar(entries);
+        let listing = context_entries(&req.context_dir, &req.dockerfile)?;
+        for left_out in &listing.left_out {
+            on_event(BuildEvent::Line(left_out.warning()));
+        }
+        let tar = stream_tar(listing.entries);
         let options = BuildImageOptions {
             dockerfile: req.dockerfile.trim_start_matches("./").to_string(),
             t: req.tags.first().cloned(),

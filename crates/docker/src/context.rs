@@ -1,12 +1,19 @@
 //! The build context: which files are sent ([`context_entries`], also usable for hashing an
 //! image's identity over exactly the files the engine sees) and the tar stream that sends them.
 //!
+//! The walk is the docker CLI's (moby `archive.TarWithOptions`): entries in byte order of their
+//! names, each judged with its parent directory's pattern results, and an excluded directory
+//! walked only when an exception names a path below it. Paths are bytes: a name that is not
+//! UTF-8 is sent and hashed as it is.
+//!
 //! The tar is written on a dedicated OS thread into a bounded channel whose receiving end is
 //! the request body, so a context of any size costs a few 64 KiB chunks of memory, and a slow
 //! engine applies back-pressure to the disk reads.
 
 use std::fs::File;
 use std::io::{self, Read, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
 
@@ -15,7 +22,7 @@ use futures_util::Stream;
 use tokio::sync::mpsc;
 use walkdir::WalkDir;
 
-use crate::dockerignore::DockerIgnore;
+use crate::dockerignore::{DockerIgnore, ParentMatches};
 use crate::error::{DockerError, Result};
 
 /// Size of one body chunk handed to the engine.
@@ -23,49 +30,97 @@ const CHUNK: usize = 64 * 1024;
 /// Chunks in flight between the tar thread and the HTTP body.
 const CHUNKS_IN_FLIGHT: usize = 8;
 
-/// What a context entry is; other file types (sockets, devices) are never sent.
+/// What a context entry is. A FIFO is sent as a FIFO (no content is read from it), as the docker
+/// CLI does; sockets and device nodes are never sent (see [`LeftOut`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EntryKind {
     File,
     Dir,
     Symlink,
+    Fifo,
 }
 
 /// One path of the build context.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContextEntry {
-    /// Relative to the context root, `/`-separated, never empty.
-    pub rel: String,
+    /// Relative to the context root, `/`-separated, never empty; any bytes.
+    pub rel: PathBuf,
     /// Where it lives on disk.
     pub path: PathBuf,
     pub kind: EntryKind,
 }
 
-/// Lists the entries `docker build` would send from `context_dir`, in a stable (sorted,
-/// parents-first) order: everything not excluded by `.dockerignore`, plus the Dockerfile and
-/// `.dockerignore` themselves, which are always sent.
-pub fn context_entries(context_dir: &Path, dockerfile: &str) -> Result<Vec<ContextEntry>> {
+/// A path that is not excluded but cannot be sent: a socket (the docker CLI cannot send one
+/// either) or a device node (dorun does not send them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeftOut {
+    pub rel: PathBuf,
+    /// `"socket"` or `"device node"`.
+    pub what: &'static str,
+}
+
+impl LeftOut {
+    /// The warning a build shows for it.
+    pub fn warning(&self) -> String {
+        format!(
+            "warning: {} is a {} and is not sent with the build context",
+            display_rel(&self.rel),
+            self.what
+        )
+    }
+}
+
+/// Everything [`context_entries`] found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContextListing {
+    /// What is sent, in the order it is sent (parents first, names in byte order).
+    pub entries: Vec<ContextEntry>,
+    /// What is not excluded but cannot be sent.
+    pub left_out: Vec<LeftOut>,
+}
+
+/// A relative path for messages: UTF-8 as is, other bytes as `\xNN`.
+pub fn display_rel(rel: &Path) -> String {
+    let mut out = String::new();
+    for chunk in rel.as_os_str().as_bytes().utf8_chunks() {
+        out.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
+}
+
+/// Lists what `docker build` would send from `context_dir`: everything not excluded by
+/// `.dockerignore`, plus the Dockerfile and `.dockerignore` themselves, which are always sent.
+pub fn context_entries(context_dir: &Path, dockerfile: &str) -> Result<ContextListing> {
     let ctx_err = |path: &Path, detail: String| DockerError::Context {
         path: path.to_path_buf(),
         detail,
     };
     let ignore_path = context_dir.join(".dockerignore");
-    let ignore = match std::fs::read_to_string(&ignore_path) {
+    let mut ignore = match std::fs::read(&ignore_path) {
         Ok(text) => DockerIgnore::parse(&text).map_err(|e| ctx_err(&ignore_path, e))?,
         Err(e) if e.kind() == io::ErrorKind::NotFound => DockerIgnore::default(),
         Err(e) => return Err(ctx_err(&ignore_path, e.to_string())),
     };
-    let dockerfile_rel = dockerfile.trim_start_matches("./").to_string();
-    if !context_dir.join(&dockerfile_rel).is_file() {
+    let dockerfile_rel = dockerfile.trim_start_matches("./");
+    if !context_dir.join(dockerfile_rel).is_file() {
         return Err(ctx_err(
-            &context_dir.join(&dockerfile_rel),
+            &context_dir.join(dockerfile_rel),
             "the Dockerfile does not exist".into(),
         ));
     }
-    let always = |rel: &str| rel == dockerfile_rel || rel == ".dockerignore";
-    let descend_excluded = ignore.has_exceptions();
+    // As the docker CLI does: an exception for each build file the patterns exclude.
+    for always in [".dockerignore", dockerfile_rel] {
+        if ignore.is_excluded(always.as_bytes()) {
+            ignore.keep(always.as_bytes());
+        }
+    }
 
-    let mut entries = Vec::new();
+    let mut listing = ContextListing::default();
+    // The directories above the current entry, with their pattern results.
+    let mut parents: Vec<(PathBuf, ParentMatches)> = Vec::new();
     let mut walk = WalkDir::new(context_dir)
         .follow_links(false)
         .sort_by_file_name()
@@ -76,12 +131,22 @@ pub fn context_entries(context_dir: &Path, dockerfile: &str) -> Result<Vec<Conte
             let path = e.path().unwrap_or(context_dir).to_path_buf();
             ctx_err(&path, e.to_string())
         })?;
-        let rel = relative(context_dir, item.path())?;
+        let rel = item
+            .path()
+            .strip_prefix(context_dir)
+            .map_err(|_| ctx_err(item.path(), "outside the context directory".into()))?
+            .to_path_buf();
         let ft = item.file_type();
-        let excluded = ignore.is_excluded(&rel) && !always(&rel);
+        while parents.last().is_some_and(|(dir, _)| !rel.starts_with(dir)) {
+            parents.pop();
+        }
+        let parent = parents.last().map(|(_, m)| m.clone()).unwrap_or_default();
+        let (excluded, matches) = ignore.is_excluded_below(rel.as_os_str().as_bytes(), &parent);
+        if ft.is_dir() {
+            parents.push((rel.clone(), matches));
+        }
         if excluded {
-            // Without `!` patterns nothing below an excluded directory can come back.
-            if ft.is_dir() && !descend_excluded && !dockerfile_rel.starts_with(&format!("{rel}/")) {
+            if ft.is_dir() && !ignore.may_reinclude_below(rel.as_os_str().as_bytes()) {
                 walk.skip_current_dir();
             }
             continue;
@@ -92,28 +157,24 @@ pub fn context_entries(context_dir: &Path, dockerfile: &str) -> Result<Vec<Conte
             EntryKind::Dir
         } else if ft.is_file() {
             EntryKind::File
+        } else if ft.is_fifo() {
+            EntryKind::Fifo
         } else {
+            let what = if ft.is_socket() {
+                "socket"
+            } else {
+                "device node"
+            };
+            listing.left_out.push(LeftOut { rel, what });
             continue;
         };
-        entries.push(ContextEntry {
+        listing.entries.push(ContextEntry {
             rel,
             path: item.path().to_path_buf(),
             kind,
         });
     }
-    Ok(entries)
-}
-
-fn relative(root: &Path, path: &Path) -> Result<String> {
-    let rel = path.strip_prefix(root).map_err(|_| DockerError::Context {
-        path: path.to_path_buf(),
-        detail: "outside the context directory".into(),
-    })?;
-    let parts: Vec<String> = rel
-        .components()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-        .collect();
-    Ok(parts.join("/"))
+    Ok(listing)
 }
 
 /// A tar of `entries` being written on its own thread: poll `body`, then `join` the writer to
@@ -194,7 +255,8 @@ fn append(tar: &mut tar::Builder<ChannelWriter>, entry: &ContextEntry) -> io::Re
             let file = File::open(&entry.path)?;
             tar.append_data(&mut header, &entry.rel, ExactReader::new(file, size))
         }
-        EntryKind::Dir => {
+        // A FIFO is never opened: reading it could block forever.
+        EntryKind::Dir | EntryKind::Fifo => {
             header.set_size(0);
             tar.append_data(&mut header, &entry.rel, io::empty())
         }
@@ -285,8 +347,31 @@ mod tests {
         std::fs::write(p, text).unwrap();
     }
 
-    fn rels(entries: &[ContextEntry]) -> Vec<&str> {
-        entries.iter().map(|e| e.rel.as_str()).collect()
+    fn rels(listing: &ContextListing) -> Vec<&str> {
+        listing
+            .entries
+            .iter()
+            .map(|e| e.rel.to_str().unwrap())
+            .collect()
+    }
+
+    /// The entries of a streamed tar: raw path bytes and entry type.
+    fn tar_entries(listing: ContextListing) -> Vec<(Vec<u8>, tar::EntryType)> {
+        let ts = stream_tar(listing.entries);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let chunks: Vec<Bytes> = rt.block_on(ts.body.map(|c| c.unwrap()).collect());
+        ts.writer.join().unwrap().unwrap();
+        let all: Vec<u8> = chunks.concat();
+        let mut archive = tar::Archive::new(&all[..]);
+        let entries = archive.entries().unwrap();
+        entries
+            .map(|e| {
+                let e = e.unwrap();
+                (e.path_bytes().into_owned(), e.header().entry_type())
+            })
+            .collect()
     }
 
     #[test]
@@ -332,7 +417,7 @@ mod tests {
         let big = "y".repeat(300_000);
         write(dir.path(), "data/big.txt", &big);
         let entries = context_entries(dir.path(), "Dockerfile").unwrap();
-        let ts = stream_tar(entries);
+        let ts = stream_tar(entries.entries);
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap();
@@ -354,5 +439,72 @@ mod tests {
             seen.push(name);
         }
         assert_eq!(seen, ["Dockerfile", "data", "data/big.txt"]);
+    }
+
+    #[test]
+    fn names_that_are_not_utf8_are_sent_as_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "Dockerfile", "FROM scratch\n");
+        let name = std::ffi::OsStr::from_bytes(b"b\xff.bin");
+        std::fs::write(dir.path().join(name), "x").unwrap();
+        let listing = context_entries(dir.path(), "Dockerfile").unwrap();
+        assert_eq!(listing.entries[1].rel, Path::new(name));
+        let names: Vec<Vec<u8>> = tar_entries(listing).into_iter().map(|e| e.0).collect();
+        assert_eq!(names, [b"Dockerfile".to_vec(), b"b\xff.bin".to_vec()]);
+    }
+
+    #[test]
+    fn a_fifo_is_sent_as_a_fifo_and_a_socket_is_left_out() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "Dockerfile", "FROM scratch\n");
+        let status = std::process::Command::new("mkfifo")
+            .arg(dir.path().join("pipe"))
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let _socket = std::os::unix::net::UnixListener::bind(dir.path().join("sock")).unwrap();
+        let listing = context_entries(dir.path(), "Dockerfile").unwrap();
+        assert_eq!(
+            listing.left_out,
+            [LeftOut {
+                rel: "sock".into(),
+                what: "socket"
+            }]
+        );
+        assert_eq!(
+            listing.left_out[0].warning(),
+            "warning: sock is a socket and is not sent with the build context"
+        );
+        // Streaming does not block on the FIFO (nothing writes to it).
+        let entries = tar_entries(listing);
+        assert_eq!(
+            entries,
+            [
+                (b"Dockerfile".to_vec(), tar::EntryType::Regular),
+                (b"pipe".to_vec(), tar::EntryType::Fifo),
+            ]
+        );
+    }
+
+    #[test]
+    fn excluded_directories_reopen_only_for_exceptions_naming_them() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "Dockerfile", "FROM scratch\n");
+        write(dir.path(), ".dockerignore", "build\n!build/**/*.so\n");
+        write(dir.path(), "build/a.so", "x");
+        write(dir.path(), "build/b.o", "x");
+        write(dir.path(), "build/sub/c.so", "x");
+        let listing = context_entries(dir.path(), "Dockerfile").unwrap();
+        // The docker CLI walks `build` but not `build/sub`.
+        assert_eq!(
+            rels(&listing),
+            [".dockerignore", "Dockerfile", "build/a.so"]
+        );
+    }
+
+    #[test]
+    fn display_escapes_bytes_that_are_not_utf8() {
+        let rel = Path::new(std::ffi::OsStr::from_bytes(b"d\xc3\xa9/b\xff"));
+        assert_eq!(display_rel(rel), "dé/b\\xff");
     }
 }

@@ -22,8 +22,8 @@
 //! engine.containers_with_label("dorun=1") -> Result<Vec<String>>   leftovers, all states
 //! Engine::live_containers() -> Vec<String>;  engine.host();  engine.api_version()
 //! ```
-//! The build context is streamed as a tar honouring `.dockerignore` ([`context_entries`] lists
-//! the same files, for identity hashing). Every container carries the label `dorun=1`.
+//! The build context is streamed as a tar honouring `.dockerignore` with the docker CLI's
+//! semantics ([`context_entries`] lists the same files, for identity hashing; names are bytes). Every container carries the label `dorun=1`.
 //!
 //! # Registry and credentials
 //! ```text
@@ -48,6 +48,8 @@ mod credentials;
 mod dockerignore;
 mod engine;
 mod error;
+mod go_syntax;
+mod ignore_pattern;
 mod image;
 mod live;
 mod push;
@@ -57,9 +59,9 @@ mod stat;
 
 pub use build::{BuildEvent, BuildOutcome, BuildRequest};
 pub use container::{Limits, RunResult, RunSpec, UploadFile};
-pub use context::{context_entries, ContextEntry, EntryKind};
+pub use context::{context_entries, display_rel, ContextEntry, ContextListing, EntryKind, LeftOut};
 pub use credentials::Credentials;
-pub use dockerignore::DockerIgnore;
+pub use dockerignore::{DockerIgnore, ParentMatches};
 pub use engine::Engine;
 pub use error::{DockerError, Result};
 pub use image::{ImageConfig, Layer};
