@@ -164,11 +164,11 @@ fn step_events_and_extra_tags() {
             _ => None,
         })
         .collect();
-    assert_eq!(steps.len(), 5, "{events:#?}");
-    assert_eq!(steps[0], (1, 5, "FROM scratch".to_string()));
-    assert_eq!(steps[3], (4, 5, "RUN echo one".to_string()));
+    assert_eq!(steps.len(), 6, "{events:#?}");
+    assert_eq!(steps[0], (1, 6, "FROM scratch".to_string()));
+    assert_eq!(steps[4], (5, 6, "RUN echo one".to_string()));
     // Every step line also arrives as a plain line, for the log.
-    assert!(events.contains(&BuildEvent::Line("Step 4/5 : RUN echo one".into())));
+    assert!(events.contains(&BuildEvent::Line("Step 5/6 : RUN echo one".into())));
     assert_eq!(
         engine.image_id(&second).unwrap(),
         Some(outcome.image_id.clone())
