@@ -11,6 +11,7 @@ mod errors;
 mod executor;
 mod large_file;
 mod output;
+mod properties;
 mod settings_checks;
 mod stack_build;
 mod stack_fixture;
