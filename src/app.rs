@@ -39,7 +39,7 @@ pub fn run(cli: Cli) -> Result<()> {
     match command {
         None => {
             let tasks = if tasks.is_empty() {
-                session.shared.project.settings.default.clone()
+                session.shared.project.settings.default_tasks()
             } else {
                 tasks
             };

@@ -101,7 +101,7 @@ pub fn plan(
     only: bool,
 ) -> Result<()> {
     let patterns = if patterns.is_empty() {
-        session.shared.project.settings.default.clone()
+        session.shared.project.settings.default_tasks()
     } else {
         patterns.to_vec()
     };
@@ -190,7 +190,10 @@ pub fn clean(session: &Session, patterns: &[String], dry_run: bool) -> Result<()
     } else {
         Some(session.shared.state.lock()?)
     };
+    // One file that cannot go must not keep the others: go on, report every problem, then fail.
     let mut removed = 0;
+    let mut refused = 0;
+    let mut failed = 0;
     for &n in &order {
         let Action::Shell(spec) = &g.nodes[n].action else {
             continue;
@@ -199,28 +202,39 @@ pub fn clean(session: &Session, patterns: &[String], dry_run: bool) -> Result<()
         for (rel, _) in found.files {
             let path = root.join(rel_path::decode(&rel));
             if !is_inside(root, &path) {
-                return Err(Error::Usage(format!(
-                    "refusing to delete {}: it is outside the project root {}",
+                eprintln!(
+                    "dorun: error: refusing to delete {}: it is outside the project root {}",
                     path.display(),
                     root.display()
-                )));
-            }
-            if dry_run {
+                );
+                refused += 1;
+            } else if dry_run {
                 println!("would remove {}", rel_path::display(&rel));
+                removed += 1;
             } else {
-                std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
-                println!("removed {}", rel_path::display(&rel));
+                match std::fs::remove_file(&path) {
+                    Ok(()) => {
+                        println!("removed {}", rel_path::display(&rel));
+                        removed += 1;
+                    }
+                    Err(e) => {
+                        eprintln!("dorun: error: cannot remove {}: {e}", path.display());
+                        failed += 1;
+                    }
+                }
             }
-            removed += 1;
         }
         if !dry_run {
             session.shared.state.forget(&g.nodes[n].name)?;
         }
     }
-    if removed == 0 {
+    if removed == 0 && refused + failed == 0 {
         println!("nothing to clean");
     }
-    Ok(())
+    match (refused, failed) {
+        (0, 0) => Ok(()),
+        _ => Err(Error::CleanIncomplete { refused, failed }),
+    }
 }
 
 /// True when `path`, with symlinks resolved, lies under `root`: a declared output reached

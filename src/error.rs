@@ -13,26 +13,86 @@ pub struct Location {
 }
 
 impl Location {
-    /// Turns a byte offset into line and column and remembers the source line.
+    /// Turns a byte offset into line and column and remembers the source line. Builds a line
+    /// index each call: for many positions in one file, build a `LineIndex` once instead.
     pub fn from_offset(file: &std::path::Path, source: &str, offset: usize) -> Location {
-        let offset = offset.min(source.len());
-        let before = &source[..offset];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
-        let column = source[line_start..offset].chars().count() + 1;
-        let text = source[line_start..]
-            .lines()
-            .next()
-            .unwrap_or("")
-            .trim_end()
-            .to_string();
-        Location {
-            file: file.to_path_buf(),
-            line,
-            column,
-            text,
+        LineIndex::new(source).locate(file, source, offset)
+    }
+}
+
+/// Where each line of a source text starts (and where its multi-byte characters are), so that
+/// turning an offset into line and column is a binary search: a 10 MB tasks.toml has hundreds of
+/// thousands of spans, and scanning from the start of the file for each one made loading it
+/// quadratic.
+#[derive(Debug, Clone)]
+pub struct LineIndex {
+    line_starts: Vec<usize>,
+    /// Offsets of UTF-8 continuation bytes: a column counts characters, not bytes.
+    continuation_bytes: Vec<usize>,
+}
+
+/// A source line longer than this is shown as a window around the position.
+const MAX_SHOWN_LINE: usize = 200;
+
+impl LineIndex {
+    pub fn new(source: &str) -> LineIndex {
+        let bytes = source.as_bytes();
+        let positions =
+            |wanted: fn(u8) -> bool| (0..bytes.len()).filter(move |&i| wanted(bytes[i]));
+        LineIndex {
+            line_starts: std::iter::once(0)
+                .chain(positions(|b| b == b'\n').map(|i| i + 1))
+                .collect(),
+            continuation_bytes: positions(|b| b & 0xC0 == 0x80).collect(),
         }
     }
+
+    /// The 1-based line and column (in characters) of `offset`, with the text of its line.
+    pub fn locate(&self, file: &std::path::Path, source: &str, offset: usize) -> Location {
+        let mut offset = offset.min(source.len());
+        while !source.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let line_index = self.line_starts.partition_point(|&start| start <= offset) - 1;
+        let line_start = self.line_starts[line_index];
+        let line_end = self
+            .line_starts
+            .get(line_index + 1)
+            .copied()
+            .unwrap_or(source.len());
+        let continuations =
+            self.continuations_before(offset) - self.continuations_before(line_start);
+        Location {
+            file: file.to_path_buf(),
+            line: line_index + 1,
+            column: offset - line_start - continuations + 1,
+            text: shown_line(source, line_start, line_end, offset),
+        }
+    }
+
+    fn continuations_before(&self, offset: usize) -> usize {
+        self.continuation_bytes.partition_point(|&i| i < offset)
+    }
+}
+
+/// The line holding `offset`, or for a very long line the part around `offset`.
+fn shown_line(source: &str, start: usize, end: usize, offset: usize) -> String {
+    let line = source[start..end].trim_end();
+    if line.len() <= MAX_SHOWN_LINE {
+        return line.to_string();
+    }
+    let half = MAX_SHOWN_LINE / 2;
+    let mut from = offset.saturating_sub(half).max(start);
+    let mut to = (offset + half).min(start + line.len());
+    while !source.is_char_boundary(from) {
+        from -= 1;
+    }
+    while !source.is_char_boundary(to) {
+        to += 1;
+    }
+    let before = if from > start { "…" } else { "" };
+    let after = if to < start + line.len() { "…" } else { "" };
+    format!("{before}{}{after}", &source[from..to])
 }
 
 impl fmt::Display for Location {
@@ -60,8 +120,11 @@ pub enum Error {
         suggestion: Option<String>,
         at: Option<Location>,
     },
-    /// A dependency cycle, as the loop of names `a -> b -> a`.
-    Cycle { path: Vec<String> },
+    /// A dependency cycle, as the loop of names `a -> b -> a`, at the `deps` entry starting it.
+    Cycle {
+        path: Vec<String>,
+        at: Option<Location>,
+    },
     /// Bad command-line usage not caught by clap.
     Usage(String),
     /// Docker engine or registry unreachable.
@@ -75,6 +138,8 @@ pub enum Error {
     },
     /// One or more tasks failed (details were already printed).
     TasksFailed,
+    /// `clean` removed what it could; these outputs stayed (each was already reported).
+    CleanIncomplete { refused: usize, failed: usize },
     /// The run was interrupted by a signal.
     Interrupted,
 }
@@ -83,6 +148,9 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::TasksFailed | Error::Io { .. } => 1,
+            // Refusing a path outside the project is about what tasks.toml declares.
+            Error::CleanIncomplete { refused, .. } if *refused > 0 => 2,
+            Error::CleanIncomplete { .. } => 1,
             Error::Config { .. }
             | Error::NoTasksFile { .. }
             | Error::UnknownTask { .. }
@@ -128,7 +196,17 @@ impl fmt::Display for Error {
                 }
                 Ok(())
             }
-            Error::Cycle { path } => write!(f, "dependency cycle: {}", path.join(" -> ")),
+            Error::Cycle { path, at } => {
+                write!(
+                    f,
+                    "dependency cycle: {} (remove one of these deps to break the loop)",
+                    path.join(" -> ")
+                )?;
+                if let Some(at) = at {
+                    write!(f, "\n  --> {at}")?;
+                }
+                Ok(())
+            }
             Error::Usage(m) => write!(f, "{m}"),
             Error::Environment(m) => write!(f, "{m}"),
             Error::Locked { lock_file, holder } => write!(
@@ -138,6 +216,11 @@ impl fmt::Display for Error {
             ),
             Error::Io { path, source } => write!(f, "{}: {source}", path.display()),
             Error::TasksFailed => write!(f, "one or more tasks failed"),
+            Error::CleanIncomplete { refused, failed } => write!(
+                f,
+                "clean removed what it could, but {refused} output(s) outside the project were \
+                 refused and {failed} could not be removed (listed above)"
+            ),
             Error::Interrupted => write!(f, "interrupted"),
         }
     }
@@ -155,4 +238,47 @@ pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) ->
         .filter(|(d, c)| *d <= 2.max(c.len() / 3))
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn line_index_gives_lines_and_character_columns() {
+        let source = "a = 1\nnäme = \"é\"\n\nlast";
+        let index = LineIndex::new(source);
+        let at = |offset| index.locate(Path::new("f"), source, offset);
+        assert_eq!((at(0).line, at(0).column), (1, 1));
+        assert_eq!((at(4).line, at(4).column), (1, 5));
+        let quote = source.find('"').unwrap();
+        assert_eq!(
+            (at(quote).line, at(quote).column),
+            (2, 8),
+            "ä is one column"
+        );
+        assert_eq!(at(quote).text, "näme = \"é\"");
+        let last = source.find("last").unwrap();
+        assert_eq!((at(last).line, at(last).column), (4, 1));
+        assert_eq!(at(source.len()).line, 4);
+        // An offset inside a character is moved back to its start.
+        let inside = source.find('é').unwrap() + 1;
+        assert_eq!(at(inside).column, 9);
+    }
+
+    #[test]
+    fn a_very_long_line_is_shown_around_the_position() {
+        let source = format!("x = [{}\"here\"{}]\n", "1, ".repeat(500), ", 2".repeat(500));
+        let offset = source.find("here").unwrap();
+        let at = Location::from_offset(Path::new("f"), &source, offset);
+        assert_eq!(at.column, offset + 1);
+        assert!(at.text.contains("\"here\""), "{}", at.text);
+        assert!(
+            at.text.starts_with('…') && at.text.ends_with('…'),
+            "{}",
+            at.text
+        );
+        assert!(at.text.chars().count() <= MAX_SHOWN_LINE + 2);
+    }
 }

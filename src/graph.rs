@@ -94,7 +94,29 @@ impl Graph {
                 TaskKind::Builtin(b) => g.wire_subtasks(project, &task.name, *b, &dep_ids),
             }
         }
+        g.check_default(project)?;
         Ok(g)
+    }
+
+    /// `settings.default` must name tasks (or match some): checked at load time, where it is
+    /// written, not only when a bare `dorun` runs it.
+    fn check_default(&self, project: &Project) -> Result<()> {
+        for (name, at) in &project.settings.default {
+            match self.select(std::slice::from_ref(name)) {
+                Ok(_) => {}
+                Err(Error::UnknownTask {
+                    name, suggestion, ..
+                }) => {
+                    return Err(Error::UnknownTask {
+                        name,
+                        suggestion,
+                        at: Some(at.clone()),
+                    })
+                }
+                Err(other) => return Err(Error::config(Some(at.clone()), other.to_string())),
+            }
+        }
+        Ok(())
     }
 
     fn add(&mut self, name: &str, doc: &str, action: Action, parent_task: Option<String>) {
@@ -193,22 +215,7 @@ impl Graph {
 
     /// Every node, dependencies before dependents, ties by declaration order (stable output).
     pub fn topo_order(&self) -> Vec<usize> {
-        let mut done = vec![false; self.nodes.len()];
-        let mut order = Vec::with_capacity(self.nodes.len());
-        fn visit(g: &Graph, n: usize, done: &mut [bool], order: &mut Vec<usize>) {
-            if done[n] {
-                return;
-            }
-            done[n] = true;
-            for &d in &g.nodes[n].deps {
-                visit(g, d, done, order);
-            }
-            order.push(n);
-        }
-        for n in 0..self.nodes.len() {
-            visit(self, n, &mut done, &mut order);
-        }
-        order
+        crate::dag::post_order(self.nodes.len(), |n| &self.nodes[n].deps)
     }
 
     /// The direct dependents of each node.
@@ -233,8 +240,10 @@ fn verb(b: Builtin) -> &'static str {
     }
 }
 
-/// Cycles among declared tasks, reported as the loop `a -> b -> a` (deps that do not exist are
-/// reported later, with a suggestion).
+/// Cycles among declared tasks, reported as the loop `a -> b -> a` with the `deps` entry of `a`
+/// that starts it. A dep on a subtask (`build:base`) counts as a dep on its builtin task: every
+/// subtask of a builtin depends on the whole of each non-builtin dep, so such a loop is real.
+/// Deps that do not exist are reported later, with a suggestion.
 fn check_declared_cycles(project: &Project) -> Result<()> {
     let index: HashMap<&str, usize> = project
         .tasks
@@ -242,55 +251,37 @@ fn check_declared_cycles(project: &Project) -> Result<()> {
         .enumerate()
         .map(|(i, t)| (t.name.as_str(), i))
         .collect();
-    #[derive(Clone, Copy, PartialEq)]
-    enum Mark {
-        New,
-        Active,
-        Done,
-    }
-    let mut mark = vec![Mark::New; project.tasks.len()];
-    let mut path: Vec<usize> = Vec::new();
-    fn dfs(
-        n: usize,
-        project: &Project,
-        index: &HashMap<&str, usize>,
-        mark: &mut [Mark],
-        path: &mut Vec<usize>,
-    ) -> Option<Vec<String>> {
-        mark[n] = Mark::Active;
-        path.push(n);
-        for (dep, _) in &project.tasks[n].deps {
-            let Some(&d) = index.get(dep.as_str()) else {
-                continue;
-            };
-            match mark[d] {
-                Mark::Active => {
-                    let start = path.iter().position(|&p| p == d).unwrap();
-                    let mut names: Vec<String> = path[start..]
-                        .iter()
-                        .map(|&p| project.tasks[p].name.clone())
-                        .collect();
-                    names.push(project.tasks[d].name.clone());
-                    return Some(names);
-                }
-                Mark::New => {
-                    if let Some(c) = dfs(d, project, index, mark, path) {
-                        return Some(c);
-                    }
-                }
-                Mark::Done => {}
-            }
-        }
-        path.pop();
-        mark[n] = Mark::Done;
-        None
-    }
-    for n in 0..project.tasks.len() {
-        if mark[n] == Mark::New {
-            if let Some(cycle) = dfs(n, project, &index, &mut mark, &mut path) {
-                return Err(Error::Cycle { path: cycle });
-            }
-        }
-    }
-    Ok(())
+    let declared_task = |dep: &str| {
+        index.get(dep).copied().or_else(|| {
+            let (task, _) = dep.split_once(':')?;
+            let owner = index.get(task).copied()?;
+            matches!(project.tasks[owner].kind, TaskKind::Builtin(_)).then_some(owner)
+        })
+    };
+    let deps: Vec<Vec<usize>> = project
+        .tasks
+        .iter()
+        .map(|t| {
+            t.deps
+                .iter()
+                .filter_map(|(d, _)| declared_task(d))
+                .collect()
+        })
+        .collect();
+    let Some(cycle) = crate::dag::find_cycle(deps.len(), |n| &deps[n]) else {
+        return Ok(());
+    };
+    let (first, second) = (cycle[0], cycle[1]);
+    let at = project.tasks[first]
+        .deps
+        .iter()
+        .find(|(d, _)| declared_task(d) == Some(second))
+        .map(|(_, at)| at.clone());
+    Err(Error::Cycle {
+        path: cycle
+            .iter()
+            .map(|&t| project.tasks[t].name.clone())
+            .collect(),
+        at,
+    })
 }

@@ -121,25 +121,58 @@ impl State {
     /// Drops a task's record; done before the task starts so a killed run leaves it stale.
     pub fn forget(&self, task: &str) -> Result<bool> {
         let path = self.record_path(task);
-        match std::fs::remove_file(&path) {
-            Ok(()) => Ok(true),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-            Err(e) => Err(Error::io(&path, e)),
-        }
+        remove_if_written_by_dorun(&path, RECORD_KIND).map_err(|e| Error::io(&path, e))
     }
 
+    /// Drops every record and the stat cache; only files that carry dorun's header are deleted,
+    /// whatever else the state directory holds.
     pub fn forget_all(&self) -> Result<usize> {
         let dir = self.dir.join("tasks");
         let mut n = 0;
         if let Ok(entries) = std::fs::read_dir(&dir) {
             for e in entries.flatten() {
-                if std::fs::remove_file(e.path()).is_ok() {
+                let path = e.path();
+                let is_record_name = path.extension().is_some_and(|x| x == "rec");
+                if is_record_name && remove_if_written_by_dorun(&path, RECORD_KIND).unwrap_or(false)
+                {
                     n += 1;
                 }
             }
         }
-        let _ = std::fs::remove_file(self.stat_cache_path());
+        let _ = remove_if_written_by_dorun(&self.stat_cache_path(), STAT_CACHE_KIND);
         Ok(n)
+    }
+}
+
+/// The first bytes of every record, whatever its format version (`dorunrc2`, ...).
+const RECORD_KIND: &[u8] = b"dorunrc";
+/// The first bytes of the stat cache, whatever its format version.
+const STAT_CACHE_KIND: &[u8] = b"dorunsc";
+
+/// Deletes `path` only if it is a regular file starting with `header`: a file dorun wrote. A
+/// symlink or a foreign file in dorun's place is left alone. Ok(false): nothing deleted.
+fn remove_if_written_by_dorun(path: &Path, header: &[u8]) -> std::io::Result<bool> {
+    use std::io::Read;
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(e),
+    };
+    if !meta.is_file() {
+        return Ok(false);
+    }
+    let mut start = vec![0u8; header.len()];
+    let ours = File::open(path)
+        .and_then(|mut f| f.read_exact(&mut start))
+        .is_ok()
+        && start == header;
+    if !ours {
+        return Ok(false);
+    }
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
     }
 }
 
@@ -285,6 +318,37 @@ mod tests {
             state.load_summary("t").is_none(),
             "a truncated record is no record"
         );
+    }
+
+    #[test]
+    fn forget_deletes_only_files_with_dorun_headers() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = State::new(dir.path().to_path_buf());
+        let rec = TaskRecord {
+            fingerprint: Default::default(),
+            outputs: vec![],
+            extra: Default::default(),
+            seconds: 1.0,
+            finished_at: 0,
+        };
+        state.save("mine", &rec).unwrap();
+        assert!(MAGIC.starts_with(RECORD_KIND));
+        let tasks = dir.path().join("tasks");
+        std::fs::write(tasks.join("foreign.rec"), "not a record").unwrap();
+        std::fs::write(tasks.join("notes.txt"), "dorunrc2 but not a .rec").unwrap();
+        std::fs::write(state.stat_cache_path(), "not a cache").unwrap();
+        assert!(
+            !state.forget("foreign").unwrap(),
+            "a foreign file was deleted"
+        );
+        assert_eq!(state.forget_all().unwrap(), 1);
+        assert!(state.load("mine").is_none());
+        assert!(tasks.join("foreign.rec").exists() && tasks.join("notes.txt").exists());
+        assert!(state.stat_cache_path().exists());
+        // The stat cache dorun wrote (magic `dorunsc2`, see stat_cache.rs) does go.
+        std::fs::write(state.stat_cache_path(), b"dorunsc2 and its entries").unwrap();
+        state.forget_all().unwrap();
+        assert!(!state.stat_cache_path().exists(), "the stat cache stayed");
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Reading tasks.toml: find the file, parse it (`schema`), warn about unknown keys, and turn it
 //! into the validated model (`resolve`).
+pub mod dirs;
 pub mod model;
 pub mod resolve;
 pub mod schema;
@@ -34,7 +35,8 @@ pub fn find_file(explicit: Option<&Path>, cwd: &Path) -> Result<PathBuf> {
 
 /// Reads and validates a tasks.toml; warnings (unknown keys) are returned, not printed.
 pub fn load(file: &Path) -> Result<Project> {
-    let source = std::fs::read_to_string(file).map_err(|e| Error::io(file, e))?;
+    let bytes = std::fs::read(file).map_err(|e| Error::io(file, e))?;
+    let source = utf8(file, bytes)?;
     let raw: schema::RawFile = toml::from_str(&source).map_err(|e| {
         let at = e
             .span()
@@ -48,4 +50,23 @@ pub fn load(file: &Path) -> Result<Project> {
         .unwrap_or_else(|| PathBuf::from("."));
     let root = std::fs::canonicalize(&root).map_err(|e| Error::io(&root, e))?;
     resolve::resolve(raw, root, file.to_path_buf(), source, warnings)
+}
+
+/// The text of a TOML file, or a configuration error at the first byte that is not UTF-8 (TOML
+/// files are UTF-8; a Latin-1 editor or a stray binary byte is the usual cause).
+pub fn utf8(file: &Path, bytes: Vec<u8>) -> Result<String> {
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = e.utf8_error().valid_up_to();
+        let bytes = e.as_bytes();
+        let text = std::str::from_utf8(&bytes[..valid]).expect("valid up to here");
+        Error::config(
+            Some(Location::from_offset(file, text, valid)),
+            format!(
+                "{} is not UTF-8: byte 0x{:02x} at offset {valid} is not valid UTF-8 (save the \
+                 file as UTF-8)",
+                file.file_name().unwrap_or_default().to_string_lossy(),
+                bytes[valid]
+            ),
+        )
+    })
 }

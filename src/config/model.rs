@@ -20,12 +20,19 @@ pub struct Project {
 
 #[derive(Debug, Clone)]
 pub struct Settings {
-    pub default: Vec<String>,
+    /// What bare `dorun` runs, with where each name is written (checked against the graph).
+    pub default: Vec<(String, Location)>,
     pub jobs: Option<usize>,
     pub artifacts_dir: PathBuf,
     pub logs_dir: PathBuf,
     pub manifests_dir: PathBuf,
     pub state_dir: PathBuf,
+}
+
+impl Settings {
+    pub fn default_tasks(&self) -> Vec<String> {
+        self.default.iter().map(|(name, _)| name.clone()).collect()
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -1,19 +1,33 @@
 //! Validates the raw tasks.toml and builds the model; every error carries file, line and column.
 use super::model::*;
 use super::schema::*;
-use crate::error::{Error, Location, Result};
+use crate::error::{Error, LineIndex, Location, Result};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 use toml::Spanned;
 
-/// Turns spans into locations in this file.
+/// Turns spans into locations in this file (the line index is built once per file).
 pub struct Locator<'a> {
     pub file: &'a Path,
     pub source: &'a str,
+    lines: LineIndex,
 }
 
-impl Locator<'_> {
+impl<'a> Locator<'a> {
+    pub fn new(file: &'a Path, source: &'a str) -> Locator<'a> {
+        Locator {
+            file,
+            source,
+            lines: LineIndex::new(source),
+        }
+    }
+
     pub fn at<T>(&self, s: &Spanned<T>) -> Location {
-        Location::from_offset(self.file, self.source, s.span().start)
+        self.at_offset(s.span().start)
+    }
+
+    pub fn at_offset(&self, offset: usize) -> Location {
+        self.lines.locate(self.file, self.source, offset)
     }
     pub fn error<T>(&self, s: &Spanned<T>, message: impl Into<String>) -> Error {
         Error::config(Some(self.at(s)), message)
@@ -27,11 +41,15 @@ pub fn resolve(
     source: String,
     warnings: Vec<String>,
 ) -> Result<Project> {
-    let loc = Locator {
-        file: &file,
-        source: &source,
-    };
-    let settings = resolve_settings(raw.settings, &loc)?;
+    let loc = Locator::new(&file, &source);
+    let images = raw.stack.as_ref().map(|stack| super::dirs::Images {
+        dir: stack
+            .images_dir
+            .as_ref()
+            .map_or("images", |d| d.get_ref().as_str()),
+        names: raw.images.keys().map(|k| k.get_ref().as_str()).collect(),
+    });
+    let settings = resolve_settings(raw.settings, &root, images.as_ref(), &loc)?;
     let mut tasks = Vec::new();
     for (name, task) in raw.tasks {
         tasks.push(resolve_task(name, task, &loc)?);
@@ -62,20 +80,45 @@ pub fn resolve(
     })
 }
 
-fn resolve_settings(raw: RawSettings, loc: &Locator) -> Result<Settings> {
-    let dir = |v: Option<String>, default: &str| PathBuf::from(v.unwrap_or_else(|| default.into()));
+fn resolve_settings(
+    raw: RawSettings,
+    root: &Path,
+    images: Option<&super::dirs::Images>,
+    loc: &Locator,
+) -> Result<Settings> {
     if let Some(jobs) = &raw.jobs {
         if *jobs.get_ref() == 0 {
             return Err(loc.error(jobs, "settings.jobs must be at least 1"));
         }
     }
+    let dir = |key, value: &Option<Spanned<String>>, default| {
+        let setting = super::dirs::DirSetting {
+            key,
+            value: value.as_ref(),
+            default,
+        };
+        super::dirs::check(&setting, root, images, loc)
+    };
+    let default = match raw.default {
+        None => Vec::new(),
+        Some(names) => {
+            let whole = loc.at(&names);
+            match names.into_inner() {
+                TaskNames::One(name) => vec![(name, whole)],
+                TaskNames::Many(list) => list
+                    .iter()
+                    .map(|n| (n.get_ref().clone(), loc.at(n)))
+                    .collect(),
+            }
+        }
+    };
     Ok(Settings {
-        default: raw.default.map(StringOrList::into_vec).unwrap_or_default(),
+        default,
         jobs: raw.jobs.map(Spanned::into_inner),
-        artifacts_dir: dir(raw.artifacts_dir, "artifacts"),
-        logs_dir: dir(raw.logs_dir, "logs"),
-        manifests_dir: dir(raw.manifests_dir, "manifests"),
-        state_dir: dir(raw.state_dir, ".dorun"),
+        artifacts_dir: dir("artifacts-dir", &raw.artifacts_dir, "artifacts")?,
+        logs_dir: dir("logs-dir", &raw.logs_dir, "logs")?,
+        manifests_dir: dir("manifests-dir", &raw.manifests_dir, "manifests")?,
+        state_dir: dir("state-dir", &raw.state_dir, ".dorun")?,
     })
 }
 
@@ -96,11 +139,9 @@ fn check_task_name(name: &Spanned<String>, loc: &Locator) -> Result<()> {
     }
 }
 
-fn resolve_task(name: Spanned<String>, task: Spanned<RawTask>, loc: &Locator) -> Result<TaskDecl> {
+fn resolve_task(name: Spanned<String>, raw: RawTask, loc: &Locator) -> Result<TaskDecl> {
     check_task_name(&name, loc)?;
     let at = loc.at(&name);
-    let task_span_loc = loc.at(&task);
-    let raw = task.into_inner();
     let deps = raw
         .deps
         .iter()
@@ -123,7 +164,7 @@ fn resolve_task(name: Spanned<String>, task: Spanned<RawTask>, loc: &Locator) ->
         };
         if raw.run.is_some() {
             return Err(Error::config(
-                Some(task_span_loc),
+                Some(at.clone()),
                 format!("task `{}` has both `builtin` and `run`", name.get_ref()),
             ));
         }
@@ -168,20 +209,40 @@ fn resolve_shell(raw: RawTask, loc: &Locator) -> Result<ShellSpec> {
     })
 }
 
-/// `10m`, `90s`, `1h 30m` (humantime), or a bare number of seconds.
-pub fn parse_duration(s: &Spanned<String>, loc: &Locator) -> Result<std::time::Duration> {
+/// A timeout longer than this is a mistake, and a far larger one would overflow the clock.
+pub const MAX_DURATION: Duration = Duration::from_secs(366 * 24 * 3600);
+
+/// `10m`, `90s`, `1h 30m` (humantime), or a bare number of seconds; longer than zero and at most
+/// `MAX_DURATION`.
+pub fn parse_duration(s: &Spanned<String>, loc: &Locator) -> Result<Duration> {
     let text = s.get_ref().trim();
-    if let Ok(secs) = text.parse::<f64>() {
-        if secs > 0.0 {
-            return Ok(std::time::Duration::from_secs_f64(secs));
-        }
-    }
-    humantime::parse_duration(text).map_err(|e| {
+    duration(text).map_err(|why| {
         loc.error(
             s,
-            format!("invalid duration `{text}`: {e} (examples: 90s, 10m, 1h)"),
+            format!(
+                "invalid duration `{text}`: {why} (examples: 90s, 10m, 1h 30m, or 600 for seconds)"
+            ),
         )
     })
+}
+
+fn duration(text: &str) -> Result<Duration, String> {
+    let too_long = || "longer than the maximum of 366 days".to_string();
+    let parsed = match text.parse::<f64>() {
+        // Checked before `from_secs_f64`, which panics on inf, NaN and overflow.
+        Ok(secs) if !secs.is_finite() => return Err("not a finite number of seconds".into()),
+        Ok(secs) if secs > MAX_DURATION.as_secs_f64() => return Err(too_long()),
+        Ok(secs) if secs <= 0.0 => Duration::ZERO,
+        Ok(secs) => Duration::from_secs_f64(secs),
+        Err(_) => humantime::parse_duration(text).map_err(|e| e.to_string())?,
+    };
+    if parsed.is_zero() {
+        Err("it must be longer than zero".into())
+    } else if parsed > MAX_DURATION {
+        Err(too_long())
+    } else {
+        Ok(parsed)
+    }
 }
 
 /// Inputs and outputs are project-relative: an absolute or `..` path could name files dorun must
@@ -195,6 +256,9 @@ pub fn check_relative_glob(pattern: &Spanned<String>, loc: &Locator) -> Result<(
 
 pub fn check_inside(path: &Spanned<String>, loc: &Locator) -> Result<()> {
     let p = Path::new(path.get_ref());
+    if path.get_ref().contains('\0') {
+        return Err(loc.error(path, "a path cannot contain a NUL character (\\u0000)"));
+    }
     if p.is_absolute() || p.components().any(|c| c == std::path::Component::ParentDir) {
         return Err(loc.error(
             path,
@@ -205,4 +269,33 @@ pub fn check_inside(path: &Spanned<String>, loc: &Locator) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_are_positive_finite_and_bounded() {
+        assert_eq!(duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(duration("1h 30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(duration("1.5"), Ok(Duration::from_millis(1500)));
+        assert_eq!(duration("366days"), Ok(MAX_DURATION));
+        for (bad, why) in [
+            ("inf", "not a finite number"),
+            ("-inf", "not a finite number"),
+            ("NaN", "not a finite number"),
+            ("1e300", "maximum of 366 days"),
+            ("367days", "maximum of 366 days"),
+            ("10000000000000000000s", "maximum of 366 days"),
+            ("100000000000000000000000s", "too large"),
+            ("0", "longer than zero"),
+            ("0s", "longer than zero"),
+            ("-1", "longer than zero"),
+            ("soon", "expected number"),
+        ] {
+            let e = duration(bad).unwrap_err();
+            assert!(e.contains(why), "{bad}: {e}");
+        }
+    }
 }

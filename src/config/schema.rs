@@ -10,10 +10,12 @@ pub struct RawFile {
     #[serde(default)]
     pub settings: RawSettings,
     #[serde(default)]
-    pub tasks: BTreeMap<Spanned<String>, Spanned<RawTask>>,
+    // Table values are not `Spanned`: with toml 0.8 a type error under an implicit table
+    // (`[tasks.a.env]` without `[tasks.a]`) then reads "expected a borrowed string".
+    pub tasks: BTreeMap<Spanned<String>, RawTask>,
     pub stack: Option<RawStack>,
     #[serde(default)]
-    pub images: BTreeMap<Spanned<String>, Spanned<RawImage>>,
+    pub images: BTreeMap<Spanned<String>, RawImage>,
     #[serde(default)]
     pub manifests: BTreeMap<Spanned<String>, RawManifest>,
 }
@@ -21,12 +23,46 @@ pub struct RawFile {
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct RawSettings {
-    pub default: Option<StringOrList>,
+    pub default: Option<Spanned<TaskNames>>,
     pub jobs: Option<Spanned<usize>>,
-    pub artifacts_dir: Option<String>,
-    pub logs_dir: Option<String>,
-    pub manifests_dir: Option<String>,
-    pub state_dir: Option<String>,
+    pub artifacts_dir: Option<Spanned<String>>,
+    pub logs_dir: Option<Spanned<String>>,
+    pub manifests_dir: Option<Spanned<String>>,
+    pub state_dir: Option<Spanned<String>>,
+}
+
+/// `default = "build"` or `default = ["build", "test"]`; list entries keep their own spans so an
+/// unknown name is reported where it is written.
+#[derive(Debug, Clone)]
+pub enum TaskNames {
+    One(String),
+    Many(Vec<Spanned<String>>),
+}
+
+impl<'de> Deserialize<'de> for TaskNames {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = TaskNames;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a task name or a list of task names")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<TaskNames, E> {
+                Ok(TaskNames::One(v.to_string()))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<TaskNames, A::Error> {
+                let mut out = Vec::new();
+                while let Some(s) = seq.next_element::<Spanned<String>>()? {
+                    out.push(s);
+                }
+                Ok(TaskNames::Many(out))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// `run = "cmd"` and `run = ["a", "b"]` are both accepted.
@@ -90,7 +126,7 @@ pub struct RawTask {
 #[serde(rename_all = "kebab-case")]
 pub struct RawStack {
     pub images_dir: Option<Spanned<String>>,
-    pub registry: Option<String>,
+    pub registry: Option<Spanned<String>>,
     pub namespace: Option<Spanned<String>>,
     pub tag_prefix: Option<Spanned<String>>,
     pub stable_tag: Option<Spanned<String>>,
@@ -127,7 +163,7 @@ pub struct RawImage {
 #[serde(rename_all = "kebab-case")]
 pub struct RawTestLimits {
     pub memory: Option<Spanned<String>>,
-    pub cpus: Option<f64>,
+    pub cpus: Option<Spanned<f64>>,
     pub network: Option<String>,
     pub timeout: Option<Spanned<String>>,
 }

@@ -1,6 +1,6 @@
 //! Finds keys tasks.toml does not know, so a typo warns with its line instead of being ignored
 //! silently (SPEC §3: an unknown key warns, the run goes on).
-use crate::error::Location;
+use crate::error::LineIndex;
 use std::path::Path;
 use toml_edit::{ImDocument, InlineTable, Item, Table, Value};
 
@@ -44,11 +44,12 @@ pub fn find(file: &Path, source: &str) -> Vec<String> {
     let Ok(doc) = ImDocument::parse(source) else {
         return Vec::new(); // the real parser reports syntax errors
     };
+    let lines = LineIndex::new(source);
     let mut out = Vec::new();
     let mut check = |table: &dyn TableLike, known: &[&str], where_: &str| {
         for (key, span) in table.keys_with_spans() {
             if !known.contains(&key.as_str()) {
-                let at = Location::from_offset(file, source, span);
+                let at = lines.locate(file, source, span);
                 let hint = crate::error::suggest(&key, known.iter().copied())
                     .map(|s| format!(", did you mean `{s}`?"))
                     .unwrap_or_default();

@@ -136,7 +136,7 @@ impl StackSpec {
 
 pub fn resolve(
     raw: Option<RawStack>,
-    images: BTreeMap<Spanned<String>, Spanned<RawImage>>,
+    images: BTreeMap<Spanned<String>, RawImage>,
     manifests: BTreeMap<Spanned<String>, RawManifest>,
     root: &Path,
     loc: &Locator,
@@ -154,12 +154,11 @@ pub fn resolve(
         }
         None => "images".to_string(),
     };
-    let registry = std::env::var("DORUN_REGISTRY")
-        .ok()
-        .or(raw.registry.clone())
-        .unwrap_or_default()
-        .trim_end_matches('/')
-        .to_string();
+    let registry = super::reference::resolve_registry(
+        raw.registry.as_ref(),
+        std::env::var("DORUN_REGISTRY").ok(),
+        loc,
+    )?;
     let namespace = match &raw.namespace {
         Some(ns) => {
             for part in ns.get_ref().split('/') {
@@ -173,6 +172,9 @@ pub fn resolve(
     };
     let tag_prefix = spanned_tag(raw.tag_prefix.as_ref(), "latest", loc)?;
     let stable_tag = spanned_tag(raw.stable_tag.as_ref(), "stable", loc)?;
+    if let Some(written) = &raw.tag_prefix {
+        super::reference::check_derived_tags(&tag_prefix, None, loc.at(written))?;
+    }
     for p in &raw.rebuild_all_on {
         crate::config::resolve::check_relative_glob(p, loc)?;
     }
@@ -191,6 +193,9 @@ pub fn resolve(
             Some(t) => spanned_tag(Some(t), "", loc)?,
             None => format!("{tag_prefix}-{}", name.get_ref()),
         };
+        // A derived prefix is reported at the plan's name, the only place it is written.
+        let written = plan.tag_prefix.as_ref().map_or(loc.at(name), |t| loc.at(t));
+        super::reference::check_derived_tags(&prefix, Some(&stable_tag), written)?;
         plans.push(Plan {
             name: name.get_ref().clone(),
             tag_prefix: prefix,
@@ -255,7 +260,7 @@ pub fn resolve(
 #[allow(clippy::too_many_arguments)]
 fn resolve_image(
     name: &Spanned<String>,
-    image: &Spanned<RawImage>,
+    image: &RawImage,
     names: &[String],
     plans: &[&str],
     manifests: &BTreeMap<String, ManifestCommand>,
@@ -263,7 +268,7 @@ fn resolve_image(
     images_dir: &str,
     loc: &Locator,
 ) -> Result<ImageSpec> {
-    let raw = image.get_ref();
+    let raw = image;
     if !valid_path_component(name.get_ref()) {
         return Err(loc.error(
             name,
@@ -359,15 +364,16 @@ fn resolve_limits(raw: &RawImage, loc: &Locator) -> Result<TestLimits> {
         });
     };
     let memory_bytes = match &t.memory {
-        Some(m) => Some(parse_memory(m.get_ref()).ok_or_else(|| {
-            loc.error(
-                m,
-                format!(
-                    "invalid memory limit `{}` (examples: 512m, 1g)",
-                    m.get_ref()
-                ),
-            )
+        Some(m) => Some(super::limits::parse_memory(m.get_ref()).map_err(|why| {
+            loc.error(m, format!("invalid memory limit `{}`: {why}", m.get_ref()))
         })?),
+        None => None,
+    };
+    let cpus = match &t.cpus {
+        Some(c) => Some(
+            super::limits::check_cpus(*c.get_ref())
+                .map_err(|why| loc.error(c, format!("invalid cpus `{}`: {why}", c.get_ref())))?,
+        ),
         None => None,
     };
     let timeout = match &t.timeout {
@@ -376,31 +382,17 @@ fn resolve_limits(raw: &RawImage, loc: &Locator) -> Result<TestLimits> {
     };
     Ok(TestLimits {
         memory_bytes,
-        cpus: t.cpus,
+        cpus,
         network: t.network.clone(),
         timeout,
     })
-}
-
-/// `512m`, `1g`, `1048576` (bytes) as Docker reads them.
-pub fn parse_memory(s: &str) -> Option<i64> {
-    let s = s.trim().to_ascii_lowercase();
-    let s = s.strip_suffix('b').unwrap_or(&s);
-    let (num, mult) = match s.chars().last()? {
-        'k' => (&s[..s.len() - 1], 1024),
-        'm' => (&s[..s.len() - 1], 1024 * 1024),
-        'g' => (&s[..s.len() - 1], 1024 * 1024 * 1024),
-        _ => (s, 1),
-    };
-    let n: f64 = num.parse().ok()?;
-    (n > 0.0).then_some((n * mult as f64) as i64)
 }
 
 /// Every directory of images-dir holding a Dockerfile must be declared, and the reverse.
 fn check_directories(
     root: &Path,
     images_dir: &str,
-    images: &BTreeMap<Spanned<String>, Spanned<RawImage>>,
+    images: &BTreeMap<Spanned<String>, RawImage>,
     common_tests: Option<&str>,
     loc: &Locator,
 ) -> Result<()> {
@@ -445,7 +437,7 @@ fn check_directories(
 /// image cycle is reported as its loop.
 fn image_order(
     specs: &[ImageSpec],
-    images: &BTreeMap<Spanned<String>, Spanned<RawImage>>,
+    images: &BTreeMap<Spanned<String>, RawImage>,
     loc: &Locator,
 ) -> Result<Vec<usize>> {
     let index: BTreeMap<&str, usize> = specs
@@ -470,7 +462,7 @@ fn image_order(
                 let at = images
                     .iter()
                     .find(|(k, _)| *k.get_ref() == names[0])
-                    .and_then(|(_, v)| v.get_ref().depends_on.as_ref())
+                    .and_then(|(_, v)| v.depends_on.as_ref())
                     .map(|d| loc.at(d));
                 return Err(Error::config(
                     at,
@@ -491,7 +483,7 @@ fn expand_variants(
     specs: &[ImageSpec],
     order: &[usize],
     plans: &[Plan],
-    images: &BTreeMap<Spanned<String>, Spanned<RawImage>>,
+    images: &BTreeMap<Spanned<String>, RawImage>,
     loc: &Locator,
 ) -> Result<Vec<Variant>> {
     let mut variants: Vec<Variant> = Vec::new();
@@ -559,9 +551,9 @@ fn spanned_tag(t: Option<&Spanned<String>>, default: &str, loc: &Locator) -> Res
     match t {
         None => Ok(default.to_string()),
         Some(t) => {
-            // The content tag appends `-id-` and 12 hex digits, so leave room for them.
-            if !valid_tag(t.get_ref()) || t.get_ref().len() > 100 {
-                return Err(loc.error(t, format!("invalid tag `{}`: use letters, digits, `_`, `.` and `-`, at most 100 characters", t.get_ref())));
+            // The length of the tags derived from a prefix is checked by the caller.
+            if !valid_tag(t.get_ref()) {
+                return Err(loc.error(t, format!("invalid tag `{}`: use letters, digits, `_`, `.` and `-` (not first), at most 128 characters", t.get_ref())));
             }
             Ok(t.get_ref().clone())
         }
@@ -571,14 +563,6 @@ fn spanned_tag(t: Option<&Spanned<String>>, default: &str, loc: &Locator) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn memory_limits_parse() {
-        assert_eq!(parse_memory("512m"), Some(512 * 1024 * 1024));
-        assert_eq!(parse_memory("1g"), Some(1024 * 1024 * 1024));
-        assert_eq!(parse_memory("2048"), Some(2048));
-        assert_eq!(parse_memory("lots"), None);
-    }
 
     #[test]
     fn reference_components() {

@@ -385,3 +385,78 @@ fn run_subcommand_is_the_same_as_bare_tasks() {
         .run();
     assert!(p.exists("lint.done"));
 }
+
+/// Regression: `state-dir = "."` plus `forget --all` deleted the user's `tasks/` directory
+/// content, and `forget` deleted any file in the state directory. Now such a state-dir is
+/// refused, and forget deletes only records dorun wrote (recognised by their header).
+#[test]
+fn forget_deletes_only_the_records_dorun_wrote() {
+    let t = Test::new()
+        .tasks_toml("[settings]\nstate-dir = \".\"\n[tasks.a]\nrun = \"true\"\n")
+        .file("tasks/mine.txt", "the user's file");
+    let p = t.project().clone();
+    t.args(&["forget", "--all"])
+        .status(2)
+        .stderr_contains("state-dir `.` is the project root itself")
+        .run();
+    assert_eq!(p.read("tasks/mine.txt"), "the user's file");
+
+    // A state directory shared with foreign files (a mistake, but not one to punish).
+    p.write(
+        "tasks.toml",
+        "[settings]\nstate-dir = \"shared\"\n[tasks.a]\nrun = \"true\"\n[tasks.b]\nrun = \"true\"\n",
+    );
+    p.write("shared/tasks/notes.txt", "keep");
+    p.write("shared/tasks/b.rec", "not a record");
+    p.write("shared/stat-cache", "not a cache either");
+    p.test().arg("a").ran(&["a"]).run();
+    p.test()
+        .args(&["forget", "b"])
+        .stdout_contains("nothing to forget")
+        .run();
+    assert_eq!(p.read("shared/tasks/b.rec"), "not a record");
+    p.test()
+        .args(&["forget", "--all"])
+        .stdout_contains("forgot 1 tasks")
+        .run();
+    assert_eq!(p.read("shared/tasks/notes.txt"), "keep");
+    assert_eq!(p.read("shared/tasks/b.rec"), "not a record");
+    assert_eq!(p.read("shared/stat-cache"), "not a cache either");
+    assert!(
+        !p.exists("shared/tasks/a.rec"),
+        "the record of a is still there"
+    );
+    p.test().arg("a").ran(&["a"]).run();
+}
+
+/// Regression: `clean` stopped at the first output it could not delete, leaving the rest; it
+/// now goes on, reports every problem, and still fails.
+#[test]
+fn clean_goes_on_after_a_refused_output_and_reports_it() {
+    let outside = Project::new();
+    outside.write("dir/inner.txt", "keep me");
+    let t = Test::new().tasks_toml(
+        r#"
+[tasks.a]
+run = "echo a > z.txt"
+outputs = ["linkdir/inner.txt", "z.txt"]
+[tasks.b]
+run = "echo b > b.txt"
+outputs = ["b.txt"]
+"#,
+    );
+    let p = t.project().clone();
+    std::os::unix::fs::symlink(outside.join("dir"), p.join("linkdir")).unwrap();
+    t.args(&["a", "b"]).run();
+    p.test()
+        .arg("clean")
+        .status(2)
+        .stderr_contains("refusing to delete")
+        .stderr_contains("linkdir/inner.txt")
+        .stdout_contains("removed z.txt")
+        .stdout_contains("removed b.txt")
+        .stderr_contains("1 output(s) outside the project were refused")
+        .run();
+    assert!(!p.exists("z.txt") && !p.exists("b.txt"));
+    assert_eq!(outside.read("dir/inner.txt"), "keep me");
+}

@@ -233,3 +233,68 @@ fn exit_codes_of_success_failure_and_usage() {
         .run();
     p.test().arg("nope").status(2).run();
 }
+
+/// Regression: a cycle was reported without a location; it now names the `deps` entry that
+/// starts the loop, with its line.
+#[test]
+fn cycle_names_the_deps_entry_that_starts_the_loop() {
+    Test::new()
+        .tasks_toml(
+            "[tasks.a]\nrun = \"true\"\ndeps = [\"c\", \"b\"]\n[tasks.b]\nrun = \"true\"\ndeps = [\"a\"]\n[tasks.c]\nrun = \"true\"\n",
+        )
+        .arg("list")
+        .status(2)
+        .stderr_contains("dependency cycle: a -> b -> a")
+        .stderr_contains("remove one of these deps")
+        .stderr_contains("tasks.toml:3:14")
+        .stderr_contains("| deps = [\"c\", \"b\"]")
+        .run();
+}
+
+/// A loop through a builtin's subtask (`deps = ["build:base"]` while `build` depends on the
+/// task) was not detected at all.
+#[test]
+fn cycle_through_a_subtask_is_reported() {
+    Test::new()
+        .file("images/base/Dockerfile", "FROM scratch\n")
+        .tasks_toml(
+            "[stack]\n[images.base]\n[tasks.prep]\nrun = \"true\"\ndeps = [\"build:base\"]\n[tasks.build]\nbuiltin = \"images-build\"\ndeps = [\"prep\"]\n",
+        )
+        .arg("graph")
+        .status(2)
+        .stderr_contains("dependency cycle: build -> prep -> build")
+        .stderr_contains("tasks.toml:8:")
+        .run();
+}
+
+/// Regression: an unknown task in `settings.default` was reported only when a bare `dorun`
+/// ran, without a location; now at load time, where it is written, with the nearest name.
+#[test]
+fn unknown_default_task_names_its_line_and_the_nearest_name() {
+    let t = Test::new().tasks_toml(
+        "[settings]\ndefault = [\"build\", \"tset\"]\n[tasks.build]\nrun = \"true\"\n[tasks.test]\nrun = \"true\"\n",
+    );
+    let p = t.project().clone();
+    t.arg("build")
+        .status(2)
+        .stderr_contains("unknown task `tset`")
+        .stderr_contains("did you mean `test`?")
+        .stderr_contains("tasks.toml:2:21")
+        .run();
+    p.write(
+        "tasks.toml",
+        "[settings]\ndefault = \"biuld\"\n[tasks.build]\nrun = \"true\"\n",
+    );
+    p.test()
+        .arg("list")
+        .status(2)
+        .stderr_contains("unknown task `biuld` (did you mean `build`?)")
+        .stderr_contains("tasks.toml:2:11")
+        .run();
+    // A glob or a subtask is fine as long as it matches.
+    p.write(
+        "tasks.toml",
+        "[settings]\ndefault = [\"b*\"]\n[tasks.build]\nrun = \"true\"\n",
+    );
+    p.test().ran(&["build"]).run();
+}

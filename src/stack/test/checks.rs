@@ -123,7 +123,8 @@ pub struct Checks {
 
 /// Reads and validates `root/rel`; errors name `rel` with line and column.
 pub fn load(root: &Path, rel: &str) -> Result<Checks> {
-    let source = std::fs::read_to_string(root.join(rel)).map_err(|e| Error::io(rel, e))?;
+    let bytes = std::fs::read(root.join(rel)).map_err(|e| Error::io(rel, e))?;
+    let source = crate::config::utf8(Path::new(rel), bytes)?;
     parse(Path::new(rel), &source)
 }
 
