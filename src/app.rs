@@ -165,10 +165,10 @@ impl Session {
                     .into(),
             ));
         }
+        install_signal_handlers(&self.shared.procs);
         let (roots, order) = self.selection(patterns, run.only)?;
         self.preflight(&order)?;
         let _lock = self.shared.state.lock()?;
-        install_signal_handlers(&self.shared.procs);
         let jobs = run
             .jobs
             .or(self.shared.project.settings.jobs)
@@ -234,8 +234,11 @@ impl Session {
     }
 }
 
+/// Ctrl-C, `kill` and a closed terminal all stop the run the same way: running commands and
+/// containers are ended, nothing unfinished is recorded, exit code 130.
 fn install_signal_handlers(procs: &Procs) {
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    for sig in [SIGINT, SIGTERM, SIGHUP] {
         let _ = signal_hook::flag::register(sig, procs.interrupted.clone());
     }
 }
