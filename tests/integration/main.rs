@@ -12,5 +12,8 @@ mod executor;
 mod output;
 mod stack_build;
 mod stack_fixture;
+mod stack_leftovers;
 mod stack_push;
 mod stack_test;
+mod stalling;
+mod unavailable;

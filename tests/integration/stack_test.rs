@@ -18,13 +18,13 @@ fn output(out: &Output) -> String {
 }
 
 /// Writes an executable test script.
-fn script(f: &StackFixture, rel: &str, body: &str) {
+pub(crate) fn script(f: &StackFixture, rel: &str, body: &str) {
     f.write(rel, &format!("#!/bin/sh\n{body}\n"));
     std::fs::set_permissions(f.path().join(rel), std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
 /// Adds `line` to the `[images.NAME]` table of the fixture's tasks.toml.
-fn image_setting(f: &StackFixture, image: &str, line: &str) {
+pub(crate) fn image_setting(f: &StackFixture, image: &str, line: &str) {
     let toml = f.read("tasks.toml");
     let header = format!("[images.{image}]\n");
     assert!(toml.contains(&header));
@@ -66,7 +66,7 @@ fn tested(f: &StackFixture) -> Vec<String> {
 }
 
 /// Containers of this fixture's images still present, running or not.
-fn leftovers(f: &StackFixture, reg: &str, image: &str) -> Vec<String> {
+pub(crate) fn leftovers(f: &StackFixture, reg: &str, image: &str) -> Vec<String> {
     let engine = dorun_docker::Engine::connect().unwrap();
     engine
         .containers_with_label(&format!("dorun.repository={}", f.repo(reg, image)))
