@@ -77,7 +77,7 @@ impl Session {
         let state = Arc::new(State::new(project.root.join(&project.settings.state_dir)));
         let cache = Arc::new(StatCache::load(&state.stat_cache_path()));
         let procs = Arc::new(Procs::default());
-        let images = crate::stack::stack(&project);
+        let images = crate::stack::stack(&project)?;
         let works: Vec<Option<Arc<dyn Work>>> = graph
             .nodes
             .iter()
@@ -154,15 +154,29 @@ impl Session {
         forced
     }
 
+    /// The stack runtime, when any of `order` is an image task.
+    fn images_in(&self, order: &[usize]) -> Option<&crate::stack::runtime::Runtime> {
+        let rt = self.stack.rt.as_deref()?;
+        order
+            .iter()
+            .any(|&n| matches!(self.graph().nodes[n].action, Action::Image(_)))
+            .then_some(rt)
+    }
+
     /// Image tasks need the engine (and registry): check once, up front, for exit code 3.
     pub fn preflight(&self, order: &[usize]) -> Result<()> {
-        let needs_images = order
-            .iter()
-            .any(|&n| matches!(self.graph().nodes[n].action, Action::Image(_)));
-        match (&self.stack.rt, needs_images) {
-            (Some(rt), true) => rt.preflight(),
-            _ => Ok(()),
+        match self.images_in(order) {
+            Some(rt) => rt.preflight(),
+            None => Ok(()),
         }
+    }
+
+    /// For `list` and `info`, which answer from local state what needs no engine or registry:
+    /// why the engine or registry is unavailable, if it is (said once, on stderr).
+    pub fn environment_note(&self, order: &[usize]) -> Option<String> {
+        let why = self.images_in(order)?.check_environment()?;
+        eprintln!("dorun: warning: {why}\n  statuses that depend on it are shown as unknown");
+        Some(why)
     }
 
     pub fn predict(&self, order: &[usize], forced: &[bool]) -> Vec<Prediction> {
@@ -181,11 +195,11 @@ impl Session {
                     .into(),
             ));
         }
+        install_signal_handlers(&self.shared.procs);
         let (roots, order) = self.selection(patterns, run.only)?;
         self.preflight(&order)?;
         let _lock = self.shared.state.lock()?;
         self.sweep_temp_files();
-        install_signal_handlers(&self.shared.procs);
         let jobs = run
             .jobs
             .or(self.shared.project.settings.jobs)
@@ -201,12 +215,23 @@ impl Session {
             forced: self.forced(&roots, run.force),
         };
         let mut reporter = report::reporter(global.progress, global.verbose);
+        if let Some(rt) = self.images_in(&order) {
+            // Holding the lock, no other run of this project is alive: containers of other
+            // runs are leftovers of a killed dorun.
+            match rt.sweep_dead_runs()? {
+                0 => {}
+                1 => reporter.message("removed 1 container left by a killed dorun run"),
+                n => reporter.message(&format!("removed {n} containers left by killed dorun runs")),
+            }
+        }
         let started = std::time::Instant::now();
         let started_at = crate::exec::work::now_unix();
         let summary = runner::run(self.shared.clone(), &order, &opts, reporter.as_mut());
         self.print_test_summary(&order, global);
         let exit = if summary.interrupted {
             Error::Interrupted.exit_code()
+        } else if summary.environment.is_some() {
+            3
         } else if summary.failed() {
             1
         } else {
@@ -225,9 +250,10 @@ impl Session {
             &summary.results,
         )
         .map_err(|e| Error::io(&run_json, e))?;
-        match exit {
-            0 => Ok(()),
-            130 => Err(Error::Interrupted),
+        match (exit, summary.environment) {
+            (0, _) => Ok(()),
+            (130, _) => Err(Error::Interrupted),
+            (3, Some(why)) => Err(Error::Environment(why)),
             _ => Err(Error::TasksFailed),
         }
     }
@@ -251,8 +277,11 @@ impl Session {
     }
 }
 
+/// Ctrl-C, `kill` and a closed terminal all stop the run the same way: running commands and
+/// containers are ended, nothing unfinished is recorded, exit code 130.
 fn install_signal_handlers(procs: &Procs) {
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    for sig in [SIGINT, SIGTERM, SIGHUP] {
         let _ = signal_hook::flag::register(sig, procs.interrupted.clone());
     }
 }
@@ -260,7 +289,10 @@ fn install_signal_handlers(procs: &Procs) {
 /// Reasons as one line, for `plan`, `info` and `-v`.
 pub fn describe(p: &Prediction) -> String {
     if let Some(e) = &p.error {
-        return format!("cannot decide: {e}");
+        return match p.environment {
+            true => format!("unknown: {e}"),
+            false => format!("cannot decide: {e}"),
+        };
     }
     if p.reasons.is_empty() {
         return "up to date".into();
@@ -269,7 +301,9 @@ pub fn describe(p: &Prediction) -> String {
 }
 
 pub fn status_word(p: &Prediction, ever_ran: bool) -> &'static str {
-    if !p.stale() {
+    if p.environment {
+        "unknown"
+    } else if !p.stale() {
         Status::UpToDate.word()
     } else if ever_ran {
         "stale"

@@ -13,7 +13,7 @@ pub fn list(session: &Session, all: bool, json_out: bool) -> Result<()> {
         .collect();
     let order = g.closure(&shown, false);
     let forced = vec![false; g.nodes.len()];
-    session.preflight(&order)?;
+    session.environment_note(&order);
     let predictions = session.predict(&order, &forced);
     let state = &session.shared.state;
     let mut rows = Vec::new();
@@ -42,7 +42,7 @@ pub fn info(session: &Session, patterns: &[String]) -> Result<()> {
     let (roots, order) = session.selection(patterns, false)?;
     let g = session.graph();
     let forced = vec![false; g.nodes.len()];
-    session.preflight(&order)?;
+    session.environment_note(&order);
     let predictions = session.predict(&order, &forced);
     for &n in &roots {
         let node = &g.nodes[n];
@@ -109,6 +109,10 @@ pub fn plan(
     let forced = session.forced(&roots, force);
     session.preflight(&order)?;
     let predictions = session.predict(&order, &forced);
+    // What would run cannot be told without the engine or registry: exit 3, naming it.
+    if let Some(p) = predictions.iter().find(|p| p.environment) {
+        return Err(Error::Environment(p.error.clone().unwrap_or_default()));
+    }
     let g = session.graph();
     let tasks: Vec<_> = predictions
         .iter()

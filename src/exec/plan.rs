@@ -11,6 +11,8 @@ pub struct Prediction {
     pub reasons: Vec<DirtyReason>,
     /// The task could not even be judged (an unreadable input, an unreachable engine...).
     pub error: Option<String>,
+    /// The error is the engine's or registry's silence, not the task's: its status is unknown.
+    pub environment: bool,
 }
 
 impl Prediction {
@@ -47,6 +49,7 @@ pub fn predict(shared: &Shared, order: &[usize], forced: &[bool]) -> Vec<Predict
                 node: n,
                 reasons,
                 error: None,
+                environment: false,
             });
             continue;
         }
@@ -62,6 +65,7 @@ pub fn predict(shared: &Shared, order: &[usize], forced: &[bool]) -> Vec<Predict
             prefetched: Default::default(),
         };
         let mut error = None;
+        let mut environment = false;
         // A dependency that will run may change what this task sees, unless the task's
         // decision does not use its dependencies' results (image tasks judge by identity).
         let dep_will_run = std::mem::take(&mut reasons);
@@ -79,13 +83,17 @@ pub fn predict(shared: &Shared, order: &[usize], forced: &[bool]) -> Vec<Predict
                         .unwrap_or_else(|| fp.digest()),
                 );
             }
-            Err(e) => error = Some(e.message),
+            Err(e) => {
+                environment = e.environment;
+                error = Some(e.message);
+            }
         }
         stale[n] = !reasons.is_empty() || error.is_some();
         out.push(Prediction {
             node: n,
             reasons,
             error,
+            environment,
         });
     }
     out

@@ -3,7 +3,7 @@
 //! job_queue). A failure is recorded and its dependents skipped; the loop never bails out early.
 use super::procs::Procs;
 use super::queue::Queue;
-use super::work::{self, decide, TaskCx, Work};
+use super::work::{self, decide, TaskCx, TaskError, Work};
 use crate::config::Project;
 use crate::fingerprint::{reason, Hash, StatCache, TaskRecord};
 use crate::graph::{Action, Graph};
@@ -69,6 +69,8 @@ enum Outcome {
         exit_code: Option<i32>,
         seconds: f64,
         log: Option<PathBuf>,
+        /// The engine or registry did not answer (see `TaskError::environment`).
+        environment: bool,
     },
 }
 
@@ -82,6 +84,8 @@ pub fn log_path(project: &Project, name: &str) -> PathBuf {
 pub struct RunSummary {
     pub results: Vec<TaskResult>,
     pub interrupted: bool,
+    /// The first failure of the engine or registry to answer: the run stopped there (exit 3).
+    pub environment: Option<String>,
 }
 
 impl RunSummary {
@@ -105,6 +109,7 @@ pub fn run(
     let (tx, rx) = mpsc::channel::<Msg>();
     let mut running = 0usize;
     let mut stopping_after: Option<String> = None;
+    let mut environment: Option<String> = None;
     let mut interrupt_at: Option<Instant> = None;
     let mut in_flight = std::collections::BTreeSet::new();
     let workers = selected
@@ -224,13 +229,20 @@ pub fn run(
                         exit_code,
                         seconds,
                         log,
+                        environment: unavailable,
                     } => {
                         let tail = log.as_ref().and_then(|l| log_tail(l, 20));
                         skipped_now = queue.failed(node);
                         let stops = shared.works[node]
                             .as_ref()
                             .is_none_or(|w| w.failure_stops_run());
-                        if !opts.keep_going && stopping_after.is_none() && stops {
+                        // Without the engine or registry nothing else can be decided: stop,
+                        // even under -k.
+                        if unavailable && environment.is_none() {
+                            environment = Some(message.clone());
+                        }
+                        if ((!opts.keep_going && stops) || unavailable) && stopping_after.is_none()
+                        {
                             stopping_after = Some(name.clone());
                         }
                         (
@@ -273,6 +285,11 @@ pub fn run(
     for n in queue.not_started() {
         let why = if interrupted {
             "not started: interrupted".to_string()
+        } else if environment.is_some() {
+            format!(
+                "not started: {} failed for want of the engine or registry",
+                stopping_after.clone().unwrap_or_default()
+            )
         } else {
             format!(
                 "not started: stopped after {} failed (use -k to keep going)",
@@ -292,6 +309,7 @@ pub fn run(
     RunSummary {
         results,
         interrupted,
+        environment,
     }
 }
 
@@ -397,6 +415,7 @@ fn spawn_worker(shared: Arc<Shared>, job: Job, tx: mpsc::Sender<Msg>) {
                         exit_code: None,
                         seconds: 0.0,
                         log: None,
+                        environment: false,
                     }
                 });
         let _ = tx.send(Msg::Finished { node, outcome });
@@ -434,15 +453,16 @@ fn run_one(shared: &Shared, job: Job, tx: &mpsc::Sender<Msg>) -> Outcome {
         prefetched: std::sync::Mutex::new(prefetched),
     };
     let started = Instant::now();
-    let failed = |message: String, exit_code: Option<i32>, log: Option<PathBuf>| Outcome::Failed {
-        message,
-        exit_code,
+    let failed = |e: TaskError, log: Option<PathBuf>| Outcome::Failed {
+        message: e.message,
+        exit_code: e.exit_code,
         seconds: started.elapsed().as_secs_f64(),
         log,
+        environment: e.environment,
     };
     let (fingerprint, reasons) = match decide(work.as_ref(), &cx, force) {
         Ok(d) => d,
-        Err(e) => return failed(e.message, e.exit_code, None),
+        Err(e) => return failed(e, None),
     };
     if reasons.is_empty() {
         let result = shared
@@ -459,22 +479,21 @@ fn run_one(shared: &Shared, job: Job, tx: &mpsc::Sender<Msg>) -> Outcome {
     });
     // From here until the new record is saved, the task must not look done.
     if let Err(e) = shared.state.forget(name) {
-        return failed(e.to_string(), None, None);
+        return failed(TaskError::new(e.to_string()), None);
     }
     let log_file = log_path(&shared.project, name);
     let mut log = match open_log(&log_file) {
         Ok(f) => f,
         Err(e) => {
             return failed(
-                format!("cannot write {}: {e}", log_file.display()),
-                None,
+                TaskError::new(format!("cannot write {}: {e}", log_file.display())),
                 None,
             )
         }
     };
     match work.execute(&cx, &mut log) {
         Ok(_) if shared.procs.interrupted.load(Ordering::SeqCst) => {
-            failed("interrupted".into(), None, Some(log_file))
+            failed(TaskError::new("interrupted"), Some(log_file))
         }
         Ok(produced) => {
             let seconds = started.elapsed().as_secs_f64();
@@ -487,8 +506,7 @@ fn run_one(shared: &Shared, job: Job, tx: &mpsc::Sender<Msg>) -> Outcome {
             };
             if let Err(e) = shared.state.save(name, &record) {
                 return failed(
-                    format!("cannot record the result: {e}"),
-                    None,
+                    TaskError::new(format!("cannot record the result: {e}")),
                     Some(log_file),
                 );
             }
@@ -498,7 +516,7 @@ fn run_one(shared: &Shared, job: Job, tx: &mpsc::Sender<Msg>) -> Outcome {
                 seconds,
             }
         }
-        Err(e) => failed(e.message, e.exit_code, Some(log_file)),
+        Err(e) => failed(e, Some(log_file)),
     }
 }
 

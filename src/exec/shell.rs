@@ -118,6 +118,7 @@ impl Work for ShellWork {
                         _ => f.message,
                     },
                     exit_code: f.exit_code,
+                    environment: false,
                 })?;
             if cx.procs.is_interrupted() {
                 return Err(TaskError::new("interrupted"));

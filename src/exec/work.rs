@@ -35,6 +35,9 @@ impl TaskCx<'_> {
 pub struct TaskError {
     pub message: String,
     pub exit_code: Option<i32>,
+    /// The engine or registry did not answer (unreachable, or past its deadline): the run
+    /// stops and exits 3, and `plan` exits 3, instead of blaming the task.
+    pub environment: bool,
 }
 
 impl TaskError {
@@ -42,6 +45,26 @@ impl TaskError {
         TaskError {
             message: message.into(),
             exit_code: None,
+            environment: false,
+        }
+    }
+
+    /// A failure of the environment rather than of the task (see `environment`).
+    pub fn environment(message: impl Into<String>) -> TaskError {
+        TaskError {
+            environment: true,
+            ..TaskError::new(message)
+        }
+    }
+}
+
+/// The engine's or registry's own words; an unreachable or silent one is the environment's
+/// fault. (Pushes word their failures themselves: a registry lost mid-push fails the push.)
+impl From<dorun_docker::DockerError> for TaskError {
+    fn from(e: dorun_docker::DockerError) -> TaskError {
+        TaskError {
+            environment: e.is_environment(),
+            ..TaskError::new(e.to_string())
         }
     }
 }

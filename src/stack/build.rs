@@ -91,7 +91,7 @@ impl Work for BuildWork {
         let id = rt.identity(v, cx.cache)?;
         let content_ref = rt.content_ref(v, &id);
         let human_ref = rt.human_ref(v);
-        let engine = rt.engine().map_err(TaskError::new)?;
+        let engine = rt.engine().map_err(TaskError::environment)?;
         let mut produced = Produced::default();
         produced.extra.insert("reference".into(), human_ref.clone());
         produced
@@ -104,7 +104,7 @@ impl Work for BuildWork {
             );
             engine
                 .tag_reference(&content_ref, &human_ref)
-                .map_err(|e| TaskError::new(e.to_string()))?;
+                .map_err(TaskError::from)?;
             produced.extra.insert("image-id".into(), image_id);
             artifacts::refresh_built(rt, cx.cache)?;
             return Ok(produced);
@@ -135,7 +135,7 @@ impl Work for BuildWork {
         };
         let outcome = engine
             .build(&request, &mut on_event)
-            .map_err(|e| TaskError::new(e.to_string()))?;
+            .map_err(TaskError::from)?;
         write_build_record(rt, v, &content_ref, &human_ref, &outcome)?;
         produced
             .extra

@@ -89,8 +89,8 @@ impl Work for ManifestWork {
         let variant = rt.variant(v);
         let id = rt.identity(v, cx.cache)?;
         let content_ref = rt.content_ref(v, &id);
-        let engine = rt.engine().map_err(TaskError::new)?;
-        let docker = |e: dorun_docker::DockerError| TaskError::new(e.to_string());
+        let engine = rt.engine().map_err(TaskError::environment)?;
+        let docker = TaskError::from;
         let config = engine.image_config(&content_ref).map_err(|e| match e {
             dorun_docker::DockerError::ImageNotFound { .. } => TaskError::new(format!(
                 "{content_ref} is not in the local engine: run `dorun build:{}` first",

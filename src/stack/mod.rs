@@ -2,6 +2,7 @@
 pub mod artifacts;
 pub mod build;
 pub mod changed;
+pub mod deadlines;
 pub mod git;
 pub mod identity;
 pub mod limits;
@@ -9,6 +10,7 @@ pub mod manifest;
 pub mod manifest_format;
 pub mod manifest_record;
 pub mod manifest_render;
+pub mod owner;
 pub mod pipeline;
 pub mod push;
 pub mod push_gate;
@@ -29,17 +31,20 @@ pub struct Stack {
     pub rt: Option<Arc<Runtime>>,
 }
 
-pub fn stack(project: &Project) -> Stack {
-    let rt = project.stack.as_ref().map(|spec| {
-        Arc::new(Runtime::new(
-            project.root.clone(),
-            spec.clone(),
-            project.settings.artifacts_dir.clone(),
-            project.settings.manifests_dir.clone(),
-            project.root.join(&project.settings.state_dir),
-        ))
-    });
-    Stack { rt }
+/// Fails (exit 2) on a malformed deadline in the environment, when there is a stack.
+pub fn stack(project: &Project) -> crate::error::Result<Stack> {
+    let Some(spec) = &project.stack else {
+        return Ok(Stack { rt: None });
+    };
+    let rt = Arc::new(Runtime::new(
+        project.root.clone(),
+        spec.clone(),
+        project.settings.artifacts_dir.clone(),
+        project.settings.manifests_dir.clone(),
+        project.root.join(&project.settings.state_dir),
+        deadlines::Deadlines::from_env()?,
+    ));
+    Ok(Stack { rt: Some(rt) })
 }
 
 impl Stack {

@@ -167,7 +167,7 @@ impl Work for PushWork {
         }
         push_gate::check(rt, cx.cache)?;
         let refs = self.refs(cx)?;
-        let engine = rt.engine().map_err(TaskError::new)?;
+        let engine = rt.engine().map_err(TaskError::environment)?;
         let docker = |e: dorun_docker::DockerError| TaskError::new(e.to_string());
         let Some(image_id) = self.rt.local_image(&refs.content)? else {
             return Err(TaskError::new(format!(

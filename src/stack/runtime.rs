@@ -1,12 +1,15 @@
 //! What the image tasks of one dorun process share: the stack spec, the engine connection
 //! (opened once, lazily), memoized identities and registry answers, and the artifacts lock.
+//! Once the engine or the registry failed to answer, later questions to it fail at once with
+//! the same words, rather than each waiting out its deadline again.
+use super::deadlines::Deadlines;
 use super::git::GitInfo;
 use super::identity::{self, Identity};
 use super::pipeline::ChangedSet;
 use super::spec::{StackSpec, Variant};
 use crate::exec::work::TaskError;
 use crate::fingerprint::StatCache;
-use dorun_docker::{Credentials, Engine, Registry};
+use dorun_docker::{Credentials, DockerError, Engine, Owner, Registry};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -20,6 +23,12 @@ pub struct Runtime {
     pub git: GitInfo,
     engine: OnceLock<Result<Arc<Engine>, String>>,
     registry: OnceLock<Registry>,
+    deadlines: Deadlines,
+    /// Labels of the containers this process makes.
+    owner: Owner,
+    /// Why the engine, or the registry, stopped answering (first failure wins).
+    engine_down: OnceLock<String>,
+    registry_down: OnceLock<String>,
     identities: Mutex<Vec<Option<Identity>>>,
     /// The registry's (or engine's) answer per variant: is its content tag there?
     in_registry: Mutex<Vec<Option<bool>>>,
@@ -35,9 +44,11 @@ impl Runtime {
         artifacts_dir: PathBuf,
         manifests_dir: PathBuf,
         state_dir: PathBuf,
+        deadlines: Deadlines,
     ) -> Runtime {
         let n = spec.variants.len();
         let git = GitInfo::read(&root);
+        let owner = super::owner::of(&state_dir);
         Runtime {
             root,
             spec,
@@ -47,6 +58,10 @@ impl Runtime {
             git,
             engine: OnceLock::new(),
             registry: OnceLock::new(),
+            deadlines,
+            owner,
+            engine_down: OnceLock::new(),
+            registry_down: OnceLock::new(),
             identities: Mutex::new(vec![None; n]),
             in_registry: Mutex::new(vec![None; n]),
             pipeline: OnceLock::new(),
@@ -58,23 +73,48 @@ impl Runtime {
         &self.spec.variants[v]
     }
 
-    /// The engine, connected on first use; the error says how to reach one.
+    /// The engine, connected on first use, with this run's deadline and container labels; the
+    /// error says how to reach one.
     pub fn engine(&self) -> Result<Arc<Engine>, String> {
         self.engine
-            .get_or_init(|| Engine::connect().map(Arc::new).map_err(|e| e.to_string()))
+            .get_or_init(|| {
+                let mut engine = Engine::connect().map_err(|e| e.to_string())?;
+                engine.set_request_timeout(self.deadlines.engine);
+                engine.set_owner(self.owner.clone());
+                Ok(Arc::new(engine))
+            })
             .clone()
     }
 
     /// Before any image task runs: the engine (and the registry, when one is set) must answer,
     /// or dorun stops with exit code 3 instead of failing every image one by one.
     pub fn preflight(&self) -> crate::error::Result<()> {
-        self.engine().map_err(crate::error::Error::Environment)?;
-        if let Some(registry) = self.registry() {
-            registry
-                .ping()
-                .map_err(|e| crate::error::Error::Environment(e.to_string()))?;
+        match self.check_environment() {
+            Some(why) => Err(crate::error::Error::Environment(why)),
+            None => Ok(()),
         }
-        Ok(())
+    }
+
+    /// Like `preflight`, for commands that can answer without the engine or registry (`list`,
+    /// `info`): why one of them is unavailable, if it is. Their questions then fail at once.
+    pub fn check_environment(&self) -> Option<String> {
+        if let Err(why) = self.engine() {
+            let _ = self.engine_down.set(why.clone());
+            return Some(why);
+        }
+        let registry = self.registry()?;
+        let why = registry.ping().err()?.to_string();
+        let _ = self.registry_down.set(why.clone());
+        Some(why)
+    }
+
+    /// Removes the containers earlier runs of this project left behind (killed before they
+    /// could clean up). Only for a process holding the project lock: no other run is alive.
+    pub fn sweep_dead_runs(&self) -> crate::error::Result<usize> {
+        let engine = self.engine().map_err(crate::error::Error::Environment)?;
+        engine
+            .remove_containers_of_other_runs()
+            .map_err(|e| crate::error::Error::Environment(e.to_string()))
     }
 
     /// The registry client, made once per process: credential lookup may start a helper
@@ -85,17 +125,32 @@ impl Runtime {
         }
         let registry = self.registry.get_or_init(|| {
             let creds = Credentials::lookup(&self.spec.registry).ok().flatten();
-            Registry::new(&self.spec.registry, creds)
+            Registry::new(&self.spec.registry, creds).with_timeout(self.deadlines.registry)
         });
         Some(registry)
     }
 
+    /// The answer of the engine (`engine_down`) or registry (`registry_down`), remembering
+    /// that it does not answer; an environment failure is marked as such for the exit code.
+    fn ask<T>(
+        down: &OnceLock<String>,
+        question: impl FnOnce() -> Result<T, DockerError>,
+    ) -> Result<T, TaskError> {
+        if let Some(why) = down.get() {
+            return Err(TaskError::environment(why.clone()));
+        }
+        question().map_err(|e| {
+            if e.is_environment() {
+                let _ = down.set(e.to_string());
+            }
+            TaskError::from(e)
+        })
+    }
+
     /// The local image id of a reference, or None when the engine does not have it.
     pub fn local_image(&self, reference: &str) -> Result<Option<String>, TaskError> {
-        let engine = self.engine().map_err(TaskError::new)?;
-        engine
-            .image_id(reference)
-            .map_err(|e| TaskError::new(e.to_string()))
+        let engine = self.engine().map_err(TaskError::environment)?;
+        Self::ask(&self.engine_down, || engine.image_id(reference))
     }
 
     /// Whether the engine holds this identity under this commit's human tag too: what
@@ -181,16 +236,11 @@ impl Runtime {
         let id = self.identity(v, cache)?;
         let tag = self.content_tag(v, &id);
         let found = match self.registry() {
-            Some(registry) => registry
-                .manifest_digest(&self.spec.registry_path(&self.variant(v).image), &tag)
-                .map_err(|e| TaskError::new(e.to_string()))?
-                .is_some(),
-            None => self
-                .engine()
-                .map_err(TaskError::new)?
-                .image_id(&self.content_ref(v, &id))
-                .map_err(|e| TaskError::new(e.to_string()))?
-                .is_some(),
+            Some(registry) => Self::ask(&self.registry_down, || {
+                registry.manifest_digest(&self.spec.registry_path(&self.variant(v).image), &tag)
+            })?
+            .is_some(),
+            None => self.local_image(&self.content_ref(v, &id))?.is_some(),
         };
         self.in_registry.lock().unwrap()[v] = Some(found);
         Ok(found)

@@ -137,6 +137,41 @@ fn ctrl_c_kills_the_children_exits_130_and_records_nothing_false() {
     p.test().arg("t").ran(&["t"]).run();
 }
 
+/// `kill` (SIGTERM) and a closed terminal (SIGHUP) stop a run the way Ctrl-C does.
+#[test]
+fn sigterm_and_sighup_behave_like_ctrl_c() {
+    for signal in [libc::SIGTERM, libc::SIGHUP] {
+        let p = gated_done_once();
+        p.write("in.txt", "v2\n");
+        p.write(
+            "tasks.toml",
+            &GATED.replace(
+                "echo $$ > t.pid;",
+                "sleep 100 & echo $! > child.pid; echo $$ > t.pid;",
+            ),
+        );
+        let running = p
+            .test()
+            .arg("t")
+            .status(130)
+            .stderr_contains("interrupted")
+            .spawn();
+        let task_pid = read_pid(&p, "t.pid");
+        let child_pid = read_pid(&p, "child.pid");
+        running.signal(signal);
+        running.wait();
+        wait_for("the task and its child to be killed", 5, || {
+            !alive(task_pid) && !alive(child_pid)
+        });
+        assert_eq!(p.run_json()["exit_code"], 130, "signal {signal}");
+        assert_ne!(p.run_entry("t")["status"], "ran", "signal {signal}");
+        p.test()
+            .args(&["info", "t"])
+            .stdout_lacks("status:  up-to-date")
+            .run();
+    }
+}
+
 #[test]
 fn an_interrupt_escalates_to_sigkill_for_a_task_ignoring_sigterm() {
     let t = Test::new().tasks_toml(

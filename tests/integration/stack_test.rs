@@ -18,13 +18,13 @@ fn output(out: &Output) -> String {
 }
 
 /// Writes an executable test script.
-fn script(f: &StackFixture, rel: &str, body: &str) {
+pub(crate) fn script(f: &StackFixture, rel: &str, body: &str) {
     f.write(rel, &format!("#!/bin/sh\n{body}\n"));
     std::fs::set_permissions(f.path().join(rel), std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
 /// Adds `line` to the `[images.NAME]` table of the fixture's tasks.toml.
-fn image_setting(f: &StackFixture, image: &str, line: &str) {
+pub(crate) fn image_setting(f: &StackFixture, image: &str, line: &str) {
     let toml = f.read("tasks.toml");
     let header = format!("[images.{image}]\n");
     assert!(toml.contains(&header));
@@ -66,7 +66,7 @@ fn tested(f: &StackFixture) -> Vec<String> {
 }
 
 /// Containers of this fixture's images still present, running or not.
-fn leftovers(f: &StackFixture, reg: &str, image: &str) -> Vec<String> {
+pub(crate) fn leftovers(f: &StackFixture, reg: &str, image: &str) -> Vec<String> {
     let engine = dorun_docker::Engine::connect().unwrap();
     engine
         .containers_with_label(&format!("dorun.repository={}", f.repo(reg, image)))
@@ -418,9 +418,9 @@ fn limits_apply_network_none_has_no_network_and_memory_is_capped() {
     );
 }
 
-/// Runs `dorun test`, sends SIGINT once `ready` says so (given each stderr line), and checks
+/// Runs `dorun test`, sends `signal` once `ready` says so (given each stderr line), and checks
 /// that dorun stops quickly with 130, leaving no container and no result behind.
-fn interrupt_test_run(f: &StackFixture, reg: &str, ready: &dyn Fn(&str) -> bool) {
+fn interrupt_test_run(f: &StackFixture, reg: &str, signal: i32, ready: &dyn Fn(&str) -> bool) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_dorun"))
         .args(["--progress", "plain", "-v", "test"])
         .current_dir(f.path())
@@ -455,7 +455,7 @@ fn interrupt_test_run(f: &StackFixture, reg: &str, ready: &dyn Fn(&str) -> bool)
         }
     }
     unsafe {
-        libc::kill(child.id() as i32, libc::SIGINT);
+        libc::kill(child.id() as i32, signal);
     }
     let started = Instant::now();
     let status = child.wait().unwrap();
@@ -464,10 +464,14 @@ fn interrupt_test_run(f: &StackFixture, reg: &str, ready: &dyn Fn(&str) -> bool)
         "dorun took {:?} to stop",
         started.elapsed()
     );
-    assert_eq!(status.code(), Some(130));
+    assert_eq!(
+        status.code(),
+        Some(130),
+        "after signal {signal}: {status:?}"
+    );
     assert!(
         leftovers(f, reg, "base").is_empty(),
-        "containers left after Ctrl-C"
+        "containers left after signal {signal}"
     );
     // Nothing recorded: the test is not up to date, and no partial results count.
     assert!(!f.path().join("artifacts/test/base.json").exists());
@@ -485,11 +489,27 @@ fn no_container_is_left_after_an_interrupted_run() {
     script(&f, "images/base/test/test_slow", "sleep 120");
     assert_exit(&f.dorun(&["build"]), 0);
     // While the test container runs.
-    interrupt_test_run(&f, &reg, &|_| !leftovers(&f, &reg, "base").is_empty());
+    let running = |_: &str| !leftovers(&f, &reg, "base").is_empty();
+    interrupt_test_run(&f, &reg, libc::SIGINT, &running);
     // As the test starts (`-v` prints its steps), while its container is being created.
-    interrupt_test_run(&f, &reg, &|line| {
+    interrupt_test_run(&f, &reg, libc::SIGINT, &|line| {
         line.contains("[1/1] images/base/test/test_slow")
     });
+}
+
+/// `kill` and a closed terminal stop a test run the way Ctrl-C does.
+#[test]
+fn sigterm_and_sighup_stop_a_test_run_like_ctrl_c() {
+    if !docker_available() {
+        return;
+    }
+    let reg = registry();
+    let f = StackFixture::new(&[("base", None)], &reg, "");
+    script(&f, "images/base/test/test_slow", "sleep 120");
+    assert_exit(&f.dorun(&["build"]), 0);
+    let running = |_: &str| !leftovers(&f, &reg, "base").is_empty();
+    interrupt_test_run(&f, &reg, libc::SIGTERM, &running);
+    interrupt_test_run(&f, &reg, libc::SIGHUP, &running);
 }
 
 #[test]

@@ -78,8 +78,9 @@ impl Engine {
         };
         let body = bollard::body_try_stream(tar.body);
 
+        let client = self.build_client();
         let streamed = self.block_on(async {
-            let mut stream = self.docker.build_image(options, None, Some(body));
+            let mut stream = client.build_image(options, None, Some(body));
             let mut lines = LineSplitter::default();
             let mut image_id = None;
             let mut emit = |line: String| {

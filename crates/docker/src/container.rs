@@ -1,21 +1,27 @@
 //! `Engine::run`: one throwaway container for an image test — files uploaded before start,
-//! resource limits applied, output captured, a timeout enforced, and the container always
-//! removed afterwards.
+//! resource limits applied, output captured, and a timeout enforced twice: by dorun, and inside
+//! the container (see `watchdog`) so it holds when dorun is gone. The container is removed by
+//! dorun whatever happens, and by the engine itself (`AutoRemove`) as soon as it stops.
+//!
+//! With `AutoRemove` the container may be gone before anyone asks for its exit code: see
+//! `watch` for how its output and exit code are caught.
 
-use std::collections::{BTreeMap, HashMap};
-use std::time::Duration;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use bollard::container::LogOutput;
-use bollard::models::{ContainerCreateBody, HostConfig};
+use bollard::models::{ContainerCreateBody, EventMessage, HostConfig};
 use bollard::query_parameters::{
-    CreateContainerOptions, InspectContainerOptions, KillContainerOptions, LogsOptions,
-    UploadToContainerOptions, WaitContainerOptions,
+    AttachContainerOptions, CreateContainerOptions, InspectContainerOptions, KillContainerOptions,
+    UploadToContainerOptions,
 };
-use futures_util::StreamExt;
+use futures_util::Stream;
 
 use crate::engine::Engine;
 use crate::error::{DockerError, Result};
-use crate::live::{ContainerGuard, DORUN_LABEL};
+use crate::live::ContainerGuard;
+use crate::watch::{collect, exit_events, next_exit, Bollard, Collected, DRAIN};
+use crate::watchdog;
 
 /// A file placed in the container before it starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,12 +54,13 @@ pub struct RunSpec {
     pub env: BTreeMap<String, String>,
     pub files: Vec<UploadFile>,
     pub limits: Limits,
-    /// The container is killed when it runs longer.
+    /// dorun kills the container when it runs longer; the container ends itself 2 s later
+    /// should dorun be gone (images with `/bin/sh`, see `watchdog`).
     pub timeout: Duration,
     /// `uid[:gid]` or a user name; `None` keeps the image's user.
     pub user: Option<String>,
     pub workdir: Option<String>,
-    /// Extra labels; `dorun=1` is always added.
+    /// Extra labels; `dorun=1` and the engine's owner labels are always added.
     pub labels: BTreeMap<String, String>,
 }
 
@@ -91,6 +98,25 @@ pub struct RunResult {
     pub host_network: Option<String>,
 }
 
+/// One container, from creation to its end.
+enum Attempt {
+    Ran {
+        exit_code: i64,
+        stdout: String,
+        stderr: String,
+        timed_out: bool,
+    },
+    /// The engine refused to start the command (missing, not executable).
+    NotStarted { message: String },
+}
+
+/// What the engine made of the container's settings, read before it starts.
+struct Applied {
+    id: String,
+    memory: Option<i64>,
+    network: Option<String>,
+}
+
 impl Engine {
     /// Runs `spec` in a fresh container and removes it, whatever happens.
     pub fn run(&self, spec: &RunSpec) -> Result<RunResult> {
@@ -102,25 +128,63 @@ impl Engine {
                 )));
             }
         }
-        let guard = ContainerGuard::new(self);
-        self.block_on(self.run_in(&guard.name, spec))
+        let argv = self.command_of(spec)?;
+        if let Some(watched) = watchdog::wrap(&argv, spec.timeout) {
+            let (applied, attempt) = self.attempt(spec, &watched)?;
+            if let Attempt::Ran { .. } = attempt {
+                return Ok(result(applied, attempt));
+            }
+            // Most likely no /bin/sh in the image: run the command alone, unwatched.
+        }
+        let (applied, attempt) = self.attempt(spec, &argv)?;
+        Ok(result(applied, attempt))
     }
 
-    async fn run_in(&self, name: &str, spec: &RunSpec) -> Result<RunResult> {
-        let mut labels: HashMap<String, String> = spec.labels.clone().into_iter().collect();
-        labels.insert(DORUN_LABEL.into(), "1".into());
+    /// The whole command line the container runs: the entrypoint (the spec's, or the image's)
+    /// followed by the command (the spec's, or the image's when the spec has none and keeps the
+    /// image's entrypoint), as the engine would combine them.
+    fn command_of(&self, spec: &RunSpec) -> Result<Vec<String>> {
+        if let Some(entrypoint) = &spec.entrypoint {
+            return Ok(entrypoint.iter().chain(&spec.cmd).cloned().collect());
+        }
+        let config = self.image_config(&spec.image)?;
+        let cmd = match spec.cmd.is_empty() {
+            true => config.cmd.unwrap_or_default(),
+            false => spec.cmd.clone(),
+        };
+        Ok(config
+            .entrypoint
+            .unwrap_or_default()
+            .into_iter()
+            .chain(cmd)
+            .collect())
+    }
+
+    fn attempt(&self, spec: &RunSpec, argv: &[String]) -> Result<(Applied, Attempt)> {
+        let guard = ContainerGuard::new(self);
+        self.block_on(self.attempt_in(&guard.name, spec, argv))
+    }
+
+    async fn attempt_in(
+        &self,
+        name: &str,
+        spec: &RunSpec,
+        argv: &[String],
+    ) -> Result<(Applied, Attempt)> {
         let body = ContainerCreateBody {
             image: Some(spec.image.clone()),
-            cmd: Some(spec.cmd.clone()),
-            entrypoint: spec.entrypoint.clone(),
+            // A non-empty entrypoint keeps the engine from adding the image's command.
+            entrypoint: Some(argv.to_vec()),
+            cmd: Some(Vec::new()),
             env: Some(spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
             user: spec.user.clone(),
             working_dir: spec.workdir.clone(),
-            labels: Some(labels),
+            labels: Some(self.container_labels(spec.labels.clone())),
             host_config: Some(HostConfig {
                 memory: spec.limits.memory_bytes,
                 nano_cpus: spec.limits.nano_cpus,
                 network_mode: spec.limits.network.clone(),
+                auto_remove: Some(true),
                 ..Default::default()
             }),
             ..Default::default()
@@ -153,6 +217,21 @@ impl Engine {
                 .await
                 .map_err(|e| self.err("uploading files into a container", e))?;
         }
+        let applied = self.applied(name, id.clone()).await;
+
+        let attach = AttachContainerOptions {
+            stdout: true,
+            stderr: true,
+            stream: true,
+            ..Default::default()
+        };
+        let output = self
+            .docker
+            .attach_container(name, Some(attach))
+            .await
+            .map_err(|e| self.err("attaching to a container", e))?
+            .output;
+        let mut exits = Box::pin(self.docker.events(Some(exit_events(&id))));
 
         if let Err(e) = self
             .docker
@@ -162,77 +241,60 @@ impl Engine {
             )
             .await
         {
-            // The engine refuses to start a missing or non-executable command; report it the
-            // way a shell would, as a failed run rather than an engine fault.
             return match e {
                 bollard::errors::Error::DockerResponseServerError { message, .. } => {
-                    let exit_code = if message.contains("permission denied") {
-                        126
-                    } else {
-                        127
-                    };
-                    let (host_memory, host_network) = self.applied_limits(name).await;
-                    Ok(RunResult {
-                        exit_code,
-                        stdout: String::new(),
-                        stderr: message,
-                        timed_out: false,
-                        container_id: id,
-                        host_memory,
-                        host_network,
-                    })
+                    Ok((applied, Attempt::NotStarted { message }))
                 }
                 other => Err(self.err("starting a container", other)),
             };
         }
 
-        let (exit_code, timed_out) = self.wait(name, spec.timeout).await?;
-        let (host_memory, host_network) = self.applied_limits(name).await;
-        let (stdout, stderr) = self.logs(name).await?;
-        Ok(RunResult {
-            exit_code,
-            stdout,
-            stderr,
-            timed_out,
-            container_id: id,
-            host_memory,
-            host_network,
-        })
+        let collected = Arc::new(Mutex::new(Collected::default()));
+        let collector = tokio::spawn(collect(output, collected.clone()));
+        let (exit_code, timed_out) = self.wait(name, &mut exits, spec.timeout).await?;
+        // Output ends when the container stops; a few more lines may still be in flight.
+        let _ = tokio::time::timeout(DRAIN, collector).await;
+        let collected = collected.lock().unwrap_or_else(|p| p.into_inner());
+        Ok((
+            applied,
+            Attempt::Ran {
+                exit_code,
+                stdout: String::from_utf8_lossy(&collected.stdout).into_owned(),
+                stderr: String::from_utf8_lossy(&collected.stderr).into_owned(),
+                timed_out,
+            },
+        ))
     }
 
-    /// Waits for the container to stop; kills it at `timeout`. Returns (exit code, timed out).
-    async fn wait(&self, name: &str, timeout: Duration) -> Result<(i64, bool)> {
-        let options = WaitContainerOptions {
-            condition: "not-running".into(),
-        };
-        let mut stream = self.docker.wait_container(name, Some(options));
-        match tokio::time::timeout(timeout, stream.next()).await {
-            Ok(Some(Ok(resp))) => Ok((resp.status_code, false)),
-            // bollard reports a non-zero exit as an error; it is just the exit code to us.
-            Ok(Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. }))) => {
-                Ok((code, false))
-            }
-            Ok(Some(Err(e))) => Err(self.err("waiting for a container", e)),
-            Ok(None) => Ok((self.exit_code(name).await?, false)),
+    /// Waits for the container's exit event; kills it at `timeout`. Returns (exit code, timed
+    /// out). An exit by SIGKILL past the timeout is the in-container deadline: timed out too.
+    async fn wait(
+        &self,
+        name: &str,
+        exits: &mut (impl Stream<Item = Bollard<EventMessage>> + Unpin),
+        timeout: Duration,
+    ) -> Result<(i64, bool)> {
+        let started = Instant::now();
+        match tokio::time::timeout(timeout, next_exit(exits)).await {
+            Ok(Ok(Some(code))) => Ok((code, code == 137 && started.elapsed() >= timeout)),
+            Ok(Ok(None)) => Ok((self.exit_code(name).await?, false)),
+            Ok(Err(e)) => Err(self.err("waiting for a container", e)),
             Err(_elapsed) => {
-                drop(stream);
                 let kill = KillContainerOptions {
                     signal: "SIGKILL".into(),
                 };
-                // It may have exited on its own meanwhile; the exit code below tells.
+                // It may have exited on its own meanwhile; its exit event tells.
                 let _ = self.docker.kill_container(name, Some(kill)).await;
-                let mut stream = self.docker.wait_container(
-                    name,
-                    Some(WaitContainerOptions {
-                        condition: "not-running".into(),
-                    }),
-                );
-                let _ = tokio::time::timeout(Duration::from_secs(10), stream.next()).await;
-                Ok((self.exit_code(name).await?, true))
+                let code = tokio::time::timeout(DRAIN, next_exit(exits)).await;
+                Ok((
+                    code.ok().and_then(|c| c.ok()).flatten().unwrap_or(137),
+                    true,
+                ))
             }
         }
     }
 
+    /// The exit code from the container's state: for an event stream that ended early.
     async fn exit_code(&self, name: &str) -> Result<i64> {
         let inspect = self
             .docker
@@ -243,7 +305,7 @@ impl Engine {
     }
 
     /// The memory limit and network mode the engine actually applied.
-    async fn applied_limits(&self, name: &str) -> (Option<i64>, Option<String>) {
+    async fn applied(&self, name: &str, id: String) -> Applied {
         match self
             .docker
             .inspect_container(name, None::<InspectContainerOptions>)
@@ -251,34 +313,47 @@ impl Engine {
         {
             Ok(inspect) => {
                 let hc = inspect.host_config.unwrap_or_default();
-                (hc.memory, hc.network_mode)
+                Applied {
+                    id,
+                    memory: hc.memory,
+                    network: hc.network_mode,
+                }
             }
-            Err(_) => (None, None),
+            Err(_) => Applied {
+                id,
+                memory: None,
+                network: None,
+            },
         }
     }
+}
 
-    async fn logs(&self, name: &str) -> Result<(String, String)> {
-        let options = LogsOptions {
-            stdout: true,
-            stderr: true,
-            tail: "all".into(),
-            ..Default::default()
-        };
-        let mut stream = self.docker.logs(name, Some(options));
-        let (mut out, mut err) = (Vec::new(), Vec::new());
-        while let Some(item) = stream.next().await {
-            match item.map_err(|e| self.err("reading container output", e))? {
-                LogOutput::StdOut { message } | LogOutput::Console { message } => {
-                    out.extend_from_slice(&message)
-                }
-                LogOutput::StdErr { message } => err.extend_from_slice(&message),
-                LogOutput::StdIn { .. } => {}
-            }
+fn result(applied: Applied, attempt: Attempt) -> RunResult {
+    let (exit_code, stdout, stderr, timed_out) = match attempt {
+        Attempt::Ran {
+            exit_code,
+            stdout,
+            stderr,
+            timed_out,
+        } => (exit_code, stdout, stderr, timed_out),
+        // The engine refuses to start a missing or non-executable command; report it the way
+        // a shell would, as a failed run rather than an engine fault.
+        Attempt::NotStarted { message } => {
+            let code = match message.contains("permission denied") {
+                true => 126,
+                false => 127,
+            };
+            (code, String::new(), message, false)
         }
-        Ok((
-            String::from_utf8_lossy(&out).into_owned(),
-            String::from_utf8_lossy(&err).into_owned(),
-        ))
+    };
+    RunResult {
+        exit_code,
+        stdout,
+        stderr,
+        timed_out,
+        container_id: applied.id,
+        host_memory: applied.memory,
+        host_network: applied.network,
     }
 }
 

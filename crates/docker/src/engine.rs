@@ -18,15 +18,24 @@ const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";
 /// How long `connect` waits for the engine before declaring it unreachable.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// bollard's per-request timeout only bounds waiting for response *headers*; a build's headers
-/// come after the whole context is uploaded, so keep it generous and time out runs ourselves.
-const REQUEST_TIMEOUT_SECS: u64 = 3600;
+/// How long a request may wait for the engine's answer unless [`Engine::set_request_timeout`]
+/// says otherwise. bollard bounds the wait for the response *headers*: every call but a build
+/// gets them at once (streams such as a container's wait, its output or a push send headers
+/// first, then run as long as the container or push), so the deadline only fires when the
+/// engine is stuck.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// A build's headers come after the whole context is uploaded and the build started; builds
+/// are bounded by the task's own timeout, not by the per-request deadline.
+const BUILD_REQUEST_TIMEOUT: Duration = Duration::from_secs(3600);
 
 /// A connected Docker engine. `Send + Sync`: share one behind an `Arc` across worker threads.
 pub struct Engine {
     pub(crate) rt: tokio::runtime::Runtime,
     pub(crate) docker: Docker,
     pub(crate) host: String,
+    /// Labels naming the run and project of every container this engine creates.
+    pub(crate) owner: Option<crate::owner::Owner>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -78,11 +87,31 @@ impl Engine {
                 .map_err(|e| unreachable(e.to_string()))?;
             Ok::<_, DockerError>(negotiated)
         })?;
-        Ok(Engine {
+        let mut engine = Engine {
             rt,
             docker,
             host: host.to_string(),
-        })
+            owner: None,
+        };
+        engine.set_request_timeout(DEFAULT_REQUEST_TIMEOUT);
+        Ok(engine)
+    }
+
+    /// The deadline of every request but a build's (see [`DEFAULT_REQUEST_TIMEOUT`]); whole
+    /// seconds, at least one. Expiry is [`DockerError::EngineTimeout`].
+    pub fn set_request_timeout(&mut self, timeout: Duration) {
+        let secs = timeout.as_secs_f64().ceil().max(1.0);
+        self.docker.set_timeout(Duration::from_secs(secs as u64));
+    }
+
+    /// The deadline of one request, as [`Engine::set_request_timeout`] set it.
+    pub fn request_timeout(&self) -> Duration {
+        self.docker.timeout()
+    }
+
+    /// The client for a build, whose answer starts only once the build runs.
+    pub(crate) fn build_client(&self) -> Docker {
+        self.docker.clone().with_timeout(BUILD_REQUEST_TIMEOUT)
     }
 
     /// The address this engine was reached at, e.g. `unix:///var/run/docker.sock`.
@@ -110,11 +139,15 @@ impl Engine {
                 action: action.to_string(),
                 message,
             },
+            B::RequestTimeoutError => DockerError::EngineTimeout {
+                host: self.host.clone(),
+                action: action.to_string(),
+                after: self.request_timeout(),
+            },
             B::SocketNotFoundError(_)
             | B::HyperResponseError { .. }
             | B::HyperLegacyError { .. }
-            | B::IOError { .. }
-            | B::RequestTimeoutError => DockerError::Unreachable {
+            | B::IOError { .. } => DockerError::Unreachable {
                 host: self.host.clone(),
                 detail: format!("{action}: {e}"),
             },
@@ -129,10 +162,11 @@ impl Engine {
 /// Builds the bollard client for `host` without touching the network.
 fn open(host: &str) -> Result<Docker> {
     let client_version = bollard::API_DEFAULT_VERSION;
+    let secs = DEFAULT_REQUEST_TIMEOUT.as_secs();
     let result = if host.starts_with("unix://") {
-        Docker::connect_with_unix(host, REQUEST_TIMEOUT_SECS, client_version)
+        Docker::connect_with_unix(host, secs, client_version)
     } else if host.starts_with("tcp://") || host.starts_with("http://") {
-        Docker::connect_with_http(host, REQUEST_TIMEOUT_SECS, client_version)
+        Docker::connect_with_http(host, secs, client_version)
     } else {
         return Err(DockerError::BadDockerHost {
             host: host.to_string(),

@@ -26,6 +26,18 @@ pub enum DockerError {
     )]
     BadDockerHost { host: String },
 
+    /// The engine accepted a request but did not answer it within its deadline.
+    #[error(
+        "the Docker engine at {host} (DOCKER_HOST) did not answer within {} while {action}; \
+         it may be overloaded or stuck (DORUN_ENGINE_TIMEOUT sets the deadline)",
+        humanize(*after)
+    )]
+    EngineTimeout {
+        host: String,
+        action: String,
+        after: std::time::Duration,
+    },
+
     /// The engine answered, but refused or failed an API call.
     #[error("Docker engine error while {action}: {message}")]
     Engine { action: String, message: String },
@@ -57,6 +69,18 @@ pub enum DockerError {
     /// The registry did not answer (refused, DNS, TLS or timeout).
     #[error("cannot reach registry {registry}: {detail}")]
     RegistryUnreachable { registry: String, detail: String },
+
+    /// The registry accepted the connection but did not answer a request within its deadline.
+    #[error(
+        "registry {registry} did not answer {what} within {} \
+         (DORUN_REGISTRY_TIMEOUT sets the deadline)",
+        humanize(*after)
+    )]
+    RegistryTimeout {
+        registry: String,
+        what: String,
+        after: std::time::Duration,
+    },
 
     /// The registry refused our credentials, or we had none and it wants some.
     #[error("{}", auth_message(registry, user.as_deref(), detail))]
@@ -95,15 +119,28 @@ fn auth_message(registry: &str, user: Option<&str>, detail: &str) -> String {
 }
 
 impl DockerError {
-    /// True when the environment, not the request, is at fault: no engine, no registry,
-    /// unusable DOCKER_HOST. The CLI maps these to exit code 3.
+    /// True when the environment, not the request, is at fault: no engine, no registry (or
+    /// one silent past its deadline), unusable DOCKER_HOST. The CLI maps these to exit code 3.
     pub fn is_environment(&self) -> bool {
         matches!(
             self,
             DockerError::Unreachable { .. }
                 | DockerError::BadDockerHost { .. }
+                | DockerError::EngineTimeout { .. }
                 | DockerError::RegistryUnreachable { .. }
+                | DockerError::RegistryTimeout { .. }
         )
+    }
+}
+
+/// `30s`, `1.5s`, `2m`: a deadline as the user would write it in the environment variable.
+fn humanize(d: std::time::Duration) -> String {
+    match d.subsec_millis() {
+        0 => format!("{}s", d.as_secs()),
+        ms => format!(
+            "{}s",
+            format!("{}.{ms:03}", d.as_secs()).trim_end_matches('0')
+        ),
     }
 }
 
@@ -139,6 +176,33 @@ mod tests {
         };
         assert!(!e.is_environment());
         assert_eq!(e.to_string(), "boom");
+    }
+
+    #[test]
+    fn timeouts_are_environment_and_name_their_variable() {
+        let e = DockerError::RegistryTimeout {
+            registry: "r:5000".into(),
+            what: "HEAD /v2/a/manifests/t".into(),
+            after: std::time::Duration::from_millis(1500),
+        };
+        assert!(e.is_environment());
+        assert_eq!(
+            e.to_string(),
+            "registry r:5000 did not answer HEAD /v2/a/manifests/t within 1.5s \
+             (DORUN_REGISTRY_TIMEOUT sets the deadline)"
+        );
+        let e = DockerError::EngineTimeout {
+            host: "unix:///x.sock".into(),
+            action: "inspecting an image".into(),
+            after: std::time::Duration::from_secs(120),
+        };
+        assert!(e.is_environment());
+        assert!(
+            e.to_string()
+                .contains("within 120s while inspecting an image"),
+            "{e}"
+        );
+        assert!(e.to_string().contains("DOCKER_HOST"), "{e}");
     }
 
     #[test]

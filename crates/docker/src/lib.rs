@@ -14,7 +14,11 @@
 //! engine.remove_image(reference, force) -> Result<()>       missing is fine
 //! engine.history(image) -> Result<Vec<Layer>>               newest first
 //! engine.image_config(image) -> Result<ImageConfig>
-//! engine.run(&RunSpec) -> Result<RunResult>                 container always removed
+//! engine.run(&RunSpec) -> Result<RunResult>                 container always removed, and
+//!                                                           stopped in-container at its timeout
+//! engine.set_request_timeout(Duration)                      deadline of every call but a build
+//! engine.set_owner(Owner { project, run })                  labels of every container made
+//! engine.remove_containers_of_other_runs() -> Result<usize> leftovers of dead runs
 //! engine.stat_path(image, path) -> Result<Option<FileInfo>>
 //! engine.push(reference, Option<&Credentials>) -> Result<String /* sha256:… */>
 //! engine.push_with(reference, creds, &mut dyn FnMut(&str)) -> Result<String>
@@ -23,7 +27,9 @@
 //! Engine::live_containers() -> Vec<String>;  engine.host();  engine.api_version()
 //! ```
 //! The build context is streamed as a tar honouring `.dockerignore` with the docker CLI's
-//! semantics ([`context_entries`] lists the same files, for identity hashing; names are bytes). Every container carries the label `dorun=1`.
+//! semantics ([`context_entries`] lists the same files, for identity hashing; names are bytes).
+//! Every container carries the label `dorun=1`, and with an [`Owner`] the labels of its project
+//! and run.
 //!
 //! # Registry and credentials
 //! ```text
@@ -31,6 +37,7 @@
 //!     DORUN_REGISTRY_USER + DORUN_REGISTRY_PASSWORD, else ~/.docker/config.json
 //!     (auths, credHelpers, credsStore); Debug redacts the password
 //! Registry::new(host, Option<Credentials>)                  http for loopback, https otherwise
+//! registry.with_timeout(Duration)                           deadline per request (default 30 s)
 //! registry.manifest_digest(repo, tag) -> Result<Option<String>>
 //! registry.tags(repo) -> Result<Vec<String>>;  registry.ping() -> Result<()>
 //! ```
@@ -52,20 +59,24 @@ mod go_syntax;
 mod ignore_pattern;
 mod image;
 mod live;
+mod owner;
 mod push;
 mod reference;
 mod registry;
 mod stat;
+mod watch;
+mod watchdog;
 
 pub use build::{BuildEvent, BuildOutcome, BuildRequest};
 pub use container::{Limits, RunResult, RunSpec, UploadFile};
 pub use context::{context_entries, display_rel, ContextEntry, ContextListing, EntryKind, LeftOut};
 pub use credentials::Credentials;
 pub use dockerignore::{DockerIgnore, ParentMatches};
-pub use engine::Engine;
+pub use engine::{Engine, DEFAULT_REQUEST_TIMEOUT};
 pub use error::{DockerError, Result};
 pub use image::{ImageConfig, Layer};
 pub use live::DORUN_LABEL;
+pub use owner::{Owner, PID_LABEL, PROJECT_LABEL, RUN_LABEL};
 pub use reference::Reference;
-pub use registry::Registry;
+pub use registry::{Registry, DEFAULT_REGISTRY_TIMEOUT};
 pub use stat::{FileInfo, MAX_CONTENTS};

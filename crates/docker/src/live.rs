@@ -10,7 +10,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use bollard::query_parameters::{ListContainersOptions, RemoveContainerOptions};
+use std::time::{Duration, Instant};
+
+use bollard::query_parameters::{
+    InspectContainerOptions, ListContainersOptions, RemoveContainerOptions,
+};
 
 use crate::engine::Engine;
 use crate::image::is_not_found;
@@ -100,13 +104,34 @@ impl Engine {
         };
         match self.block_on(self.docker.remove_container(name, Some(options))) {
             Ok(()) => {}
-            Err(e) if is_not_found(&e) || is_removal_in_progress(&e) => {}
+            Err(e) if is_not_found(&e) => {}
+            // The engine is removing it (an auto-removed container that stopped, or a
+            // concurrent removal): wait a little, so that "removed" means gone.
+            Err(e) if is_removal_in_progress(&e) => self.wait_until_gone(name),
             Err(e) => eprintln!("warning: could not remove container {name}: {e}"),
+        }
+    }
+
+    fn wait_until_gone(&self, name: &str) {
+        let deadline = Instant::now() + REMOVAL_WAIT;
+        while Instant::now() < deadline {
+            let inspect = self.block_on(
+                self.docker
+                    .inspect_container(name, None::<InspectContainerOptions>),
+            );
+            if matches!(&inspect, Err(e) if is_not_found(e)) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
         }
     }
 }
 
-/// A concurrent removal (guard and Ctrl-C handler racing) answers 409; the container goes.
+/// How long a removal the engine has in progress may take before we stop watching it.
+const REMOVAL_WAIT: Duration = Duration::from_secs(10);
+
+/// A concurrent removal (guard, Ctrl-C handler and the engine's auto-removal racing) answers
+/// 409; the container goes.
 fn is_removal_in_progress(e: &bollard::errors::Error) -> bool {
     matches!(
         e,

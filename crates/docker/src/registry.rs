@@ -19,12 +19,17 @@ const MANIFEST_ACCEPT: &str = "application/vnd.docker.distribution.manifest.v2+j
      application/vnd.oci.image.manifest.v1+json, \
      application/vnd.oci.image.index.v1+json";
 
+/// How long one request to a registry may take, connection to last byte, unless
+/// [`Registry::with_timeout`] says otherwise.
+pub const DEFAULT_REGISTRY_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// A registry at `host[:port]`.
 pub struct Registry {
     host: String,
     base: String,
     creds: Option<Credentials>,
     agent: ureq::Agent,
+    timeout: Duration,
     /// `Authorization` header values that worked, per token scope.
     auth_cache: Mutex<HashMap<String, String>>,
 }
@@ -54,19 +59,22 @@ impl Registry {
             ("https", host)
         };
         let bare = bare.trim_end_matches('/');
-        let agent = ureq::AgentBuilder::new()
-            .timeout_connect(Duration::from_secs(5))
-            .timeout_read(Duration::from_secs(30))
-            .timeout_write(Duration::from_secs(30))
-            .user_agent(concat!("dorun-docker/", env!("CARGO_PKG_VERSION")))
-            .build();
         Registry {
             host: bare.to_string(),
             base: format!("{scheme}://{bare}"),
             creds,
-            agent,
+            agent: agent(DEFAULT_REGISTRY_TIMEOUT),
+            timeout: DEFAULT_REGISTRY_TIMEOUT,
             auth_cache: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The same client with another deadline per request (connecting, sending, and reading the
+    /// whole answer). Expiry is [`DockerError::RegistryTimeout`].
+    pub fn with_timeout(mut self, timeout: Duration) -> Registry {
+        self.agent = agent(timeout);
+        self.timeout = timeout;
+        self
     }
 
     /// `host[:port]` as given (without scheme).
@@ -166,7 +174,7 @@ impl Registry {
                 Err(ureq::Error::Status(code, resp)) => {
                     return Err(self.status_error(&what, code, resp))
                 }
-                Err(ureq::Error::Transport(t)) => return Err(self.unreachable(&t)),
+                Err(ureq::Error::Transport(t)) => return Err(self.transport_error(&what, &t)),
             }
         }
         unreachable!("the loop returns on its second attempt")
@@ -203,7 +211,9 @@ impl Registry {
                     Err(ureq::Error::Status(code, resp)) => {
                         return Err(self.status_error("fetching a token", code, resp))
                     }
-                    Err(ureq::Error::Transport(t)) => return Err(self.unreachable(&t)),
+                    Err(ureq::Error::Transport(t)) => {
+                        return Err(self.transport_error("fetching a token", &t))
+                    }
                 };
                 #[derive(serde::Deserialize)]
                 struct Token {
@@ -256,12 +266,53 @@ impl Registry {
         }
     }
 
-    fn unreachable(&self, t: &ureq::Transport) -> DockerError {
+    /// No answer: past the deadline, or no connection at all.
+    fn transport_error(&self, what: &str, t: &ureq::Transport) -> DockerError {
+        if timed_out(t) {
+            return DockerError::RegistryTimeout {
+                registry: self.host.clone(),
+                what: what.to_string(),
+                after: self.timeout,
+            };
+        }
         DockerError::RegistryUnreachable {
             registry: self.host.clone(),
             detail: redact(&t.to_string(), self.secret()),
         }
     }
+}
+
+/// The HTTP client. `timeout` is a deadline for the whole request: ureq applies it to pooled
+/// connections too, where a plain read timeout is dropped when the connection is reused (a
+/// registry answering `/v2/` and then never a manifest request hung dorun that way).
+fn agent(timeout: Duration) -> ureq::Agent {
+    ureq::AgentBuilder::new()
+        .timeout_connect(timeout.min(Duration::from_secs(5)))
+        .timeout(timeout)
+        .user_agent(concat!("dorun-docker/", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
+/// Whether the registry was connected but gave no answer before the deadline (ureq reports
+/// it as an I/O error of kind `TimedOut`, or `WouldBlock` from a socket read timeout). A
+/// connection that could not be made at all is "unreachable", not this.
+fn timed_out(t: &ureq::Transport) -> bool {
+    if t.kind() == ureq::ErrorKind::ConnectionFailed {
+        return false;
+    }
+    let mut source = std::error::Error::source(t);
+    while let Some(e) = source {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            if matches!(
+                io.kind(),
+                std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
+            ) {
+                return true;
+            }
+        }
+        source = e.source();
+    }
+    false
 }
 
 fn json<T: serde::de::DeserializeOwned>(resp: ureq::Response) -> std::io::Result<T> {

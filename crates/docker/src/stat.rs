@@ -14,7 +14,7 @@ use futures_util::StreamExt;
 use crate::engine::Engine;
 use crate::error::{DockerError, Result};
 use crate::image::is_not_found;
-use crate::live::{ContainerGuard, DORUN_LABEL};
+use crate::live::ContainerGuard;
 
 /// Regular files up to this size come back with their contents.
 pub const MAX_CONTENTS: u64 = 1024 * 1024;
@@ -78,7 +78,7 @@ impl Engine {
             image: Some(image.to_string()),
             // Never started; a command is only needed because images `FROM scratch` have none.
             cmd: Some(vec!["/dorun-stat".to_string()]),
-            labels: Some([(DORUN_LABEL.to_string(), "1".to_string())].into()),
+            labels: Some(self.container_labels([])),
             host_config: Some(HostConfig {
                 network_mode: Some("none".into()),
                 ..Default::default()

@@ -202,3 +202,59 @@ fn errors_leave_nothing_behind() {
     ));
     assert_no_container_left(&engine, &test);
 }
+
+#[test]
+fn an_image_without_a_shell_runs_its_command_unwatched() {
+    let Some(engine) = common::engine() else {
+        return;
+    };
+    let mut images = Images::new(&engine);
+    // No /bin/sh: the in-container deadline cannot run, the command still must.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy("/bin/busybox", dir.path().join("busybox")).unwrap();
+    std::fs::write(
+        dir.path().join("Dockerfile"),
+        "FROM scratch\nCOPY busybox /busybox\n",
+    )
+    .unwrap();
+    let image = images.track(&common::unique_ref("noshell"));
+    let (built, events) = common::build(&engine, &common::request(dir.path(), &image));
+    built.unwrap_or_else(|e| panic!("{e}\n{events:#?}"));
+    let test = label("noshell");
+    let mut s = spec(&image, &["/busybox", "echo", "no shell needed"], &test);
+    s.entrypoint = Some(vec![]);
+    let r = engine.run(&s).unwrap();
+    assert_eq!(
+        (r.exit_code, r.stdout.as_str()),
+        (0, "no shell needed\n"),
+        "{r:?}"
+    );
+    let mut s = spec(&image, &["/busybox", "sleep", "30"], &test);
+    s.entrypoint = Some(vec![]);
+    s.timeout = Duration::from_secs(1);
+    let r = engine.run(&s).unwrap();
+    assert!(r.timed_out && r.exit_code == 137, "{r:?}");
+    assert_no_container_left(&engine, &test);
+}
+
+#[test]
+fn output_and_exit_code_of_a_command_that_ends_at_once_are_never_lost() {
+    let Some(engine) = common::engine() else {
+        return;
+    };
+    let mut images = Images::new(&engine);
+    let image = common::busybox_image(&mut images, "quick", "");
+    let test = label("quick");
+    // The engine removes a stopped container by itself: the exit code and output must be
+    // caught even when the command is over before anyone could ask.
+    for code in [0, 3, 42] {
+        let cmd = format!("echo out{code}; echo err{code} >&2; exit {code}");
+        let r = engine
+            .run(&spec(&image, &["sh", "-c", &cmd], &test))
+            .unwrap();
+        assert_eq!(r.exit_code, code, "{r:?}");
+        assert_eq!(r.stdout, format!("out{code}\n"), "{r:?}");
+        assert_eq!(r.stderr, format!("err{code}\n"), "{r:?}");
+    }
+    assert_no_container_left(&engine, &test);
+}

@@ -120,10 +120,8 @@ impl TestWork {
     ) -> Result<Vec<CaseResult>, TaskError> {
         let rt = &self.rt;
         let v = self.variant;
-        let engine = rt.engine().map_err(TaskError::new)?;
-        let present = engine
-            .image_id(image)
-            .map_err(|e| TaskError::new(e.to_string()))?;
+        let engine = rt.engine().map_err(TaskError::environment)?;
+        let present = engine.image_id(image).map_err(TaskError::from)?;
         if present.is_none() {
             return Err(TaskError::new(format!(
                 "{image} is not in the local engine (run `dorun build:{}` first)",
@@ -306,6 +304,7 @@ impl Work for TestWork {
                 names.join(", ")
             ),
             exit_code: Some(1),
+            environment: false,
         })
     }
 }
