@@ -110,6 +110,11 @@ fn a_push_killed_at_any_point_then_resumed_writes_the_lists_of_one_uninterrupted
             expected,
             "after a kill at record {k} (killed: {killed})"
         );
+        // The resumed run removed the test containers the killed one left behind.
+        for image in ["base", "left", "right"] {
+            let left = crate::stack_test::leftovers(&f, &registry(), image);
+            assert!(left.is_empty(), "after a kill at record {k}: {left:?} left");
+        }
     }
     assert!(hit >= 5, "only {hit} of 8 kill points hit a running push");
 }

@@ -94,6 +94,36 @@ fn a_registry_that_never_answers_a_manifest_request_exits_3_naming_it() {
 }
 
 #[test]
+fn a_registry_that_fails_every_manifest_request_exits_3_naming_it() {
+    if !docker_available() {
+        return;
+    }
+    // Answers the API check, then 500 to everything: a broken registry, not a missing image.
+    let registry = Stalling::start(|_, path| {
+        let api = (
+            "Docker-Distribution-API-Version",
+            "registry/2.0".to_string(),
+        );
+        if path == "/v2/" || path == "/v2" {
+            Some((200, vec![api], String::new()))
+        } else {
+            Some((500, vec![api], "{}".to_string()))
+        }
+    });
+    let f = StackFixture::new(&[("base", None)], &registry.host(), "");
+    for args in [&["changed"][..], &["plan", "build"], &["build"]] {
+        let (out, _) = run_within(&f, args, &[], Duration::from_secs(40));
+        let all = text(&out);
+        assert_eq!(out.status.code(), Some(3), "{args:?}\n{all}");
+        assert!(
+            all.contains(&format!("registry {} answered 500", registry.host())),
+            "{args:?}\n{all}"
+        );
+    }
+    assert!(f.list("IMAGES_CHANGED").is_empty());
+}
+
+#[test]
 fn an_engine_that_stops_answering_exits_3_naming_docker_host() {
     let engine = Stalling::engine();
     let f = StackFixture::new(&[("base", None)], "", "");

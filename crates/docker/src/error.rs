@@ -129,7 +129,13 @@ impl DockerError {
                 | DockerError::EngineTimeout { .. }
                 | DockerError::RegistryUnreachable { .. }
                 | DockerError::RegistryTimeout { .. }
-        )
+        ) || self.is_registry_server_error()
+    }
+
+    /// A registry answering 5xx is broken or overloaded, the environment's fault like one that
+    /// does not answer: the run stops with exit 3 naming it rather than blaming an image.
+    fn is_registry_server_error(&self) -> bool {
+        matches!(self, DockerError::Registry { status, .. } if (500..600).contains(status))
     }
 }
 
@@ -167,6 +173,20 @@ mod tests {
         assert!(text.contains("DOCKER_HOST"), "{text}");
         assert!(text.contains("sudo dockerd &"), "{text}");
         assert!(e.is_environment());
+    }
+
+    #[test]
+    fn a_registry_server_error_is_the_environment_a_refusal_is_not() {
+        let answer = |status| DockerError::Registry {
+            registry: "r:5000".into(),
+            what: "HEAD /v2/ns/a/manifests/t".into(),
+            status,
+            message: "x".into(),
+        };
+        assert!(answer(500).is_environment());
+        assert!(answer(503).is_environment());
+        assert!(!answer(400).is_environment());
+        assert!(!answer(404).is_environment());
     }
 
     #[test]
