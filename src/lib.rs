@@ -11,6 +11,7 @@ pub mod fingerprint;
 pub mod graph;
 pub mod init;
 pub mod report;
+pub mod session;
 pub mod stack;
 pub mod state;
 

@@ -1,15 +1,20 @@
 //! Reading tasks.toml: find the file, parse it (`schema`), warn about unknown keys, and turn it
 //! into the validated model (`resolve`).
 pub mod dirs;
+pub mod limits;
 pub mod model;
+pub mod reference;
 pub mod resolve;
 pub mod schema;
+pub mod stack;
+pub mod stack_model;
 pub mod unknown_keys;
 
 use crate::error::{Error, Location, Result};
 use std::path::{Path, PathBuf};
 
 pub use model::*;
+pub use stack_model::{ImageSpec, ManifestCommand, Plan, StackSpec, TestLimits, Variant};
 
 /// Finds tasks.toml: an explicit `-f PATH`, else `./tasks.toml` searched upward like git.
 pub fn find_file(explicit: Option<&Path>, cwd: &Path) -> Result<PathBuf> {

@@ -14,7 +14,7 @@ pub struct Project {
     /// Declared tasks, sorted by name.
     pub tasks: Vec<TaskDecl>,
     /// The `[stack]`, `[images.*]`, `[manifests.*]` tables, validated by `stack::spec`.
-    pub stack: Option<crate::stack::spec::StackSpec>,
+    pub stack: Option<crate::config::stack_model::StackSpec>,
     pub warnings: Vec<String>,
 }
 

@@ -54,7 +54,7 @@ pub fn resolve(
     for (name, task) in raw.tasks {
         tasks.push(resolve_task(name, task, &loc)?);
     }
-    let stack = crate::stack::spec::resolve(raw.stack, raw.images, raw.manifests, &root, &loc)?;
+    let stack = crate::config::stack::resolve(raw.stack, raw.images, raw.manifests, &root, &loc)?;
     let has_builtin = tasks.iter().any(|t| matches!(t.kind, TaskKind::Builtin(_)));
     if has_builtin && stack.is_none() {
         let t = tasks

@@ -71,7 +71,7 @@ impl Work for ChangedWork {
         super::test::report::refresh(rt, cx.cache)?;
         {
             let _guard = rt.artifacts_lock.lock().unwrap_or_else(|p| p.into_inner());
-            super::push_record::refresh_pushed(rt, cx.cache)?;
+            crate::stack::push::record::refresh_pushed(rt, cx.cache)?;
         }
         let mut produced = Produced::default();
         produced.extra.insert("changed".into(), names.join(" "));

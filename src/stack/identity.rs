@@ -2,7 +2,7 @@
 //! `.dockerignore`), the Dockerfile, the resolved build args, the `rebuild-all-on` files and the
 //! parent's identity. Paths are relative (their bytes, UTF-8 or not); no mtime or absolute path
 //! enters the hash.
-use super::spec::{StackSpec, Variant};
+use crate::config::stack_model::{StackSpec, Variant};
 use crate::fingerprint::{files, rel_path, Hash, StatCache};
 use dorun_docker::EntryKind;
 use std::collections::BTreeMap;

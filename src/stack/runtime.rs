@@ -6,7 +6,7 @@ use super::deadlines::Deadlines;
 use super::git::GitInfo;
 use super::identity::{self, Identity};
 use super::pipeline::ChangedSet;
-use super::spec::{StackSpec, Variant};
+use crate::config::stack_model::{StackSpec, Variant};
 use crate::exec::work::TaskError;
 use crate::fingerprint::StatCache;
 use dorun_docker::{Credentials, DockerError, Engine, Owner, Registry};

@@ -1,8 +1,8 @@
 //! Which tests apply to an image variant (SPEC §5): the `common-tests` folder, every ancestor's
 //! `test/` folder (root ancestor first), then the image's own `images/X/test/`; and which files in
 //! those folders are tests (`checks.toml`, executable `test_*` files).
+use crate::config::stack_model::StackSpec;
 use crate::fingerprint::{files, Hash, StatCache};
-use crate::stack::spec::StackSpec;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
@@ -126,7 +126,7 @@ pub fn hash_inputs(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stack::spec::{ImageSpec, TestLimits, Variant, DEFAULT_TEST_TIMEOUT};
+    use crate::config::stack_model::{ImageSpec, TestLimits, Variant, DEFAULT_TEST_TIMEOUT};
 
     fn image(name: &str, parent: Option<&str>) -> ImageSpec {
         ImageSpec {

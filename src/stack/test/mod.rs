@@ -13,7 +13,7 @@ mod target;
 
 use super::artifacts;
 use super::runtime::Runtime;
-use super::spec::StackSpec;
+use crate::config::stack_model::StackSpec;
 use crate::exec::work::{standard_decide, Produced, TaskCx, TaskError, Work};
 use crate::fingerprint::record::hex;
 use crate::fingerprint::{DirtyReason, Fingerprint, RecordSummary, StatCache};

@@ -2,7 +2,7 @@
 //! (memory, cpus, network, timeout) on every container, the entrypoint cleared so a check's
 //! command runs as written, and labels naming the image and test for anyone inspecting them.
 //! Ctrl-C removes a running test container at once (see [`Target::run`]).
-use crate::stack::spec::TestLimits;
+use crate::config::stack_model::TestLimits;
 use dorun_docker::{Engine, Limits, RunResult, RunSpec, UploadFile};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};

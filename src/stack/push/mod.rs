@@ -1,12 +1,16 @@
 //! `images-push` subtasks (SPEC §4, §6): push the content tag and the human tag, then move the
 //! stable tag to the pushed image; gated on every built image having passed its tests. The
 //! registry is the truth for "up to date": the identity is there under all three tags.
-use super::push_record::{self, PushRecord, PushedTag};
+pub mod gate;
+pub mod record;
+
+use super::manifest::record as manifest_record;
 use super::runtime::Runtime;
-use super::{manifest_record, push_gate};
 use crate::exec::work::{now_unix, Produced, TaskCx, TaskError, Work};
 use crate::fingerprint::{DirtyReason, Fingerprint};
 use dorun_docker::Credentials;
+use gate as push_gate;
+use record::{PushRecord, PushedTag};
 use std::fs::File;
 use std::io::Write;
 use std::sync::Arc;
@@ -58,8 +62,8 @@ impl PushWork {
         let rt = &self.rt;
         {
             let _guard = rt.artifacts_lock.lock().unwrap_or_else(|p| p.into_inner());
-            push_record::write(rt, self.variant, record)?;
-            push_record::refresh_pushed(rt, cx.cache)?;
+            record::write(rt, self.variant, record)?;
+            record::refresh_pushed(rt, cx.cache)?;
         }
         manifest_record::refresh(rt, self.variant, cx.cache)
     }
@@ -129,7 +133,7 @@ impl Work for PushWork {
         // recorded every tag: push again (the registry has the blobs, so this is cheap) so that
         // IMAGES_PUSHED ends as after one uninterrupted run.
         if reasons.is_empty() && !self.rt.is_published(self.variant, cx.cache)? {
-            let record = push_record::read_current(&self.rt, self.variant, cx.cache);
+            let record = record::read_current(&self.rt, self.variant, cx.cache);
             let recorded = |reference: &String| {
                 record
                     .as_ref()
@@ -163,7 +167,7 @@ impl Work for PushWork {
         // refused or failing push leaves an IMAGES_PUSHED that is true for this pipeline.
         {
             let _guard = rt.artifacts_lock.lock().unwrap_or_else(|p| p.into_inner());
-            push_record::refresh_pushed(rt, cx.cache)?;
+            record::refresh_pushed(rt, cx.cache)?;
         }
         push_gate::check(rt, cx.cache)?;
         let refs = self.refs(cx)?;

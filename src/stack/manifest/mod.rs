@@ -3,11 +3,16 @@
 //! `manifests/<name>-<tag>.md` and STACK.md. Up to date when the image is already published
 //! (its page was written where it was built) or when the page of this identity, tag and set of
 //! commands exists.
-use super::manifest_record::{self, LayerRow, ManifestRecord, Section};
+pub mod format;
+pub mod model;
+pub mod record;
+pub mod render;
+
 use super::runtime::Runtime;
 use crate::exec::work::{standard_decide, Produced, TaskCx, TaskError, Work};
 use crate::fingerprint::{DirtyReason, Fingerprint, RecordSummary};
 use dorun_docker::{Limits, RunSpec};
+use model::{LayerRow, ManifestRecord, Section};
 use serde_json::Value;
 use std::fs::File;
 use std::io::Write;
@@ -53,13 +58,12 @@ impl Work for ManifestWork {
     /// The page and the record it is rendered from must both still exist.
     fn stale_reasons(&self, _cx: &TaskCx, _record: &RecordSummary) -> Vec<DirtyReason> {
         let rt = &self.rt;
-        let page =
-            manifest_record::manifests_dir(rt).join(manifest_record::file_name(rt, self.variant));
+        let page = record::manifests_dir(rt).join(record::file_name(rt, self.variant));
         let mut reasons = Vec::new();
         if !page.exists() {
             reasons.push(DirtyReason::OutputMissing(rel(rt, &page)));
         }
-        if manifest_record::read(rt, self.variant).is_none() {
+        if record::read(rt, self.variant).is_none() {
             let key = &rt.variant(self.variant).key;
             reasons.push(DirtyReason::OutputMissing(format!(
                 "{}/manifest/{key}.json",
@@ -137,7 +141,7 @@ impl Work for ManifestWork {
                 })
                 .collect(),
             sections: Vec::new(),
-            file: manifest_record::file_name(rt, v),
+            file: record::file_name(rt, v),
         };
         for name in &rt.spec.image(&variant.image).manifests {
             let m = &rt.spec.manifests[name];
@@ -158,7 +162,7 @@ impl Work for ManifestWork {
             );
             rec.sections.push(section);
         }
-        manifest_record::save(rt, v, &rec, cx.cache)?;
+        record::save(rt, v, &rec, cx.cache)?;
         let _ = writeln!(log, "wrote {}/{}", rt.manifests_dir.display(), rec.file);
         let mut produced = Produced::default();
         produced.extra.insert("manifest".into(), rec.file);
@@ -172,7 +176,7 @@ fn run_command(
     engine: &dorun_docker::Engine,
     image: &str,
     name: &str,
-    m: &super::spec::ManifestCommand,
+    m: &crate::config::stack_model::ManifestCommand,
     key: &str,
 ) -> dorun_docker::Result<Section> {
     let mut spec = RunSpec::new(image, vec!["sh".into(), "-c".into(), m.command.clone()]);

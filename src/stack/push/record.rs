@@ -3,10 +3,10 @@
 //! accepted and IMAGES_PUSHED is recomputed from all records matching the current identities, so
 //! a push cut short lists exactly what reached the registry, and a resumed run ends with the same
 //! file as a clean one. No record ever holds a credential.
-use super::artifacts;
-use super::runtime::Runtime;
 use crate::exec::work::TaskError;
 use crate::fingerprint::StatCache;
+use crate::stack::artifacts;
+use crate::stack::runtime::Runtime;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -3,58 +3,15 @@
 //! are re-rendered from records (never patched), by the manifest subtask and again after a push
 //! adds the digest, always under the artifacts lock so parallel subtasks leave one consistent
 //! STACK.md.
-use super::manifest_format;
-use super::manifest_render::{self, StackRow};
-use super::push_record;
-use super::runtime::Runtime;
+use super::format as manifest_format;
+use super::model::{ManifestRecord, StackRow};
+use super::render as manifest_render;
 use crate::exec::work::{now_unix, TaskError};
 use crate::fingerprint::StatCache;
-use serde::{Deserialize, Serialize};
+use crate::stack::push::record as push_record;
+use crate::stack::runtime::Runtime;
+use serde::Serialize;
 use std::path::PathBuf;
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ManifestRecord {
-    pub key: String,
-    pub image: String,
-    pub plan: Option<String>,
-    /// The human reference the page is named after.
-    pub reference: String,
-    pub content_reference: String,
-    /// The parent's content reference (the build's `BASE_IMAGE`).
-    pub parent: Option<String>,
-    pub image_id: String,
-    pub size: i64,
-    pub git_commit: Option<String>,
-    pub git_message: Option<String>,
-    /// Unix seconds.
-    pub built_at: u64,
-    pub build_seconds: Option<f64>,
-    /// Oldest first, so the cumulative size grows down the table.
-    pub layers: Vec<LayerRow>,
-    pub sections: Vec<Section>,
-    /// The page's file name inside the manifests directory.
-    pub file: String,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct LayerRow {
-    pub created_by: String,
-    pub size: i64,
-    /// Unix seconds.
-    pub created: i64,
-}
-
-/// One manifest command's run.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Section {
-    pub name: String,
-    pub description: String,
-    pub command: String,
-    pub exit_code: i64,
-    pub timed_out: bool,
-    pub stdout: String,
-    pub stderr: String,
-}
 
 /// `<name>-<human tag>.md`: the plan shows in the tag's prefix.
 pub fn file_name(rt: &Runtime, v: usize) -> String {

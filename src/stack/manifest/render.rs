@@ -1,25 +1,9 @@
 //! Markdown for manifests (SPEC §6): one page per image (build info, layer table, manifest
 //! command outputs) and the STACK.md table. Pure functions of the records, so the push can
 //! re-render a page with its digest without running anything again.
-use super::manifest_format::{
-    age, cell, code, date, fenced, first_line, instruction, size, truncate,
-};
-use super::manifest_record::{ManifestRecord, Section};
+use super::format::{age, cell, code, date, fenced, first_line, instruction, size, truncate};
+use super::model::{ManifestRecord, Section, StackRow};
 use std::fmt::Write;
-
-/// One STACK.md row.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct StackRow {
-    /// `name` or `name@plan`.
-    pub key: String,
-    /// The manifest page, relative to the manifests directory, when there is one.
-    pub page: Option<String>,
-    pub reference: String,
-    pub parent: Option<String>,
-    pub size: Option<i64>,
-    pub digest: Option<String>,
-    pub last_built: String,
-}
 
 /// The page of one image.
 pub fn image_page(rec: &ManifestRecord, digest: Option<&str>, now: u64) -> String {
@@ -136,7 +120,7 @@ pub fn stack_page(rows: &[StackRow], commit: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stack::manifest_record::LayerRow;
+    use crate::stack::manifest::model::LayerRow;
 
     fn record() -> ManifestRecord {
         ManifestRecord {

@@ -1,8 +1,13 @@
-//! The inspection and housekeeping commands: list, info, plan, forget, clean, graph.
-use crate::app::{describe, status_word, Session};
+//! The commands of SPEC §2: `run` (its own module), and list, info, plan, forget, clean, graph.
+pub mod run;
+
 use crate::error::{Error, Result};
+use crate::exec::plan::Prediction;
+use crate::fingerprint::reason;
 use crate::fingerprint::rel_path;
 use crate::graph::Action;
+use crate::report::Status;
+use crate::session::Session;
 use serde_json::json;
 use std::path::{Component, Path};
 
@@ -283,4 +288,30 @@ pub fn graph(session: &Session, patterns: &[String], mermaid: bool) -> Result<()
         println!("}}");
     }
     Ok(())
+}
+
+/// Reasons as one line, for `plan`, `info` and `-v`.
+fn describe(p: &Prediction) -> String {
+    if let Some(e) = &p.error {
+        return match p.environment {
+            true => format!("unknown: {e}"),
+            false => format!("cannot decide: {e}"),
+        };
+    }
+    if p.reasons.is_empty() {
+        return "up to date".into();
+    }
+    reason::summarize(&p.reasons)
+}
+
+fn status_word(p: &Prediction, ever_ran: bool) -> &'static str {
+    if p.environment {
+        "unknown"
+    } else if !p.stale() {
+        Status::UpToDate.word()
+    } else if ever_ran {
+        "stale"
+    } else {
+        "never run"
+    }
 }

@@ -1,10 +1,10 @@
 //! The push gate (SPEC §6): nothing is pushed unless every image built in this pipeline is in
 //! IMAGES_TEST_PASSED. Every push subtask checks it before its first push, so a push started
 //! with `--only` cannot slip past a failed or missing test either.
-use super::artifacts;
-use super::runtime::Runtime;
 use crate::exec::work::TaskError;
 use crate::fingerprint::StatCache;
+use crate::stack::artifacts;
+use crate::stack::runtime::Runtime;
 
 /// Ok when every built image passed its tests; otherwise the refusal, naming the images.
 pub fn check(rt: &Runtime, cache: &StatCache) -> Result<(), TaskError> {

@@ -1,0 +1,131 @@
+//! The image stack as dorun uses it after loading: the stack settings, plans, images and
+//! manifest commands, and the variants (one per image and plan, parents first), with the
+//! reference and tag rules derived from them (SPEC §3, §4). Resolved from tasks.toml by
+//! `config::stack`.
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct StackSpec {
+    pub images_dir: String,
+    /// `host[:port]`, or empty for "local engine only".
+    pub registry: String,
+    pub namespace: String,
+    pub tag_prefix: String,
+    pub stable_tag: String,
+    pub rebuild_all_on: Vec<String>,
+    pub common_tests: Option<String>,
+    pub plans: Vec<Plan>,
+    pub images: Vec<ImageSpec>,
+    pub manifests: BTreeMap<String, ManifestCommand>,
+    /// Every image × plan to build, parents before children.
+    pub variants: Vec<Variant>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub name: String,
+    pub tag_prefix: String,
+    pub build_args: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ImageSpec {
+    pub name: String,
+    pub parent: Option<String>,
+    pub build_args: BTreeMap<String, String>,
+    pub skip_plans: Vec<String>,
+    pub manifests: Vec<String>,
+    pub test: TestLimits,
+    pub dockerfile: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TestLimits {
+    pub memory_bytes: Option<i64>,
+    pub cpus: Option<f64>,
+    pub network: Option<String>,
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct ManifestCommand {
+    pub description: String,
+    pub command: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Variant {
+    /// `name` or `name@plan`: the subtask suffix and the artifact name.
+    pub key: String,
+    pub image: String,
+    pub plan: Option<String>,
+    /// Index of the parent variant in `StackSpec::variants`.
+    pub parent: Option<usize>,
+}
+
+/// Tests run at most this long unless the image says otherwise.
+pub const DEFAULT_TEST_TIMEOUT: Duration = Duration::from_secs(600);
+
+impl StackSpec {
+    pub fn image(&self, name: &str) -> &ImageSpec {
+        self.images
+            .iter()
+            .find(|i| i.name == name)
+            .expect("validated image name")
+    }
+
+    pub fn plan(&self, name: &str) -> &Plan {
+        self.plans
+            .iter()
+            .find(|p| p.name == name)
+            .expect("validated plan name")
+    }
+
+    /// `registry/namespace/image`, leaving out the empty parts.
+    pub fn repository(&self, image: &str) -> String {
+        [self.registry.as_str(), self.namespace.as_str(), image]
+            .iter()
+            .filter(|s| !s.is_empty())
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+
+    /// The repository path inside the registry (`namespace/image`).
+    pub fn registry_path(&self, image: &str) -> String {
+        [self.namespace.as_str(), image]
+            .iter()
+            .filter(|s| !s.is_empty())
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+
+    pub fn tag_prefix_of(&self, v: &Variant) -> &str {
+        match &v.plan {
+            Some(p) => &self.plan(p).tag_prefix,
+            None => &self.tag_prefix,
+        }
+    }
+
+    /// Plan build-args override image ones.
+    pub fn build_args_of(&self, v: &Variant) -> BTreeMap<String, String> {
+        let mut args = self.image(&v.image).build_args.clone();
+        if let Some(p) = &v.plan {
+            args.extend(self.plan(p).build_args.clone());
+        }
+        args
+    }
+
+    pub fn stable_tag_of(&self, v: &Variant) -> String {
+        match &v.plan {
+            Some(_) => format!("{}-{}", self.tag_prefix_of(v), self.stable_tag),
+            None => self.stable_tag.clone(),
+        }
+    }
+
+    pub fn variant(&self, key: &str) -> Option<usize> {
+        self.variants.iter().position(|v| v.key == key)
+    }
+}

@@ -1,0 +1,132 @@
+//! A loaded project with its graph, its state, and the shared pieces every command uses.
+use crate::config::Project;
+use crate::error::Result;
+use crate::exec::plan::{predict, Prediction};
+use crate::exec::procs::Procs;
+use crate::exec::runner::Shared;
+use crate::exec::shell::ShellWork;
+use crate::exec::work::Work;
+use crate::fingerprint::StatCache;
+use crate::graph::{Action, Graph};
+use crate::state::State;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// A loaded project with its graph and the shared pieces every command uses.
+pub struct Session {
+    pub shared: Arc<Shared>,
+    pub stack: crate::stack::Stack,
+}
+
+impl Session {
+    pub fn new(project: Project, graph: Graph) -> Result<Session> {
+        let project = Arc::new(project);
+        let state = Arc::new(State::new(project.root.join(&project.settings.state_dir)));
+        let cache = Arc::new(StatCache::load(&state.stat_cache_path()));
+        let procs = Arc::new(Procs::default());
+        let images = crate::stack::stack(&project)?;
+        let works: Vec<Option<Arc<dyn Work>>> = graph
+            .nodes
+            .iter()
+            .map(|n| match &n.action {
+                Action::Group => None,
+                Action::Shell(spec) => {
+                    Some(Arc::new(ShellWork { spec: spec.clone() }) as Arc<dyn Work>)
+                }
+                Action::Image(job) => Some(images.work(job)),
+            })
+            .collect();
+        Ok(Session {
+            shared: Arc::new(Shared {
+                project,
+                graph: Arc::new(graph),
+                state,
+                cache,
+                procs,
+                works,
+                on_interrupt: images.interrupt_hook(),
+            }),
+            stack: images,
+        })
+    }
+
+    /// Half-written files of a killed run: its temp files in the state, artifacts and
+    /// manifests dirs. Called under the project lock.
+    pub fn sweep_temp_files(&self) {
+        let project = &self.shared.project;
+        let settings = &project.settings;
+        let dirs: Vec<PathBuf> = [
+            &settings.state_dir,
+            &settings.artifacts_dir,
+            &settings.manifests_dir,
+        ]
+        .into_iter()
+        .map(|d| project.root.join(d))
+        .collect();
+        crate::state::sweep_temp_files(&dirs);
+    }
+
+    pub fn graph(&self) -> &Graph {
+        &self.shared.graph
+    }
+
+    /// Selected nodes (all declared tasks when `patterns` is empty) and their closure.
+    pub fn selection(&self, patterns: &[String], only: bool) -> Result<(Vec<usize>, Vec<usize>)> {
+        let roots = if patterns.is_empty() {
+            let g = self.graph();
+            (0..g.nodes.len())
+                .filter(|&i| g.nodes[i].parent_task.is_none())
+                .collect()
+        } else {
+            self.graph().select(patterns)?
+        };
+        let order = self.graph().closure(&roots, only);
+        Ok((roots, order))
+    }
+
+    /// -B applies to the selected tasks and, for a builtin's name, to its subtasks.
+    pub fn forced(&self, roots: &[usize], force: bool) -> Vec<bool> {
+        let g = self.graph();
+        let mut forced = vec![false; g.nodes.len()];
+        if force {
+            for &r in roots {
+                forced[r] = true;
+                if matches!(g.nodes[r].action, Action::Group) {
+                    for &d in &g.nodes[r].deps {
+                        forced[d] = true;
+                    }
+                }
+            }
+        }
+        forced
+    }
+
+    /// The stack runtime, when any of `order` is an image task.
+    pub fn images_in(&self, order: &[usize]) -> Option<&crate::stack::runtime::Runtime> {
+        let rt = self.stack.rt.as_deref()?;
+        order
+            .iter()
+            .any(|&n| matches!(self.graph().nodes[n].action, Action::Image(_)))
+            .then_some(rt)
+    }
+
+    /// Image tasks need the engine (and registry): check once, up front, for exit code 3.
+    pub fn preflight(&self, order: &[usize]) -> Result<()> {
+        match self.images_in(order) {
+            Some(rt) => rt.preflight(),
+            None => Ok(()),
+        }
+    }
+
+    /// For `list` and `info`, which answer from local state what needs no engine or registry:
+    /// why the engine or registry is unavailable, if it is (said once, on stderr).
+    pub fn environment_note(&self, order: &[usize]) -> Option<String> {
+        let why = self.images_in(order)?.check_environment()?;
+        eprintln!("dorun: warning: {why}\n  statuses that depend on it are shown as unknown");
+        Some(why)
+    }
+
+    pub fn predict(&self, order: &[usize], forced: &[bool]) -> Vec<Prediction> {
+        predict(&self.shared, order, forced)
+    }
+}
