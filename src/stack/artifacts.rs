@@ -1,6 +1,6 @@
-//! The IMAGES_* list files and GIT_* files (SPEC §6): one entry per line, in build order,
-//! written atomically, and always recomputed from the whole stack rather than appended, so that
-//! a failed run resumed later leaves the same files as one uninterrupted run.
+//! Writing and reading artifact files: the list format (one entry per line, written
+//! atomically), the GIT_* files, and the pipeline's changed set. Which entries the IMAGES_*
+//! lists hold is the ledger's business (`ledger`).
 use super::pipeline::ChangedSet;
 use super::runtime::Runtime;
 use crate::exec::work::TaskError;
@@ -34,17 +34,6 @@ pub fn read_list(rt: &Runtime, name: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Variants whose identity was not published before this pipeline, in build order.
-pub fn changed_variants(rt: &Runtime, cache: &StatCache) -> Result<Vec<usize>, TaskError> {
-    let mut out = Vec::new();
-    for v in 0..rt.spec.variants.len() {
-        if !rt.is_published(v, cache)? {
-            out.push(v);
-        }
-    }
-    Ok(out)
-}
-
 /// Remembers which content references are unpublished now (with those the pipeline already
 /// remembered for the current identities), so a resumed run still counts them as changed.
 pub fn remember_changed(rt: &Runtime, cache: &StatCache) -> Result<(), TaskError> {
@@ -64,28 +53,6 @@ pub fn remember_changed(rt: &Runtime, cache: &StatCache) -> Result<(), TaskError
             ChangedSet::path(&rt.state_dir).display()
         ))
     })
-}
-
-/// Changed variants the local engine now holds under both their content tag and this commit's
-/// human tag (built by this or an earlier run), in build order.
-pub fn built_variants(rt: &Runtime, cache: &StatCache) -> Result<Vec<usize>, TaskError> {
-    let mut built = Vec::new();
-    for v in changed_variants(rt, cache)? {
-        if rt.is_built(v, cache)? {
-            built.push(v);
-        }
-    }
-    Ok(built)
-}
-
-/// IMAGES_BUILT: the human references of changed images that the local engine now holds.
-pub fn refresh_built(rt: &Runtime, cache: &StatCache) -> Result<(), TaskError> {
-    let _guard = rt.artifacts_lock.lock().unwrap_or_else(|p| p.into_inner());
-    let built: Vec<String> = built_variants(rt, cache)?
-        .into_iter()
-        .map(|v| rt.human_ref(v))
-        .collect();
-    write_list(rt, "IMAGES_BUILT", &built)
 }
 
 /// GIT_HASH, GIT_HASH_SHORT, GIT_MESSAGE when the project is a git checkout.

@@ -1,7 +1,6 @@
 //! `images-build` subtasks: one Docker build per image variant through the engine API, with the
 //! parent's content tag as `BASE_IMAGE`/`BASE_TAG`. Up to date when the identity is already in
 //! the local engine or published; an image already built only gets the new human tag.
-use super::artifacts;
 use super::runtime::Runtime;
 use crate::exec::work::{Produced, TaskCx, TaskError, Work};
 use crate::fingerprint::{reason, DirtyReason, Fingerprint};
@@ -106,7 +105,7 @@ impl Work for BuildWork {
                 .tag_reference(&content_ref, &human_ref)
                 .map_err(TaskError::from)?;
             produced.extra.insert("image-id".into(), image_id);
-            artifacts::refresh_built(rt, cx.cache)?;
+            rt.ledger.built(rt, cx.cache, v)?;
             return Ok(produced);
         }
         let variant = rt.variant(v);
@@ -140,7 +139,7 @@ impl Work for BuildWork {
         produced
             .extra
             .insert("image-id".into(), outcome.image_id.clone());
-        artifacts::refresh_built(rt, cx.cache)?;
+        rt.ledger.built(rt, cx.cache, v)?;
         Ok(produced)
     }
 }

@@ -47,7 +47,7 @@ impl Work for ChangedWork {
     fn execute(&self, cx: &TaskCx, log: &mut File) -> Result<Produced, TaskError> {
         let rt = &self.rt;
         artifacts::remember_changed(rt, cx.cache)?;
-        let changed = artifacts::changed_variants(rt, cx.cache)?;
+        let changed = rt.ledger.view(rt, cx.cache, |book| book.changed())?;
         for (v, variant) in rt.spec.variants.iter().enumerate() {
             let id = rt.identity(v, cx.cache)?;
             let state = if changed.contains(&v) {
@@ -63,16 +63,10 @@ impl Work for ChangedWork {
             );
         }
         let names: Vec<String> = changed.iter().map(|&v| rt.variant(v).key.clone()).collect();
-        artifacts::write_list(rt, "IMAGES_CHANGED", &names)?;
+        // Every list derives from the changed set: all are rewritten now, so that a run in
+        // which every later subtask is up to date does not leave lists from an earlier pipeline.
+        rt.ledger.write_lists(rt, cx.cache)?;
         artifacts::write_git(rt)?;
-        // The other lists derive from the changed set: rewrite them now, so that a run in which
-        // every later subtask is up to date does not leave lists from an earlier pipeline.
-        artifacts::refresh_built(rt, cx.cache)?;
-        super::test::report::refresh(rt, cx.cache)?;
-        {
-            let _guard = rt.artifacts_lock.lock().unwrap_or_else(|p| p.into_inner());
-            crate::stack::push::record::refresh_pushed(rt, cx.cache)?;
-        }
         let mut produced = Produced::default();
         produced.extra.insert("changed".into(), names.join(" "));
         Ok(produced)

@@ -5,6 +5,7 @@ pub mod changed;
 pub mod deadlines;
 pub mod git;
 pub mod identity;
+pub mod ledger;
 pub mod manifest;
 pub mod owner;
 pub mod pipeline;

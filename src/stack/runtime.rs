@@ -1,15 +1,17 @@
 //! What the image tasks of one dorun process share: the stack spec, the engine connection
-//! (opened once, lazily), memoized identities and registry answers, and the artifacts lock.
+//! (opened once, lazily), memoized identities and registry answers, and the ledger of the
+//! stack-wide artifact files.
 //! Once the engine or the registry failed to answer, later questions to it fail at once with
 //! the same words, rather than each waiting out its deadline again.
 use super::deadlines::Deadlines;
 use super::git::GitInfo;
 use super::identity::{self, Identity};
+use super::ledger::Ledger;
 use super::pipeline::ChangedSet;
 use crate::config::stack_model::{StackSpec, Variant};
 use crate::exec::work::TaskError;
 use crate::fingerprint::StatCache;
-use dorun_docker::{Credentials, DockerError, Engine, Owner, Registry};
+use dorun_docker::{Credentials, DockerError, Engine, LocalImages, Owner, Registry};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -33,8 +35,8 @@ pub struct Runtime {
     /// The registry's (or engine's) answer per variant: is its content tag there?
     in_registry: Mutex<Vec<Option<bool>>>,
     pipeline: OnceLock<ChangedSet>,
-    /// Serializes rewrites of the IMAGES_* lists between parallel subtasks.
-    pub artifacts_lock: Mutex<()>,
+    /// The one writer of the IMAGES_* lists, junit.xml and the manifest pages.
+    pub ledger: Ledger,
 }
 
 impl Runtime {
@@ -65,7 +67,7 @@ impl Runtime {
             identities: Mutex::new(vec![None; n]),
             in_registry: Mutex::new(vec![None; n]),
             pipeline: OnceLock::new(),
-            artifacts_lock: Mutex::new(()),
+            ledger: Ledger::default(),
         }
     }
 
@@ -153,14 +155,10 @@ impl Runtime {
         Self::ask(&self.engine_down, || engine.image_id(reference))
     }
 
-    /// Whether the engine holds this identity under this commit's human tag too: what
-    /// IMAGES_BUILT, the tests and the push gate count as built.
-    pub fn is_built(&self, v: usize, cache: &StatCache) -> Result<bool, TaskError> {
-        let id = self.identity(v, cache)?;
-        let Some(image) = self.local_image(&self.content_ref(v, &id))? else {
-            return Ok(false);
-        };
-        Ok(self.local_image(&self.human_ref(v))?.as_deref() == Some(image.as_str()))
+    /// Every tagged image of the engine, in one request.
+    pub fn local_images(&self) -> Result<LocalImages, TaskError> {
+        let engine = self.engine().map_err(TaskError::environment)?;
+        Self::ask(&self.engine_down, || engine.local_images())
     }
 
     /// A variant's identity (its parent's first), computed once per process.

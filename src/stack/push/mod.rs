@@ -4,7 +4,6 @@
 pub mod gate;
 pub mod record;
 
-use super::manifest::record as manifest_record;
 use super::runtime::Runtime;
 use crate::exec::work::{now_unix, Produced, TaskCx, TaskError, Work};
 use crate::fingerprint::{DirtyReason, Fingerprint};
@@ -56,16 +55,12 @@ impl PushWork {
         })
     }
 
-    /// Under the artifacts lock: this variant's record, then IMAGES_PUSHED and the manifests
-    /// that show digests, so every file agrees with what the registry accepted so far.
+    /// This variant's record, then (by the ledger) IMAGES_PUSHED and the manifests that show
+    /// digests, so every file agrees with what the registry accepted so far.
     fn save(&self, cx: &TaskCx, record: &PushRecord) -> Result<(), TaskError> {
         let rt = &self.rt;
-        {
-            let _guard = rt.artifacts_lock.lock().unwrap_or_else(|p| p.into_inner());
-            record::write(rt, self.variant, record)?;
-            record::refresh_pushed(rt, cx.cache)?;
-        }
-        manifest_record::refresh(rt, self.variant, cx.cache)
+        record::write(rt, self.variant, record)?;
+        rt.ledger.pushed(rt, cx.cache, self.variant, record.clone())
     }
 }
 
@@ -165,10 +160,7 @@ impl Work for PushWork {
         }
         // Drop what no longer describes the current identities before anything else, so a
         // refused or failing push leaves an IMAGES_PUSHED that is true for this pipeline.
-        {
-            let _guard = rt.artifacts_lock.lock().unwrap_or_else(|p| p.into_inner());
-            record::refresh_pushed(rt, cx.cache)?;
-        }
+        rt.ledger.rewrite_pushed(rt, cx.cache)?;
         push_gate::check(rt, cx.cache)?;
         let refs = self.refs(cx)?;
         let engine = rt.engine().map_err(TaskError::environment)?;

@@ -1,11 +1,10 @@
-//! What a push left behind, per variant (`artifacts/push/<name>[@plan].json`), and IMAGES_PUSHED
-//! rebuilt from those records. Each push rewrites its record after every tag the registry
-//! accepted and IMAGES_PUSHED is recomputed from all records matching the current identities, so
+//! What a push left behind, per variant (`artifacts/push/<name>[@plan].json`). Each push rewrites
+//! its record after every tag the registry accepted and the ledger recomputes IMAGES_PUSHED from
+//! all records matching the current identities, so
 //! a push cut short lists exactly what reached the registry, and a resumed run ends with the same
 //! file as a clean one. No record ever holds a credential.
 use crate::exec::work::TaskError;
 use crate::fingerprint::StatCache;
-use crate::stack::artifacts;
 use crate::stack::runtime::Runtime;
 use serde::{Deserialize, Serialize};
 
@@ -71,16 +70,6 @@ pub fn read_current(rt: &Runtime, v: usize, cache: &StatCache) -> Option<PushRec
         && record.content_reference == rt.content_ref(v, &id)
         && record.reference == rt.human_ref(v);
     current.then_some(record)
-}
-
-/// Rewrites IMAGES_PUSHED from every variant's current record, in build order. The caller holds
-/// `rt.artifacts_lock`.
-pub fn refresh_pushed(rt: &Runtime, cache: &StatCache) -> Result<(), TaskError> {
-    let lines: Vec<String> = (0..rt.spec.variants.len())
-        .filter_map(|v| read_current(rt, v, cache))
-        .flat_map(|r| r.lines().collect::<Vec<_>>())
-        .collect();
-    artifacts::write_list(rt, "IMAGES_PUSHED", &lines)
 }
 
 #[cfg(test)]

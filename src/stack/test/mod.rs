@@ -105,11 +105,10 @@ impl TestWork {
     /// Changed (not published) and built: listed in IMAGES_BUILT. An engine or registry error
     /// counts as built, so the task runs (and reports it) rather than looking up to date.
     fn is_built(&self, cx: &TaskCx) -> bool {
-        match self.rt.is_published(self.variant, cx.cache) {
-            Ok(true) => false,
-            Ok(false) => self.rt.is_built(self.variant, cx.cache).unwrap_or(true),
-            Err(_) => true,
-        }
+        let rt = &self.rt;
+        rt.ledger
+            .view(rt, cx.cache, |book| book.is_built(self.variant))
+            .unwrap_or(true)
     }
 
     fn run_tests(
@@ -262,7 +261,7 @@ impl Work for TestWork {
             for c in &r.cases {
                 let _ = writeln!(log, "--- PASS {} ({:.2}s)", c.name, c.seconds);
             }
-            report::refresh(rt, cx.cache)?;
+            rt.ledger.rewrite_tests(rt, cx.cache)?;
             produced
                 .extra
                 .insert("passed".into(), r.cases.len().to_string());
@@ -271,7 +270,8 @@ impl Work for TestWork {
 
         let cases = self.run_tests(cx, &image, log)?;
         let results = report::VariantResults::new(self.key(), &image, digest, &cases);
-        report::record(rt, v, &results, cx.cache)?;
+        report::store(rt, v, &results)?;
+        rt.ledger.tested(rt, cx.cache, v, results.clone())?;
         let failed = results.failed();
         let _ = writeln!(
             log,

@@ -1,12 +1,12 @@
 //! Test results (SPEC §6): each variant's last complete run is stored in
-//! `artifacts/test/<name>[@plan].json`, and IMAGES_TEST_PASSED, IMAGES_TEST_ERROR and
-//! `artifacts/junit.xml` are always recomputed from those stores — never appended — so a
-//! failed run resumed later leaves the same files as one clean run. A stored run counts only
+//! `artifacts/test/<name>[@plan].json`; the ledger recomputes IMAGES_TEST_PASSED,
+//! IMAGES_TEST_ERROR and `artifacts/junit.xml` (rendered here) from those results — never
+//! appended — so a failed run resumed later leaves the same files as one clean run. A stored run counts only
 //! while its fingerprint (image identity, test files, limits) is still the current one.
 use super::case::{tail, CaseResult};
 use crate::exec::work::TaskError;
 use crate::fingerprint::StatCache;
-use crate::stack::artifacts;
+use crate::stack::ledger::TestRow;
 use crate::stack::runtime::Runtime;
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use serde::{Deserialize, Serialize};
@@ -77,65 +77,18 @@ pub fn load(rt: &Runtime, v: usize) -> Option<VariantResults> {
     serde_json::from_str(&text).ok()
 }
 
-/// Stores one variant's results, then rewrites the lists and junit.xml from every store.
-pub fn record(
-    rt: &Runtime,
-    v: usize,
-    results: &VariantResults,
-    cache: &StatCache,
-) -> Result<(), TaskError> {
-    let _guard = rt.artifacts_lock.lock().unwrap_or_else(|p| p.into_inner());
-    let path = store_path(rt, v);
+/// Stores one variant's results; the ledger then rewrites the lists and junit.xml.
+pub fn store(rt: &Runtime, v: usize, results: &VariantResults) -> Result<(), TaskError> {
     let text = serde_json::to_string_pretty(results).expect("json") + "\n";
-    crate::stack::artifacts::write_file(&path, text.as_bytes())?;
-    refresh_locked(rt, cache)
-}
-
-/// Rewrites IMAGES_TEST_PASSED, IMAGES_TEST_ERROR and junit.xml (the lists stay sorted in
-/// build order because `built_variants` is).
-pub fn refresh(rt: &Runtime, cache: &StatCache) -> Result<(), TaskError> {
-    let _guard = rt.artifacts_lock.lock().unwrap_or_else(|p| p.into_inner());
-    refresh_locked(rt, cache)
-}
-
-fn refresh_locked(rt: &Runtime, cache: &StatCache) -> Result<(), TaskError> {
-    let current = current_results(rt, cache)?;
-    let (mut passed, mut error) = (Vec::new(), Vec::new());
-    for (v, r) in &current {
-        match r.passed {
-            true => passed.push(rt.human_ref(*v)),
-            false => error.push(rt.human_ref(*v)),
-        }
-    }
-    artifacts::write_list(rt, "IMAGES_TEST_PASSED", &passed)?;
-    artifacts::write_list(rt, "IMAGES_TEST_ERROR", &error)?;
-    let path = rt.artifact("junit.xml");
-    let xml = junit(rt, &current);
-    crate::stack::artifacts::write_file(&path, xml.as_bytes())
-}
-
-/// Built variants (build order) with stored results that are still current.
-pub fn current_results(
-    rt: &Runtime,
-    cache: &StatCache,
-) -> Result<Vec<(usize, VariantResults)>, TaskError> {
-    let mut out = Vec::new();
-    for v in artifacts::built_variants(rt, cache)? {
-        let Some(r) = load(rt, v) else { continue };
-        if r.fingerprint == super::current_digest(rt, v, cache)? {
-            out.push((v, r));
-        }
-    }
-    Ok(out)
+    crate::stack::artifacts::write_file(&store_path(rt, v), text.as_bytes())
 }
 
 /// One test suite per image variant, one test case per test; names show image and test.
-pub fn junit(rt: &Runtime, results: &[(usize, VariantResults)]) -> String {
+pub fn junit(rows: &[TestRow<'_>]) -> String {
     let mut report = Report::new("dorun images-test");
-    for (v, r) in results {
-        let key = &rt.variant(*v).key;
+    for (key, reference, r) in rows {
         let mut suite = TestSuite::new(key.as_str());
-        suite.add_property(("image", rt.human_ref(*v).as_str()));
+        suite.add_property(("image", reference.as_str()));
         for c in &r.cases {
             let status = match c.passed {
                 true => TestCaseStatus::success(),
@@ -162,17 +115,15 @@ pub fn junit(rt: &Runtime, results: &[(usize, VariantResults)]) -> String {
 /// A short table of every current result, for the log and the end of the run; `None` when
 /// no built image has test results yet.
 pub fn summary_table(rt: &Runtime, cache: &StatCache) -> Option<String> {
-    let results = current_results(rt, cache).ok()?;
-    let rows: Vec<(String, String, &VariantResults)> = results
-        .iter()
-        .map(|(v, r)| (rt.variant(*v).key.clone(), rt.human_ref(*v), r))
-        .collect();
-    table(&rows)
+    rt.ledger
+        .view(rt, cache, |book| table(&book.test_rows()))
+        .ok()
+        .flatten()
 }
 
 /// `(variant, reference, results)` rows: counts per image, then each failed test. Images with
 /// no tests have no row, and a stack without tests has no table.
-fn table(rows: &[(String, String, &VariantResults)]) -> Option<String> {
+fn table(rows: &[TestRow<'_>]) -> Option<String> {
     let rows: Vec<_> = rows.iter().filter(|r| !r.2.cases.is_empty()).collect();
     if rows.is_empty() {
         return None;

@@ -1,0 +1,171 @@
+//! One owner for the stack-wide artifact files (SPEC §6): IMAGES_CHANGED, IMAGES_BUILT,
+//! IMAGES_TEST_PASSED/ERROR, junit.xml, IMAGES_PUSHED, the manifest pages and STACK.md. The
+//! ledger is seeded once per run (`seed`), image subtasks report what they established, and
+//! each file is rewritten from memory, atomically, in O(N) — the engine and registry are never
+//! asked while the ledger's lock is held. Files are still always whole recomputations, so a
+//! resumed run leaves the same files as one uninterrupted run.
+mod book;
+mod seed;
+
+pub use book::{Book, Entry, TestRow};
+
+use crate::exec::work::{now_unix, TaskError};
+use crate::fingerprint::StatCache;
+use crate::stack::artifacts;
+use crate::stack::manifest::model::ManifestRecord;
+use crate::stack::manifest::{record as manifest_record, render as manifest_render};
+use crate::stack::push::record::PushRecord;
+use crate::stack::runtime::Runtime;
+use crate::stack::test::report::{self, VariantResults};
+use std::sync::{Mutex, MutexGuard};
+
+/// The book, seeded on first use.
+#[derive(Default)]
+pub struct Ledger {
+    book: Mutex<Option<Book>>,
+}
+
+impl Ledger {
+    /// Answers a question from the book (seeding it first if needed).
+    pub fn view<T>(
+        &self,
+        rt: &Runtime,
+        cache: &StatCache,
+        question: impl FnOnce(&Book) -> T,
+    ) -> Result<T, TaskError> {
+        let guard = self.seeded(rt, cache)?;
+        Ok(question(guard.as_ref().expect("seeded")))
+    }
+
+    /// `images-changed`: every list, from the book as seeded for this run (so a run in which
+    /// every later subtask is up to date does not leave lists of an earlier pipeline).
+    pub fn write_lists(&self, rt: &Runtime, cache: &StatCache) -> Result<(), TaskError> {
+        self.update(rt, cache, |book| {
+            artifacts::write_list(rt, "IMAGES_CHANGED", &book.changed_keys())?;
+            artifacts::write_list(rt, "IMAGES_BUILT", &book.built_refs())?;
+            write_tests(rt, book)?;
+            artifacts::write_list(rt, "IMAGES_PUSHED", &book.pushed_lines())
+        })
+    }
+
+    /// A build (or a tag added to an image built earlier) left variant `v` in the engine.
+    pub fn built(&self, rt: &Runtime, cache: &StatCache, v: usize) -> Result<(), TaskError> {
+        self.update(rt, cache, |book| {
+            book.entries[v].built = true;
+            artifacts::write_list(rt, "IMAGES_BUILT", &book.built_refs())
+        })
+    }
+
+    /// Variant `v`'s tests ran to the end with these (already stored) results.
+    pub fn tested(
+        &self,
+        rt: &Runtime,
+        cache: &StatCache,
+        v: usize,
+        results: VariantResults,
+    ) -> Result<(), TaskError> {
+        self.update(rt, cache, |book| {
+            book.entries[v].test = Some(results);
+            write_tests(rt, book)
+        })
+    }
+
+    /// IMAGES_TEST_PASSED, IMAGES_TEST_ERROR and junit.xml as they stand (the human tag moved).
+    pub fn rewrite_tests(&self, rt: &Runtime, cache: &StatCache) -> Result<(), TaskError> {
+        self.update(rt, cache, |book| write_tests(rt, book))
+    }
+
+    /// Variant `v`'s (already stored) push record after a tag the registry accepted: the list,
+    /// the variant's page (now with its digest) and STACK.md.
+    pub fn pushed(
+        &self,
+        rt: &Runtime,
+        cache: &StatCache,
+        v: usize,
+        record: PushRecord,
+    ) -> Result<(), TaskError> {
+        self.update(rt, cache, |book| {
+            book.entries[v].push = Some(record);
+            artifacts::write_list(rt, "IMAGES_PUSHED", &book.pushed_lines())?;
+            if book.entries[v].manifest.is_some() {
+                write_page(rt, book, v)?;
+            }
+            write_stack(rt, book)
+        })
+    }
+
+    /// IMAGES_PUSHED without what no longer describes the current identities.
+    pub fn rewrite_pushed(&self, rt: &Runtime, cache: &StatCache) -> Result<(), TaskError> {
+        self.update(rt, cache, |book| {
+            artifacts::write_list(rt, "IMAGES_PUSHED", &book.pushed_lines())
+        })
+    }
+
+    /// Variant `v`'s new (already stored) manifest record: its page and STACK.md.
+    pub fn described(
+        &self,
+        rt: &Runtime,
+        cache: &StatCache,
+        v: usize,
+        record: ManifestRecord,
+    ) -> Result<(), TaskError> {
+        self.update(rt, cache, |book| {
+            book.entries[v].manifest = Some(record);
+            write_page(rt, book, v)?;
+            write_stack(rt, book)
+        })
+    }
+
+    fn update(
+        &self,
+        rt: &Runtime,
+        cache: &StatCache,
+        change: impl FnOnce(&mut Book) -> Result<(), TaskError>,
+    ) -> Result<(), TaskError> {
+        let mut guard = self.seeded(rt, cache)?;
+        change(guard.as_mut().expect("seeded"))
+    }
+
+    /// The locked book, seeded first when this is the run's first use. The seed is read without
+    /// the lock (it may ask the engine and registry); if two subtasks race, the first seed
+    /// stays, and every report is applied on top of it under the lock, so none is lost.
+    fn seeded(
+        &self,
+        rt: &Runtime,
+        cache: &StatCache,
+    ) -> Result<MutexGuard<'_, Option<Book>>, TaskError> {
+        if self.lock().is_none() {
+            let book = seed::read(rt, cache)?;
+            self.lock().get_or_insert(book);
+        }
+        Ok(self.lock())
+    }
+
+    /// A subtask that panicked while holding the lock left a book whose files are rewritten
+    /// whole on the next report: it stays usable.
+    fn lock(&self) -> MutexGuard<'_, Option<Book>> {
+        self.book.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn write_tests(rt: &Runtime, book: &Book) -> Result<(), TaskError> {
+    artifacts::write_list(rt, "IMAGES_TEST_PASSED", &book.test_passed())?;
+    artifacts::write_list(rt, "IMAGES_TEST_ERROR", &book.test_failed())?;
+    let xml = report::junit(&book.test_rows());
+    artifacts::write_file(&rt.artifact("junit.xml"), xml.as_bytes())
+}
+
+fn write_page(rt: &Runtime, book: &Book, v: usize) -> Result<(), TaskError> {
+    let Some(rec) = &book.entries[v].manifest else {
+        return Ok(());
+    };
+    let page = manifest_render::image_page(rec, book.page_digest(v), now_unix());
+    let path = manifest_record::manifests_dir(rt).join(&rec.file);
+    artifacts::write_file(&path, page.as_bytes())
+}
+
+fn write_stack(rt: &Runtime, book: &Book) -> Result<(), TaskError> {
+    let page = manifest_render::stack_page(&book.stack_rows(), rt.git.short().as_deref());
+    let path = manifest_record::manifests_dir(rt).join("STACK.md");
+    artifacts::write_file(&path, page.as_bytes())
+}

@@ -1,0 +1,56 @@
+//! The ledger's starting point for one run: the per-variant records earlier subtasks stored
+//! (artifacts/test, artifacts/push, artifacts/manifest), the pipeline's changed set (through
+//! `Runtime::is_published`), and what the engine holds — asked in one listing, and only when
+//! some image is changed (only changed images can count as built).
+use super::book::{Book, Entry};
+use crate::exec::work::TaskError;
+use crate::fingerprint::StatCache;
+use crate::stack::manifest::record as manifest_record;
+use crate::stack::push::record as push_record;
+use crate::stack::runtime::Runtime;
+use crate::stack::test::{self, report};
+use dorun_docker::LocalImages;
+
+pub fn read(rt: &Runtime, cache: &StatCache) -> Result<Book, TaskError> {
+    let mut entries = (0..rt.spec.variants.len())
+        .map(|v| entry(rt, v, cache))
+        .collect::<Result<Vec<Entry>, TaskError>>()?;
+    if entries.iter().any(|e| e.changed) {
+        let images = rt.local_images()?;
+        for e in &mut entries {
+            e.built = is_built(&images, e);
+        }
+    }
+    Ok(Book {
+        registry: rt.spec.registry.clone(),
+        entries,
+    })
+}
+
+/// The engine holds the identity under this commit's human tag too.
+fn is_built(images: &LocalImages, e: &Entry) -> bool {
+    images
+        .id_of(&e.content_ref)
+        .is_some_and(|id| images.id_of(&e.human_ref) == Some(id))
+}
+
+fn entry(rt: &Runtime, v: usize, cache: &StatCache) -> Result<Entry, TaskError> {
+    let id = rt.identity(v, cache)?;
+    let content_ref = rt.content_ref(v, &id);
+    // Results of other tests, limits or identities do not count; nor do those whose test
+    // files cannot be read now (the test subtask reports that).
+    let test = report::load(rt, v)
+        .filter(|r| test::current_digest(rt, v, cache).is_ok_and(|digest| digest == r.fingerprint));
+    let manifest = manifest_record::read(rt, v).filter(|r| r.content_reference == content_ref);
+    Ok(Entry {
+        key: rt.variant(v).key.clone(),
+        parent: rt.variant(v).parent,
+        human_ref: rt.human_ref(v),
+        changed: !rt.is_published(v, cache)?,
+        built: false,
+        test,
+        push: push_record::read_any(rt, v),
+        manifest,
+        content_ref,
+    })
+}
