@@ -1,0 +1,94 @@
+//! A counting door to the Docker engine: a Unix socket that passes every byte to the real
+//! engine and back, and counts the image inspections on the way, so a test can bound how often
+//! dorun asks the engine.
+use std::io::{Read, Write};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+pub struct EngineCounter {
+    _dir: tempfile::TempDir,
+    socket: PathBuf,
+    inspects: Arc<AtomicUsize>,
+}
+
+impl EngineCounter {
+    /// Listens until the test process ends, forwarding to the engine DOCKER_HOST names (a Unix
+    /// socket) or to the default socket.
+    pub fn start() -> EngineCounter {
+        let engine = match std::env::var("DOCKER_HOST") {
+            Ok(host) => PathBuf::from(host.strip_prefix("unix://").expect("a unix DOCKER_HOST")),
+            Err(_) => PathBuf::from("/var/run/docker.sock"),
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("engine.sock");
+        let listener = UnixListener::bind(&socket).unwrap();
+        let inspects = Arc::new(AtomicUsize::new(0));
+        let count = inspects.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming().map_while(Result::ok) {
+                let upstream = UnixStream::connect(&engine).expect("the engine answers");
+                let count = count.clone();
+                std::thread::spawn(move || forward(client, upstream, &count));
+            }
+        });
+        EngineCounter {
+            _dir: dir,
+            socket,
+            inspects,
+        }
+    }
+
+    /// The DOCKER_HOST value that reaches the engine through this door.
+    pub fn docker_host(&self) -> String {
+        format!("unix://{}", self.socket.display())
+    }
+
+    /// Image inspections (`GET …/images/<ref>/json`) so far.
+    pub fn inspects(&self) -> usize {
+        self.inspects.load(Ordering::SeqCst)
+    }
+}
+
+/// Copies the engine's answers back on a thread of their own; scans the requests line by line.
+fn forward(mut client: UnixStream, mut upstream: UnixStream, inspects: &AtomicUsize) {
+    let (mut answers, mut back) = (upstream.try_clone().unwrap(), client.try_clone().unwrap());
+    std::thread::spawn(move || {
+        let _ = std::io::copy(&mut answers, &mut back);
+        let _ = back.shutdown(std::net::Shutdown::Write);
+    });
+    let mut line = Vec::new();
+    let mut buf = [0u8; 64 * 1024];
+    while let Ok(n) = client.read(&mut buf) {
+        if n == 0 || upstream.write_all(&buf[..n]).is_err() {
+            break;
+        }
+        for &b in &buf[..n] {
+            if b != b'\n' {
+                // Request lines are short; a long "line" is a build context's bytes.
+                if line.len() < 4096 {
+                    line.push(b);
+                }
+                continue;
+            }
+            if is_image_inspect(&line) {
+                inspects.fetch_add(1, Ordering::SeqCst);
+            }
+            line.clear();
+        }
+    }
+    let _ = upstream.shutdown(std::net::Shutdown::Write);
+}
+
+fn is_image_inspect(line: &[u8]) -> bool {
+    let line = String::from_utf8_lossy(line);
+    let Some(target) = line
+        .strip_prefix("GET ")
+        .and_then(|rest| rest.split(' ').next())
+    else {
+        return false;
+    };
+    let path = target.split('?').next().unwrap_or(target);
+    path.contains("/images/") && path.ends_with("/json") && !path.ends_with("/images/json")
+}
