@@ -23,6 +23,8 @@ use std::sync::{Mutex, MutexGuard};
 #[derive(Default)]
 pub struct Ledger {
     book: Mutex<Option<Book>>,
+    /// Held while the seed is read, so racing first uses read it once; never held with `book`.
+    seeding: Mutex<()>,
 }
 
 impl Ledger {
@@ -127,16 +129,19 @@ impl Ledger {
     }
 
     /// The locked book, seeded first when this is the run's first use. The seed is read without
-    /// the lock (it may ask the engine and registry); if two subtasks race, the first seed
-    /// stays, and every report is applied on top of it under the lock, so none is lost.
+    /// the book's lock (it may ask the engine and registry), so no file write ever waits on
+    /// the engine; reports are applied on top of the seed under the lock, so none is lost.
     fn seeded(
         &self,
         rt: &Runtime,
         cache: &StatCache,
     ) -> Result<MutexGuard<'_, Option<Book>>, TaskError> {
         if self.lock().is_none() {
-            let book = seed::read(rt, cache)?;
-            self.lock().get_or_insert(book);
+            let _one_reader = self.seeding.lock().unwrap_or_else(|p| p.into_inner());
+            if self.lock().is_none() {
+                let book = seed::read(rt, cache)?;
+                self.lock().get_or_insert(book);
+            }
         }
         Ok(self.lock())
     }
