@@ -54,3 +54,36 @@ fn entry(rt: &Runtime, v: usize, cache: &StatCache) -> Result<Entry, TaskError> 
         content_ref,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry() -> Entry {
+        Entry {
+            content_ref: "r:5000/ns/a:1-id-0f".into(),
+            human_ref: "r:5000/ns/a:1-abc".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn built_means_both_tags_name_the_same_image() {
+        let both = LocalImages::from_pairs([
+            ("r:5000/ns/a:1-id-0f", "sha256:1"),
+            ("r:5000/ns/a:1-abc", "sha256:1"),
+        ]);
+        assert!(is_built(&both, &entry()));
+        let content_only = LocalImages::from_pairs([("r:5000/ns/a:1-id-0f", "sha256:1")]);
+        assert!(
+            !is_built(&content_only, &entry()),
+            "the human tag is missing"
+        );
+        let other_image = LocalImages::from_pairs([
+            ("r:5000/ns/a:1-id-0f", "sha256:1"),
+            ("r:5000/ns/a:1-abc", "sha256:2"),
+        ]);
+        assert!(!is_built(&other_image, &entry()), "the human tag is older");
+        assert!(!is_built(&LocalImages::default(), &entry()));
+    }
+}
