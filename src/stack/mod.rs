@@ -8,6 +8,7 @@ pub mod identity;
 pub mod manifest;
 pub mod owner;
 pub mod pipeline;
+pub mod published;
 pub mod push;
 pub mod runtime;
 pub mod test;
