@@ -12,6 +12,7 @@ mod errors;
 mod executor;
 mod large_file;
 mod output;
+mod plan_predicts_run;
 mod properties;
 mod settings_checks;
 mod stack_build;
