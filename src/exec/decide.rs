@@ -16,6 +16,8 @@ pub struct Job {
     /// Each dependency's name and result digest, in declaration order.
     pub deps: Vec<(String, Hash)>,
     pub force: bool,
+    /// Only in `plan`: a dependency is predicted to run first (see `TaskCx::deps_will_run`).
+    pub deps_will_run: bool,
     pub prefetched: Option<Inputs>,
 }
 
@@ -33,6 +35,7 @@ impl Job {
             cache: &shared.cache,
             procs: &shared.procs,
             deps: self.deps.clone(),
+            deps_will_run: self.deps_will_run,
             on_step,
             prefetched: std::sync::Mutex::new(self.prefetched.take()),
         }
@@ -93,6 +96,7 @@ impl Results {
             node,
             deps: self.deps_of(shared, node),
             force,
+            deps_will_run: false,
             prefetched: None,
         }
     }

@@ -52,6 +52,7 @@ pub fn predict(shared: &Shared, order: &[usize], forced: &[bool]) -> Vec<Predict
                 };
             }
             let mut job = results.job(shared, n, forced[n]);
+            job.deps_will_run = !deps_will_run.is_empty();
             let cx = job.cx(shared, &noop);
             match decide(shared, &job, &cx) {
                 Ok(decision) => {

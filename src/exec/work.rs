@@ -20,6 +20,10 @@ pub struct TaskCx<'a> {
     pub deps: Vec<(String, Hash)>,
     /// Progress within the task (a Docker build's `Step n/m`).
     pub on_step: &'a (dyn Fn(usize, usize, &str) + Sync),
+    /// Only in `plan`: a dependency is predicted to run first. What a dependency establishes
+    /// when it succeeds (an image built under this commit's tag) is then to be taken as given,
+    /// as it will be when the task is decided during the run.
+    pub deps_will_run: bool,
     /// Input hashes taken at the start of the run, valid when no dependency ran since.
     /// Taken (not cloned) by the first fingerprint computed.
     pub prefetched: std::sync::Mutex<Option<Vec<(String, Hash)>>>,

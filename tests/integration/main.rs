@@ -16,6 +16,7 @@ mod plan_predicts_run;
 mod properties;
 mod settings_checks;
 mod stack_build;
+mod stack_decision;
 mod stack_fixture;
 mod stack_leftovers;
 mod stack_push;

@@ -25,6 +25,9 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
+/// The record's note of the reference the lists were written with for this image.
+const LISTED_AS: &str = "listed as";
+
 pub struct TestWork {
     pub rt: Arc<Runtime>,
     pub variant: usize,
@@ -93,10 +96,12 @@ impl TestWork {
     }
 
     /// Changed (not published) and built: listed in IMAGES_BUILT. An engine or registry error
-    /// counts as built, so the task runs (and reports it) rather than looking up to date.
+    /// counts as built, so the task runs (and reports it) rather than looking up to date. When
+    /// `plan` predicts that `build:X` runs first, X will be built by the time this is decided.
     fn is_built(&self, cx: &TaskCx) -> bool {
         match self.rt.is_published(self.variant, cx.cache) {
             Ok(true) => false,
+            Ok(false) if cx.deps_will_run => true,
             Ok(false) => self.rt.is_built(self.variant, cx.cache).unwrap_or(true),
             Err(_) => true,
         }
@@ -194,12 +199,23 @@ impl Work for TestWork {
         let mut decision = published_or_standard(self, &self.rt, self.variant, cx, force)?;
         // The tests passed on this exact fingerprint, but the lists name images by human tag,
         // which moves with every commit: run only to rewrite them from the stored results.
+        // Judged by what this task recorded, not only by the list file, which every test task
+        // rewrites whole: a decision must not depend on which other test finished first.
         if decision.is_up_to_date() && self.is_built(cx) {
             let reference = self.rt.human_ref(self.variant);
-            if !artifacts::read_list(&self.rt, "IMAGES_TEST_PASSED").contains(&reference) {
-                decision.reasons.push(DirtyReason::Other(format!(
-                    "IMAGES_TEST_PASSED does not list {reference} yet"
-                )));
+            let recorded = cx.state.load_summary(cx.name);
+            let recorded = recorded.as_ref().and_then(|r| r.extra.get(LISTED_AS));
+            let why = if recorded != Some(&reference) {
+                Some(format!(
+                    "its tests passed on this identity; the lists are to name it as {reference}"
+                ))
+            } else if !artifacts::read_list(&self.rt, "IMAGES_TEST_PASSED").contains(&reference) {
+                Some(format!("IMAGES_TEST_PASSED does not list {reference} yet"))
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                decision.reasons.push(DirtyReason::Other(why));
                 decision.carry = Carry::StoredResultsValid;
             }
         }
@@ -234,6 +250,7 @@ impl Work for TestWork {
         let image = rt.content_ref(v, &id);
         let mut produced = Produced::default();
         produced.extra.insert("image".into(), image.clone());
+        produced.extra.insert(LISTED_AS.into(), rt.human_ref(v));
 
         let reusable = decision.carry == Carry::StoredResultsValid;
         if let Some(r) =
