@@ -2,16 +2,14 @@
 //! coordinator would act on (`decide::decide`), without executing anything or touching the state.
 use super::decide::{decide, Results};
 use super::runner::Shared;
-use super::work::Decision;
 use crate::fingerprint::DirtyReason;
 use crate::graph::Action;
 
 #[derive(Debug, Clone)]
 pub struct Prediction {
     pub node: usize,
-    /// The task's decision, as `run` would make it now; none for groups and undecidable tasks.
-    pub decision: Option<Decision>,
-    /// Why it would run: the decision's reasons, and the dependencies that will run first.
+    /// Why it would run: the reasons of the decision `run` would act on now, then the
+    /// dependencies that will run first.
     pub reasons: Vec<DirtyReason>,
     /// The task could not even be judged (an unreadable input, an unreachable engine...).
     pub error: Option<String>,
@@ -45,7 +43,6 @@ pub fn predict(shared: &Shared, order: &[usize], forced: &[bool]) -> Vec<Predict
                 results.finish_group(shared, n);
                 return Prediction {
                     node: n,
-                    decision: None,
                     reasons: deps_will_run,
                     error: None,
                     environment: false,
@@ -56,21 +53,17 @@ pub fn predict(shared: &Shared, order: &[usize], forced: &[bool]) -> Vec<Predict
             let cx = job.cx(shared, &noop);
             match decide(shared, &job, &cx) {
                 Ok(decision) => {
-                    let mut reasons = decision.reasons.clone();
+                    let result = decision.result_without_running(&shared.state, &node.name);
+                    let mut reasons = decision.reasons;
                     // A dependency that runs first changes what this task sees, unless its
                     // decision ignores its dependencies' results (image tasks judge by identity).
                     let work = shared.works[n].as_ref().expect("task nodes have work");
                     if work.uses_dependency_results() {
                         reasons.extend(deps_will_run);
                     }
-                    results.set(
-                        n,
-                        decision.result_without_running(&shared.state, &node.name),
-                        !reasons.is_empty(),
-                    );
+                    results.set(n, result, !reasons.is_empty());
                     Prediction {
                         node: n,
-                        decision: Some(decision),
                         reasons,
                         error: None,
                         environment: false,
@@ -80,7 +73,6 @@ pub fn predict(shared: &Shared, order: &[usize], forced: &[bool]) -> Vec<Predict
                     results.will_run(n);
                     Prediction {
                         node: n,
-                        decision: None,
                         reasons: Vec::new(),
                         error: Some(e.message),
                         environment: e.environment,
