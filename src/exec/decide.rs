@@ -132,3 +132,98 @@ fn combine(deps: &[(String, Hash)]) -> Hash {
     }
     *h.finalize().as_bytes()
 }
+
+#[cfg(test)]
+mod tests {
+    //! `plan` and the coordinator resolve dependencies the same way: in-process, over a real
+    //! project directory, each prediction is compared with what the run then did.
+    use super::super::runner::{run, RunOptions};
+    use crate::report::{plain::Plain, Status};
+    use crate::session::Session;
+    use std::collections::BTreeMap;
+    use std::path::Path;
+
+    const PROJECT: &str = r#"
+[tasks.a]
+run = "cp in.txt a.out"
+inputs = ["in.txt"]
+outputs = ["a.out"]
+
+[tasks.b]
+deps = ["a"]
+run = "cat a.out > b.out"
+inputs = ["a.out"]
+outputs = ["b.out"]
+"#;
+
+    /// A fresh session, as a new dorun process would load it.
+    fn session(root: &Path) -> Session {
+        let project = crate::config::load(&root.join("tasks.toml")).unwrap();
+        let graph = crate::graph::Graph::build(&project).unwrap();
+        Session::new(project, graph).unwrap()
+    }
+
+    /// (plan: task → would run, run: task → ran) for `patterns`.
+    fn plan_then_run(
+        root: &Path,
+        patterns: &[&str],
+        only: bool,
+    ) -> (BTreeMap<String, bool>, BTreeMap<String, bool>) {
+        let patterns: Vec<String> = patterns.iter().map(|p| p.to_string()).collect();
+        let s = session(root);
+        let (roots, order) = s.selection(&patterns, only).unwrap();
+        let forced = s.forced(&roots, false);
+        let name = |n: usize| s.graph().nodes[n].name.clone();
+        let plan = s
+            .predict(&order, &forced)
+            .iter()
+            .map(|p| (name(p.node), p.stale()))
+            .collect();
+        let s = session(root);
+        let opts = RunOptions {
+            jobs: 2,
+            keep_going: false,
+            forced,
+        };
+        let mut quiet = Plain::new(false, false, true);
+        let summary = run(s.shared.clone(), &order, &opts, &mut quiet);
+        let ran = summary
+            .results
+            .iter()
+            .map(|r| {
+                assert_ne!(r.status, Status::Failed, "{}: {}", r.name, r.reason);
+                (r.name.clone(), r.status == Status::Ran)
+            })
+            .collect();
+        (plan, ran)
+    }
+
+    fn map(pairs: &[(&str, bool)]) -> BTreeMap<String, bool> {
+        pairs.iter().map(|(n, b)| (n.to_string(), *b)).collect()
+    }
+
+    #[test]
+    fn a_dependency_outside_the_selection_counts_with_its_recorded_result_in_plan_and_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::write(root.join("tasks.toml"), PROJECT).unwrap();
+        std::fs::write(root.join("in.txt"), "one\n").unwrap();
+        let (plan, ran) = plan_then_run(root, &["b"], false);
+        assert_eq!(plan, map(&[("a", true), ("b", true)]));
+        assert_eq!(ran, plan);
+
+        // With --only b, a (stale now) is not run: b is judged on a's recorded result.
+        std::fs::write(root.join("in.txt"), "two\n").unwrap();
+        let (plan, ran) = plan_then_run(root, &["b"], true);
+        assert_eq!(plan, map(&[("b", false)]));
+        assert_eq!(ran, plan);
+
+        // Without --only, a runs and b, seeing its new result and output, follows.
+        let (plan, ran) = plan_then_run(root, &["b"], false);
+        assert_eq!(plan, map(&[("a", true), ("b", true)]));
+        assert_eq!(ran, plan);
+        let (plan, ran) = plan_then_run(root, &["b"], false);
+        assert_eq!(plan, map(&[("a", false), ("b", false)]));
+        assert_eq!(ran, plan);
+    }
+}
