@@ -1,13 +1,15 @@
-//! The dry run behind `plan`, `info` and `list`: predicts, in dependency order, which tasks would
-//! run and why, without executing anything or touching the state.
-use super::runner::{combine, Shared};
-use super::work::{decide, TaskCx};
-use crate::fingerprint::{DirtyReason, Hash};
+//! The dry run behind `plan`, `info` and `list`: in dependency order, the same decision the
+//! coordinator would act on (`decide::decide`), without executing anything or touching the state.
+use super::decide::{decide, Results};
+use super::runner::Shared;
+use crate::fingerprint::DirtyReason;
 use crate::graph::Action;
 
 #[derive(Debug, Clone)]
 pub struct Prediction {
     pub node: usize,
+    /// Why it would run: the reasons of the decision `run` would act on now, then the
+    /// dependencies that will run first.
     pub reasons: Vec<DirtyReason>,
     /// The task could not even be judged (an unreadable input, an unreachable engine...).
     pub error: Option<String>,
@@ -24,77 +26,59 @@ impl Prediction {
 /// Predictions for `order` (topological, as `Graph::closure` returns it).
 pub fn predict(shared: &Shared, order: &[usize], forced: &[bool]) -> Vec<Prediction> {
     let graph = &shared.graph;
-    let mut result: Vec<Option<Hash>> = vec![None; graph.nodes.len()];
-    let mut stale = vec![false; graph.nodes.len()];
-    let mut out = Vec::with_capacity(order.len());
+    // `ran` here means "predicted to run".
+    let mut results = Results::new(graph.nodes.len());
     let noop = |_: usize, _: usize, _: &str| {};
-    for &n in order {
-        let node = &graph.nodes[n];
-        let mut reasons = Vec::new();
-        let mut deps = Vec::new();
-        for &d in &node.deps {
-            let name = graph.nodes[d].name.clone();
-            if stale[d] {
-                reasons.push(DirtyReason::DepWillRun(name.clone()));
+    order
+        .iter()
+        .map(|&n| {
+            let node = &graph.nodes[n];
+            let deps_will_run: Vec<DirtyReason> = node
+                .deps
+                .iter()
+                .filter(|&&d| results.ran(d))
+                .map(|&d| DirtyReason::DepWillRun(graph.nodes[d].name.clone()))
+                .collect();
+            if matches!(node.action, Action::Group) {
+                results.finish_group(shared, n);
+                return Prediction {
+                    node: n,
+                    reasons: deps_will_run,
+                    error: None,
+                    environment: false,
+                };
             }
-            let h = result[d].unwrap_or_else(|| {
-                super::work::recorded_result(&shared.state, &name).unwrap_or([0; 32])
-            });
-            deps.push((name, h));
-        }
-        if matches!(node.action, Action::Group) {
-            stale[n] = !reasons.is_empty();
-            result[n] = Some(combine(&deps));
-            out.push(Prediction {
-                node: n,
-                reasons,
-                error: None,
-                environment: false,
-            });
-            continue;
-        }
-        let work = shared.works[n].as_ref().expect("task nodes have work");
-        let cx = TaskCx {
-            name: &node.name,
-            project: &shared.project,
-            state: &shared.state,
-            cache: &shared.cache,
-            procs: &shared.procs,
-            deps,
-            on_step: &noop,
-            prefetched: Default::default(),
-        };
-        let mut error = None;
-        let mut environment = false;
-        // A dependency that will run may change what this task sees, unless the task's
-        // decision does not use its dependencies' results (image tasks judge by identity).
-        let dep_will_run = std::mem::take(&mut reasons);
-        match decide(work.as_ref(), &cx, forced[n]) {
-            Ok((fp, r)) => {
-                reasons = r;
-                if work.uses_dependency_results() {
-                    reasons.extend(dep_will_run);
+            let mut job = results.job(shared, n, forced[n]);
+            job.deps_will_run = !deps_will_run.is_empty();
+            let cx = job.cx(shared, &noop);
+            match decide(shared, &job, &cx) {
+                Ok(decision) => {
+                    let result = decision.result_without_running(&shared.state, &node.name);
+                    let mut reasons = decision.reasons;
+                    // A dependency that runs first changes what this task sees, unless its
+                    // decision ignores its dependencies' results (image tasks judge by identity).
+                    let work = shared.works[n].as_ref().expect("task nodes have work");
+                    if work.uses_dependency_results() {
+                        reasons.extend(deps_will_run);
+                    }
+                    results.set(n, result, !reasons.is_empty());
+                    Prediction {
+                        node: n,
+                        reasons,
+                        error: None,
+                        environment: false,
+                    }
                 }
-                result[n] = Some(
-                    shared
-                        .state
-                        .load_summary(&node.name)
-                        .map(|rec| rec.result_digest)
-                        .unwrap_or_else(|| fp.digest()),
-                );
+                Err(e) => {
+                    results.will_run(n);
+                    Prediction {
+                        node: n,
+                        reasons: Vec::new(),
+                        error: Some(e.message),
+                        environment: e.environment,
+                    }
+                }
             }
-            Err(e) => {
-                environment = e.environment;
-                error = Some(e.message);
-            }
-        }
-        stale[n] = !reasons.is_empty() || error.is_some();
-        out.push(Prediction {
-            node: n,
-            reasons,
-            error,
-            environment,
-        });
-    }
-    out
+        })
+        .collect()
 }

@@ -1,6 +1,8 @@
-//! A pure dependency queue over node indices: what is ready, what a failure skips. No threads,
-//! no I/O, so the scheduling rules are unit-tested with integers (cargo's dependency_queue).
-use std::collections::VecDeque;
+//! A pure dependency queue over node indices: what is ready, which ready node goes first, what a
+//! failure skips. No threads, no I/O, so the scheduling rules are unit-tested with integers
+//! (cargo's dependency_queue).
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Slot {
@@ -17,13 +19,25 @@ pub struct Queue {
     slot: Vec<Slot>,
     missing: Vec<usize>,
     dependents: Vec<Vec<usize>>,
-    ready: VecDeque<usize>,
+    /// Each node's critical path: its own cost plus that of the costliest chain of selected
+    /// dependents waiting for it. The ready node with the longest one starts first, so a long
+    /// chain is not left to start last while -j slots go to quick leaves.
+    priority: Vec<u64>,
+    /// Ready nodes, longest critical path first, then lowest index (declaration order).
+    ready: BinaryHeap<(u64, Reverse<usize>)>,
 }
 
 impl Queue {
-    /// `deps[i]` are node i's dependencies; only `selected` nodes are scheduled, and a
-    /// dependency outside the selection counts as satisfied (`--only`).
+    /// A queue where every node costs the same: ready nodes go by how many chained dependents
+    /// wait on them.
     pub fn new(deps: &[Vec<usize>], selected: &[usize]) -> Queue {
+        Queue::with_costs(deps, selected, &vec![1; deps.len()])
+    }
+
+    /// `deps[i]` are node i's dependencies and `cost[i]` its expected duration in any unit (the
+    /// coordinator gives milliseconds from the last recorded run); only `selected` nodes are
+    /// scheduled, and a dependency outside the selection counts as satisfied (`--only`).
+    pub fn with_costs(deps: &[Vec<usize>], selected: &[usize], cost: &[u64]) -> Queue {
         let n = deps.len();
         let mut slot = vec![Slot::NotSelected; n];
         for &s in selected {
@@ -39,23 +53,25 @@ impl Queue {
                 }
             }
         }
-        let mut ready = VecDeque::new();
+        let priority = critical_paths(&dependents, selected, cost);
+        let mut ready = BinaryHeap::new();
         for &i in selected {
             if missing[i] == 0 {
                 slot[i] = Slot::Ready;
-                ready.push_back(i);
+                ready.push((priority[i], Reverse(i)));
             }
         }
         Queue {
             slot,
             missing,
             dependents,
+            priority,
             ready,
         }
     }
 
     pub fn pop(&mut self) -> Option<usize> {
-        let n = self.ready.pop_front()?;
+        let (_, Reverse(n)) = self.ready.pop()?;
         self.slot[n] = Slot::Running;
         Some(n)
     }
@@ -66,7 +82,7 @@ impl Queue {
             self.missing[d] -= 1;
             if self.missing[d] == 0 && self.slot[d] == Slot::Waiting {
                 self.slot[d] = Slot::Ready;
-                self.ready.push_back(d);
+                self.ready.push((self.priority[d], Reverse(d)));
             }
         }
     }
@@ -79,7 +95,7 @@ impl Queue {
         while let Some(d) = stack.pop() {
             if matches!(self.slot[d], Slot::Waiting | Slot::Ready) {
                 self.slot[d] = Slot::Skipped;
-                self.ready.retain(|&r| r != d);
+                self.ready.retain(|&(_, Reverse(r))| r != d);
                 skipped.push(d);
                 stack.extend(self.dependents[d].iter().copied());
             }
@@ -98,6 +114,39 @@ impl Queue {
     pub fn has_ready(&self) -> bool {
         !self.ready.is_empty()
     }
+}
+
+/// Each selected node's cost plus the largest such sum over its dependents, computed from the
+/// last nodes back (no recursion: a chain of thousands must not overflow the stack).
+fn critical_paths(dependents: &[Vec<usize>], selected: &[usize], cost: &[u64]) -> Vec<u64> {
+    let mut priority = vec![0u64; dependents.len()];
+    let mut unresolved: Vec<usize> = dependents.iter().map(Vec::len).collect();
+    let mut dependencies = vec![Vec::new(); dependents.len()];
+    for &n in selected {
+        for &d in &dependents[n] {
+            dependencies[d].push(n);
+        }
+    }
+    let mut done: Vec<usize> = selected
+        .iter()
+        .copied()
+        .filter(|&n| unresolved[n] == 0)
+        .collect();
+    while let Some(n) = done.pop() {
+        let after = dependents[n]
+            .iter()
+            .map(|&d| priority[d])
+            .max()
+            .unwrap_or(0);
+        priority[n] = cost[n].saturating_add(after);
+        for &dep in &dependencies[n] {
+            unresolved[dep] -= 1;
+            if unresolved[dep] == 0 {
+                done.push(dep);
+            }
+        }
+    }
+    priority
 }
 
 #[cfg(test)]
@@ -144,5 +193,70 @@ mod tests {
         let mut q = Queue::new(&chain(), &[0, 1, 2]);
         q.pop();
         assert_eq!(q.not_started(), vec![1, 2]);
+    }
+
+    #[test]
+    fn the_longest_chain_starts_first() {
+        // 0 alone; 1 <- 2 <- 3: both 0 and 1 are ready, 1 has two tasks waiting behind it.
+        let deps = vec![vec![], vec![], vec![1], vec![2]];
+        let mut q = Queue::new(&deps, &[0, 1, 2, 3]);
+        assert_eq!(q.pop(), Some(1));
+        assert_eq!(q.pop(), Some(0));
+    }
+
+    #[test]
+    fn recorded_durations_outweigh_the_number_of_dependents() {
+        // 0 has three quick dependents (1, 2, 3); 4 alone took ten seconds last time.
+        let deps = vec![vec![], vec![0], vec![0], vec![0], vec![]];
+        let cost = [100, 100, 100, 100, 10_000];
+        let mut q = Queue::with_costs(&deps, &[0, 1, 2, 3, 4], &cost);
+        assert_eq!(q.pop(), Some(4));
+        assert_eq!(q.pop(), Some(0));
+    }
+
+    #[test]
+    fn a_chain_costs_its_costliest_branch_not_the_sum() {
+        // 0 <- 1 (9 s) and 0 <- 2 (9 s): 0's path is 1 + 9 = 10; 3 alone costs 15 and goes first.
+        let deps = vec![vec![], vec![0], vec![0], vec![]];
+        let cost = [1, 9, 9, 15];
+        let mut q = Queue::with_costs(&deps, &[0, 1, 2, 3], &cost);
+        assert_eq!(
+            critical_paths(&q.dependents, &[0, 1, 2, 3], &cost),
+            [10, 9, 9, 15]
+        );
+        assert_eq!(q.pop(), Some(3));
+        assert_eq!(q.pop(), Some(0));
+    }
+
+    #[test]
+    fn newly_ready_nodes_are_ranked_too() {
+        // 0 <- 1 (cheap), 0 <- 2 (costly): when 0 succeeds, 2 goes before 1.
+        let deps = vec![vec![], vec![0], vec![0]];
+        let mut q = Queue::with_costs(&deps, &[0, 1, 2], &[1, 1, 50]);
+        assert_eq!(q.pop(), Some(0));
+        q.succeeded(0);
+        assert_eq!(q.pop(), Some(2));
+        assert_eq!(q.pop(), Some(1));
+    }
+
+    #[test]
+    fn equal_paths_keep_declaration_order_and_unselected_dependents_do_not_count() {
+        // 2 depends on 1 but is not selected: 0 and 1 tie and go in index order.
+        let deps = vec![vec![], vec![], vec![1]];
+        let mut q = Queue::new(&deps, &[0, 1]);
+        assert_eq!(q.pop(), Some(0));
+        assert_eq!(q.pop(), Some(1));
+    }
+
+    #[test]
+    fn a_long_chain_does_not_overflow_the_stack() {
+        let n = 100_000;
+        let deps: Vec<Vec<usize>> = (0..n)
+            .map(|i| if i == 0 { vec![] } else { vec![i - 1] })
+            .collect();
+        let selected: Vec<usize> = (0..n).collect();
+        let mut q = Queue::new(&deps, &selected);
+        assert_eq!(q.priority[0], n as u64);
+        assert_eq!(q.pop(), Some(0));
     }
 }

@@ -1,15 +1,17 @@
 //! The coordinator: owns the queue, the reporter, run.json and the per-node results; workers
 //! decide and run one task each on their own thread and only send messages back (cargo's
 //! job_queue). A failure is recorded and its dependents skipped; the loop never bails out early.
+use super::decide::{Inputs, Results};
 use super::procs::Procs;
 use super::queue::Queue;
-use super::work::{self, decide, TaskCx, TaskError, Work};
+use super::work::Work;
+use super::worker::{self, log_tail, Msg, Outcome};
 use crate::config::Project;
-use crate::fingerprint::{reason, Hash, StatCache, TaskRecord};
+use crate::fingerprint::StatCache;
 use crate::graph::{Action, Graph};
 use crate::report::{Reporter, Status, TaskResult};
 use crate::state::State;
-use std::io::{Read, Seek, SeekFrom};
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc;
@@ -18,6 +20,10 @@ use std::time::{Duration, Instant};
 
 /// How long an interrupted run waits for running tasks before it gives up on them.
 const INTERRUPT_GRACE: Duration = Duration::from_secs(5);
+/// When an interrupted run escalates from SIGTERM to SIGKILL.
+const INTERRUPT_KILL: Duration = Duration::from_secs(2);
+/// The expected duration of a task never run before, for the queue's critical paths.
+const UNKNOWN_COST_MS: u64 = 1000;
 
 pub struct RunOptions {
     pub jobs: usize,
@@ -36,49 +42,6 @@ pub struct Shared {
     pub works: Vec<Option<Arc<dyn Work>>>,
     /// Called once when the run is interrupted (removes live test containers).
     pub on_interrupt: Option<Box<dyn Fn() + Send + Sync>>,
-}
-
-enum Msg {
-    Started {
-        node: usize,
-        why: String,
-    },
-    Step {
-        node: usize,
-        n: usize,
-        m: usize,
-        text: String,
-    },
-    Finished {
-        node: usize,
-        outcome: Outcome,
-    },
-}
-
-enum Outcome {
-    UpToDate {
-        result: Hash,
-    },
-    Ran {
-        result: Hash,
-        why: String,
-        seconds: f64,
-    },
-    Failed {
-        message: String,
-        exit_code: Option<i32>,
-        seconds: f64,
-        log: Option<PathBuf>,
-        /// The engine or registry did not answer (see `TaskError::environment`).
-        environment: bool,
-    },
-}
-
-pub fn log_path(project: &Project, name: &str) -> PathBuf {
-    project
-        .root
-        .join(&project.settings.logs_dir)
-        .join(format!("{}.log", name.replace(':', "/")))
 }
 
 pub struct RunSummary {
@@ -100,216 +63,272 @@ pub fn run(
     opts: &RunOptions,
     reporter: &mut dyn Reporter,
 ) -> RunSummary {
-    let graph = shared.graph.clone();
-    let deps: Vec<Vec<usize>> = graph.nodes.iter().map(|n| n.deps.clone()).collect();
-    let mut queue = Queue::new(&deps, selected);
-    let mut results: Vec<Option<Hash>> = vec![None; graph.nodes.len()];
-    let mut task_results: Vec<Option<TaskResult>> = vec![None; graph.nodes.len()];
-    let mut ran = vec![false; graph.nodes.len()];
-    let (tx, rx) = mpsc::channel::<Msg>();
-    let mut running = 0usize;
-    let mut stopping_after: Option<String> = None;
-    let mut environment: Option<String> = None;
-    let mut interrupt_at: Option<Instant> = None;
-    let mut in_flight = std::collections::BTreeSet::new();
-    let workers = selected
-        .iter()
-        .filter(|&&n| !matches!(graph.nodes[n].action, Action::Group))
-        .count();
-    reporter.begin(workers);
-    let mut prefetched = prefetch(&shared, selected);
+    let mut coordinator = Coordinator::new(shared, selected, opts, reporter);
+    coordinator.drive();
+    coordinator.finish(selected)
+}
 
-    loop {
-        // Start what is ready, up to -j at once.
-        while stopping_after.is_none() && interrupt_at.is_none() && running < opts.jobs {
-            let Some(n) = queue.pop() else { break };
-            let node = &graph.nodes[n];
-            let dep_results: Vec<(String, Hash)> = node
-                .deps
-                .iter()
-                .map(|&d| (graph.nodes[d].name.clone(), result_of(&shared, &results, d)))
-                .collect();
-            if matches!(node.action, Action::Group) {
-                // A builtin's name only gathers its subtasks: done as soon as they are.
-                let any_ran = node.deps.iter().any(|&d| ran[d]);
-                ran[n] = any_ran;
-                results[n] = Some(combine(&dep_results));
-                task_results[n] = Some(TaskResult {
-                    name: node.name.clone(),
-                    status: if any_ran {
-                        Status::Ran
-                    } else {
-                        Status::UpToDate
-                    },
-                    reason: String::new(),
-                    seconds: 0.0,
-                    exit_code: None,
-                    log: None,
-                    is_group: true,
-                });
-                queue.succeeded(n);
-                continue;
+/// Why no new task may start any more.
+enum Stop {
+    /// A task failed without -k (or for want of the engine or registry).
+    After(String),
+    Interrupted(Instant),
+}
+
+struct Coordinator<'a> {
+    shared: Arc<Shared>,
+    opts: &'a RunOptions,
+    reporter: &'a mut dyn Reporter,
+    queue: Queue,
+    results: Results,
+    task_results: Vec<Option<TaskResult>>,
+    /// Inputs hashed at the start, handed to each task's first decision.
+    prefetched: Vec<Option<Inputs>>,
+    /// Nodes whose worker has not reported back yet.
+    in_flight: BTreeSet<usize>,
+    stop: Option<Stop>,
+    /// The first failure of the engine or registry to answer.
+    environment: Option<String>,
+    tx: mpsc::Sender<Msg>,
+    rx: mpsc::Receiver<Msg>,
+}
+
+impl<'a> Coordinator<'a> {
+    fn new(
+        shared: Arc<Shared>,
+        selected: &[usize],
+        opts: &'a RunOptions,
+        reporter: &'a mut dyn Reporter,
+    ) -> Coordinator<'a> {
+        let graph = &shared.graph;
+        let tasks = selected
+            .iter()
+            .filter(|&&n| !matches!(graph.nodes[n].action, Action::Group))
+            .count();
+        reporter.begin(tasks);
+        let (prefetched, cost) = prefetch(&shared, selected);
+        let deps: Vec<Vec<usize>> = graph.nodes.iter().map(|n| n.deps.clone()).collect();
+        let (tx, rx) = mpsc::channel();
+        Coordinator {
+            queue: Queue::with_costs(&deps, selected, &cost),
+            results: Results::new(graph.nodes.len()),
+            task_results: vec![None; graph.nodes.len()],
+            prefetched,
+            in_flight: BTreeSet::new(),
+            stop: None,
+            environment: None,
+            tx,
+            rx,
+            shared,
+            opts,
+            reporter,
+        }
+    }
+
+    /// Starts what is ready and handles what workers report until nothing runs or can start.
+    fn drive(&mut self) {
+        loop {
+            self.start_ready();
+            if self.in_flight.is_empty() && (!self.queue.has_ready() || self.stop.is_some()) {
+                return;
             }
-            running += 1;
-            in_flight.insert(n);
-            // Inputs hashed at the start are still right unless a dependency just ran.
-            let inputs = if node.deps.iter().any(|&d| ran[d]) {
-                None
+            if self.watch_interrupt() {
+                return;
+            }
+            match self.rx.recv_timeout(Duration::from_millis(50)) {
+                Ok(msg) => self.handle(msg),
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => return,
+            }
+        }
+    }
+
+    /// Starts ready nodes, up to -j tasks at once; groups finish on the spot.
+    fn start_ready(&mut self) {
+        while self.stop.is_none() && self.in_flight.len() < self.opts.jobs {
+            let Some(n) = self.queue.pop() else { return };
+            if matches!(self.shared.graph.nodes[n].action, Action::Group) {
+                self.finish_group(n);
             } else {
-                prefetched[n].take()
-            };
-            let job = Job {
-                node: n,
-                deps: dep_results,
-                force: opts.forced[n],
-                prefetched: inputs,
-            };
-            spawn_worker(shared.clone(), job, tx.clone());
+                self.start(n);
+            }
         }
-        if running == 0
-            && (!queue.has_ready() || stopping_after.is_some() || interrupt_at.is_some())
-        {
-            break;
+    }
+
+    /// A builtin's name only gathers its subtasks: done as soon as they are.
+    fn finish_group(&mut self, n: usize) {
+        let ran = self.results.finish_group(&self.shared, n);
+        self.task_results[n] = Some(TaskResult {
+            name: self.shared.graph.nodes[n].name.clone(),
+            status: if ran { Status::Ran } else { Status::UpToDate },
+            reason: String::new(),
+            seconds: 0.0,
+            exit_code: None,
+            log: None,
+            is_group: true,
+        });
+        self.queue.succeeded(n);
+    }
+
+    fn start(&mut self, n: usize) {
+        let mut job = self.results.job(&self.shared, n, self.opts.forced[n]);
+        // Inputs hashed at the start are still right unless a dependency just ran.
+        let dep_ran = self.shared.graph.nodes[n]
+            .deps
+            .iter()
+            .any(|&d| self.results.ran(d));
+        if !dep_ran {
+            job.prefetched = self.prefetched[n].take();
         }
-        if shared.procs.is_interrupted() && interrupt_at.is_none() {
-            interrupt_at = Some(Instant::now());
-            reporter.message("interrupted: stopping running tasks");
-            shared.procs.signal_all(libc::SIGTERM);
-            if let Some(hook) = &shared.on_interrupt {
+        self.in_flight.insert(n);
+        worker::spawn(self.shared.clone(), job, self.tx.clone());
+    }
+
+    /// Notices Ctrl-C (or SIGTERM/SIGHUP): stops starting tasks, signals running ones,
+    /// escalates, and after the grace period gives up on them (returns true).
+    fn watch_interrupt(&mut self) -> bool {
+        let procs = &self.shared.procs;
+        if procs.is_interrupted() && !matches!(self.stop, Some(Stop::Interrupted(_))) {
+            self.stop = Some(Stop::Interrupted(Instant::now()));
+            self.reporter.message("interrupted: stopping running tasks");
+            procs.signal_all(libc::SIGTERM);
+            if let Some(hook) = &self.shared.on_interrupt {
                 hook();
             }
         }
-        if let Some(at) = interrupt_at {
-            if at.elapsed() > Duration::from_secs(2) {
-                shared.procs.signal_all(libc::SIGKILL);
-            }
-            // A Docker build cannot be killed from here; it stops when dorun exits and the
-            // engine sees the connection close. Nothing it does after this is recorded.
-            if at.elapsed() > INTERRUPT_GRACE {
-                break;
-            }
-        }
-        let msg = match rx.recv_timeout(Duration::from_millis(50)) {
-            Ok(m) => m,
-            Err(mpsc::RecvTimeoutError::Timeout) => continue,
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        let Some(Stop::Interrupted(at)) = self.stop else {
+            return false;
         };
+        if at.elapsed() > INTERRUPT_KILL {
+            procs.signal_all(libc::SIGKILL);
+        }
+        // A Docker build cannot be killed from here; it stops when dorun exits and the
+        // engine sees the connection close. Nothing it does after this is recorded.
+        at.elapsed() > INTERRUPT_GRACE
+    }
+
+    fn handle(&mut self, msg: Msg) {
+        let name = |node: usize| &self.shared.graph.nodes[node].name;
         match msg {
-            Msg::Started { node, why } => reporter.started(&graph.nodes[node].name, &why),
-            Msg::Step { node, n, m, text } => reporter.step(&graph.nodes[node].name, n, m, &text),
-            Msg::Finished { node, outcome } => {
-                let mut skipped_now = Vec::new();
-                running -= 1;
-                in_flight.remove(&node);
-                let name = graph.nodes[node].name.clone();
-                let (result, tail) = match outcome {
-                    Outcome::UpToDate { result } => {
-                        results[node] = Some(result);
-                        queue.succeeded(node);
-                        (
-                            task_result(&name, Status::UpToDate, "", 0.0, None, None),
-                            None,
-                        )
-                    }
-                    Outcome::Ran {
-                        result,
-                        why,
-                        seconds,
-                    } => {
-                        results[node] = Some(result);
-                        ran[node] = true;
-                        queue.succeeded(node);
-                        (
-                            task_result(&name, Status::Ran, &why, seconds, Some(0), None),
-                            None,
-                        )
-                    }
-                    Outcome::Failed {
-                        message,
-                        exit_code,
-                        seconds,
-                        log,
-                        environment: unavailable,
-                    } => {
-                        let tail = log.as_ref().and_then(|l| log_tail(l, 20));
-                        skipped_now = queue.failed(node);
-                        let stops = shared.works[node]
-                            .as_ref()
-                            .is_none_or(|w| w.failure_stops_run());
-                        // Without the engine or registry nothing else can be decided: stop,
-                        // even under -k.
-                        if unavailable && environment.is_none() {
-                            environment = Some(message.clone());
-                        }
-                        if ((!opts.keep_going && stops) || unavailable) && stopping_after.is_none()
-                        {
-                            stopping_after = Some(name.clone());
-                        }
-                        (
-                            task_result(&name, Status::Failed, &message, seconds, exit_code, log),
-                            tail,
-                        )
-                    }
-                };
-                reporter.finished(&result, tail.as_deref());
-                task_results[node] = Some(result);
+            Msg::Started { node, why } => self.reporter.started(name(node), &why),
+            Msg::Step { node, n, m, text } => self.reporter.step(name(node), n, m, &text),
+            Msg::Finished { node, outcome } => self.finished(node, outcome),
+        }
+    }
+
+    fn finished(&mut self, node: usize, outcome: Outcome) {
+        self.in_flight.remove(&node);
+        let name = self.shared.graph.nodes[node].name.clone();
+        match outcome {
+            Outcome::UpToDate { result } => {
+                self.results.set(node, result, false);
+                self.queue.succeeded(node);
+                let r = task_result(&name, Status::UpToDate, "", 0.0, None, None);
+                self.report(node, r, None);
+            }
+            Outcome::Ran {
+                result,
+                why,
+                seconds,
+            } => {
+                self.results.set(node, result, true);
+                self.queue.succeeded(node);
+                let r = task_result(&name, Status::Ran, &why, seconds, Some(0), None);
+                self.report(node, r, None);
+            }
+            Outcome::Failed {
+                message,
+                exit_code,
+                seconds,
+                log,
+                environment,
+            } => {
+                let tail = log.as_ref().and_then(|l| log_tail(l, 20));
+                self.stop_after_failure(node, &message, environment);
+                let r = task_result(&name, Status::Failed, &message, seconds, exit_code, log);
+                self.report(node, r, tail.as_deref());
                 // After the failure they refer to, so a log reads in order.
-                for s in std::mem::take(&mut skipped_now) {
+                for s in self.queue.failed(node) {
+                    let why = format!("dependency {name} failed");
                     let r = task_result(
-                        &graph.nodes[s].name,
+                        &self.shared.graph.nodes[s].name,
                         Status::Skipped,
-                        &format!("dependency {name} failed"),
+                        &why,
                         0.0,
                         None,
                         None,
                     );
-                    reporter.finished(&r, None);
-                    task_results[s] = Some(r);
+                    self.report(s, r, None);
                 }
             }
         }
     }
-    let interrupted = interrupt_at.is_some();
-    for &n in &in_flight {
-        let r = task_result(
-            &graph.nodes[n].name,
-            Status::Failed,
-            "interrupted while running",
-            0.0,
-            None,
-            None,
-        );
-        reporter.finished(&r, None);
-        task_results[n] = Some(r);
+
+    /// Without -k a failure stops new tasks from starting (image tests excepted). Without the
+    /// engine or registry nothing else can be decided: stop, even under -k.
+    fn stop_after_failure(&mut self, node: usize, message: &str, environment: bool) {
+        if environment && self.environment.is_none() {
+            self.environment = Some(message.to_string());
+        }
+        let stops = self.shared.works[node]
+            .as_ref()
+            .is_none_or(|w| w.failure_stops_run());
+        if ((!self.opts.keep_going && stops) || environment) && self.stop.is_none() {
+            self.stop = Some(Stop::After(self.shared.graph.nodes[node].name.clone()));
+        }
     }
-    for n in queue.not_started() {
-        let why = if interrupted {
-            "not started: interrupted".to_string()
-        } else if environment.is_some() {
-            format!(
-                "not started: {} failed for want of the engine or registry",
-                stopping_after.clone().unwrap_or_default()
-            )
-        } else {
-            format!(
-                "not started: stopped after {} failed (use -k to keep going)",
-                stopping_after.clone().unwrap_or_default()
-            )
+
+    fn report(&mut self, node: usize, result: TaskResult, log_tail: Option<&str>) {
+        self.reporter.finished(&result, log_tail);
+        self.task_results[node] = Some(result);
+    }
+
+    /// Reports what never finished or never started, saves the stat cache, and returns the
+    /// results of `selected` in order.
+    fn finish(mut self, selected: &[usize]) -> RunSummary {
+        let interrupted = matches!(self.stop, Some(Stop::Interrupted(_)));
+        for n in std::mem::take(&mut self.in_flight) {
+            let name = &self.shared.graph.nodes[n].name;
+            let r = task_result(
+                name,
+                Status::Failed,
+                "interrupted while running",
+                0.0,
+                None,
+                None,
+            );
+            self.report(n, r, None);
+        }
+        let why = self.not_started_reason();
+        for n in self.queue.not_started() {
+            let name = &self.shared.graph.nodes[n].name;
+            let r = task_result(name, Status::Skipped, &why, 0.0, None, None);
+            self.report(n, r, None);
+        }
+        let _ = self.shared.cache.save(&self.shared.state.stat_cache_path());
+        let results: Vec<TaskResult> = selected
+            .iter()
+            .filter_map(|&n| self.task_results[n].take())
+            .collect();
+        self.reporter.end(&results);
+        RunSummary {
+            results,
+            interrupted,
+            environment: self.environment,
+        }
+    }
+
+    fn not_started_reason(&self) -> String {
+        let failed = match &self.stop {
+            Some(Stop::Interrupted(_)) => return "not started: interrupted".to_string(),
+            Some(Stop::After(name)) => name.as_str(),
+            None => "",
         };
-        let r = task_result(&graph.nodes[n].name, Status::Skipped, &why, 0.0, None, None);
-        reporter.finished(&r, None);
-        task_results[n] = Some(r);
-    }
-    let _ = shared.cache.save(&shared.state.stat_cache_path());
-    let results: Vec<TaskResult> = selected
-        .iter()
-        .filter_map(|&n| task_results[n].take())
-        .collect();
-    reporter.end(&results);
-    RunSummary {
-        results,
-        interrupted,
-        environment,
+        if self.environment.is_some() {
+            format!("not started: {failed} failed for want of the engine or registry")
+        } else {
+            format!("not started: stopped after {failed} failed (use -k to keep going)")
+        }
     }
 }
 
@@ -332,42 +351,13 @@ fn task_result(
     }
 }
 
-/// A dependency's result digest: from this run, or else from its record (`--only`).
-fn result_of(shared: &Shared, results: &[Option<Hash>], n: usize) -> Hash {
-    if let Some(h) = results[n] {
-        return h;
-    }
-    let node = &shared.graph.nodes[n];
-    if matches!(node.action, Action::Group) {
-        let deps: Vec<(String, Hash)> = node
-            .deps
-            .iter()
-            .map(|&d| {
-                (
-                    shared.graph.nodes[d].name.clone(),
-                    result_of(shared, results, d),
-                )
-            })
-            .collect();
-        return combine(&deps);
-    }
-    work::recorded_result(&shared.state, &node.name).unwrap_or([0; 32])
-}
-
-pub fn combine(deps: &[(String, Hash)]) -> Hash {
-    let mut h = blake3::Hasher::new();
-    for (name, r) in deps {
-        h.update(name.as_bytes());
-        h.update(r);
-    }
-    *h.finalize().as_bytes()
-}
-
 /// Hashes every selected task's inputs at once, in parallel (stat cache hits on a no-op run),
-/// so up-to-date checks do not wait for one dependency level after another.
-fn prefetch(shared: &Shared, selected: &[usize]) -> Vec<Option<Inputs>> {
+/// so up-to-date checks do not wait for one dependency level after another; and reads each
+/// task's last duration (milliseconds) for the queue's critical paths.
+fn prefetch(shared: &Shared, selected: &[usize]) -> (Vec<Option<Inputs>>, Vec<u64>) {
     use std::sync::atomic::AtomicUsize;
-    let out: Vec<std::sync::Mutex<Option<Inputs>>> = (0..shared.graph.nodes.len())
+    type Slot = std::sync::Mutex<(Option<Inputs>, u64)>;
+    let out: Vec<Slot> = (0..shared.graph.nodes.len())
         .map(|_| Default::default())
         .collect();
     let next = AtomicUsize::new(0);
@@ -380,168 +370,17 @@ fn prefetch(shared: &Shared, selected: &[usize]) -> Vec<Option<Inputs>> {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(&n) = selected.get(i) else { break };
                 if let Some(work) = &shared.works[n] {
-                    *out[n].lock().unwrap() = work.prefetch(&shared.project, &shared.cache);
+                    let inputs = work.prefetch(&shared.project, &shared.cache);
+                    let cost = shared
+                        .state
+                        .load_summary(&shared.graph.nodes[n].name)
+                        .map_or(UNKNOWN_COST_MS, |r| (r.seconds * 1000.0) as u64);
+                    *out[n].lock().unwrap_or_else(|p| p.into_inner()) = (inputs, cost);
                 }
             });
         }
     });
-    out.into_iter().map(|m| m.into_inner().unwrap()).collect()
-}
-
-/// Input paths with their content hashes.
-type Inputs = Vec<(String, Hash)>;
-
-struct Job {
-    node: usize,
-    deps: Vec<(String, Hash)>,
-    force: bool,
-    prefetched: Option<Vec<(String, Hash)>>,
-}
-
-fn spawn_worker(shared: Arc<Shared>, job: Job, tx: mpsc::Sender<Msg>) {
-    std::thread::spawn(move || {
-        let node = job.node;
-        // A panic must still end the task, or the coordinator would wait for it forever.
-        let outcome =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_one(&shared, job, &tx)))
-                .unwrap_or_else(|panic| {
-                    let what = panic
-                        .downcast_ref::<String>()
-                        .cloned()
-                        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                        .unwrap_or_default();
-                    Outcome::Failed {
-                        message: format!("internal error (a bug in dorun): {what}"),
-                        exit_code: None,
-                        seconds: 0.0,
-                        log: None,
-                        environment: false,
-                    }
-                });
-        let _ = tx.send(Msg::Finished { node, outcome });
-    });
-}
-
-fn run_one(shared: &Shared, job: Job, tx: &mpsc::Sender<Msg>) -> Outcome {
-    let Job {
-        node,
-        deps,
-        force,
-        prefetched,
-    } = job;
-    let name = &shared.graph.nodes[node].name;
-    let work = shared.works[node]
-        .as_ref()
-        .expect("every task node has work");
-    let step_tx = std::sync::Mutex::new(tx.clone());
-    let on_step = move |n: usize, m: usize, text: &str| {
-        let _ = step_tx.lock().unwrap().send(Msg::Step {
-            node,
-            n,
-            m,
-            text: text.to_string(),
-        });
-    };
-    let cx = TaskCx {
-        name,
-        project: &shared.project,
-        state: &shared.state,
-        cache: &shared.cache,
-        procs: &shared.procs,
-        deps,
-        on_step: &on_step,
-        prefetched: std::sync::Mutex::new(prefetched),
-    };
-    let started = Instant::now();
-    let failed = |e: TaskError, log: Option<PathBuf>| Outcome::Failed {
-        message: e.message,
-        exit_code: e.exit_code,
-        seconds: started.elapsed().as_secs_f64(),
-        log,
-        environment: e.environment,
-    };
-    let (fingerprint, reasons) = match decide(work.as_ref(), &cx, force) {
-        Ok(d) => d,
-        Err(e) => return failed(e, None),
-    };
-    if reasons.is_empty() {
-        let result = shared
-            .state
-            .load_summary(name)
-            .map(|r| r.result_digest)
-            .unwrap_or_else(|| fingerprint.digest());
-        return Outcome::UpToDate { result };
-    }
-    let why = reason::summarize(&reasons);
-    let _ = tx.send(Msg::Started {
-        node,
-        why: why.clone(),
-    });
-    // From here until the new record is saved, the task must not look done.
-    if let Err(e) = shared.state.forget(name) {
-        return failed(TaskError::new(e.to_string()), None);
-    }
-    let log_file = log_path(&shared.project, name);
-    let mut log = match open_log(&log_file) {
-        Ok(f) => f,
-        Err(e) => {
-            return failed(
-                TaskError::new(format!("cannot write {}: {e}", log_file.display())),
-                None,
-            )
-        }
-    };
-    match work.execute(&cx, &mut log) {
-        Ok(_) if shared.procs.interrupted.load(Ordering::SeqCst) => {
-            failed(TaskError::new("interrupted"), Some(log_file))
-        }
-        Ok(produced) => {
-            let seconds = started.elapsed().as_secs_f64();
-            let record = TaskRecord {
-                fingerprint,
-                outputs: produced.outputs,
-                extra: produced.extra,
-                seconds,
-                finished_at: work::now_unix(),
-            };
-            if let Err(e) = shared.state.save(name, &record) {
-                return failed(
-                    TaskError::new(format!("cannot record the result: {e}")),
-                    Some(log_file),
-                );
-            }
-            Outcome::Ran {
-                result: record.result_digest(),
-                why,
-                seconds,
-            }
-        }
-        Err(e) => failed(e, Some(log_file)),
-    }
-}
-
-fn open_log(path: &std::path::Path) -> std::io::Result<std::fs::File> {
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)?;
-    }
-    std::fs::File::options()
-        .create(true)
-        .write(true)
-        .truncate(true)
-        .read(true)
-        .open(path)
-}
-
-/// The last `lines` lines of a log, read from its end so a huge log costs nothing.
-pub fn log_tail(path: &std::path::Path, lines: usize) -> Option<String> {
-    let mut f = std::fs::File::open(path).ok()?;
-    let len = f.metadata().ok()?.len();
-    let start = len.saturating_sub(16 * 1024);
-    f.seek(SeekFrom::Start(start)).ok()?;
-    let mut buf = Vec::new();
-    f.read_to_end(&mut buf).ok()?;
-    let text = String::from_utf8_lossy(&buf);
-    let all: Vec<&str> = text.lines().collect();
-    let tail = all[all.len().saturating_sub(lines)..].join("\n");
-    (!tail.trim().is_empty()).then_some(tail)
+    out.into_iter()
+        .map(|m| m.into_inner().unwrap_or_else(|p| p.into_inner()))
+        .unzip()
 }

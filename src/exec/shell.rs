@@ -1,6 +1,6 @@
 //! Generic shell tasks (doit's task dict): `run` commands with `sh -c`, inputs hashed into the
 //! fingerprint, outputs hashed after a success and checked before the next decision.
-use super::work::{Produced, TaskCx, TaskError, Work};
+use super::work::{Decision, Produced, TaskCx, TaskError, Work};
 use crate::config::{Project, ShellSpec};
 use crate::fingerprint::{files, DirtyReason, Fingerprint, Hash, RecordSummary, StatCache};
 use std::collections::BTreeMap;
@@ -97,7 +97,12 @@ impl Work for ShellWork {
         self.spec.always
     }
 
-    fn execute(&self, cx: &TaskCx, log: &mut File) -> Result<Produced, TaskError> {
+    fn execute(
+        &self,
+        cx: &TaskCx,
+        _decision: &Decision,
+        log: &mut File,
+    ) -> Result<Produced, TaskError> {
         if let Some(missing) = files::missing_literals(cx.root(), &self.spec.inputs).first() {
             return Err(TaskError::new(format!("input {missing} does not exist")));
         }

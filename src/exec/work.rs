@@ -20,6 +20,10 @@ pub struct TaskCx<'a> {
     pub deps: Vec<(String, Hash)>,
     /// Progress within the task (a Docker build's `Step n/m`).
     pub on_step: &'a (dyn Fn(usize, usize, &str) + Sync),
+    /// Only in `plan`: a dependency is predicted to run first. What a dependency establishes
+    /// when it succeeds (an image built under this commit's tag) is then to be taken as given,
+    /// as it will be when the task is decided during the run.
+    pub deps_will_run: bool,
     /// Input hashes taken at the start of the run, valid when no dependency ran since.
     /// Taken (not cloned) by the first fingerprint computed.
     pub prefetched: std::sync::Mutex<Option<Vec<(String, Hash)>>>,
@@ -110,31 +114,65 @@ pub trait Work: Send + Sync {
         false
     }
 
-    /// The decision when no record exists. Builtins override it: an image already published
-    /// under its content tag is up to date on a fresh runner.
-    fn without_record(&self, _cx: &TaskCx, _fp: &Fingerprint) -> Vec<DirtyReason> {
-        vec![DirtyReason::NeverRun]
-    }
-
-    fn execute(&self, cx: &TaskCx, log: &mut File) -> Result<Produced, TaskError>;
-
-    /// Stale reasons (empty = up to date) and the fingerprint they were decided on. Builtins
-    /// whose up-to-date rule is not "same fingerprint as the last success" override it.
-    fn decide(
+    fn execute(
         &self,
         cx: &TaskCx,
-        force: bool,
-    ) -> Result<(Fingerprint, Vec<DirtyReason>), TaskError> {
+        decision: &Decision,
+        log: &mut File,
+    ) -> Result<Produced, TaskError>;
+
+    /// Whether the task is up to date, and why not. Builtins whose up-to-date rule is not
+    /// "same fingerprint as the last success" override it.
+    fn decide(&self, cx: &TaskCx, force: bool) -> Result<Decision, TaskError> {
         standard_decide(self, cx, force)
     }
 }
 
-pub fn decide(
-    work: &dyn Work,
-    cx: &TaskCx,
-    force: bool,
-) -> Result<(Fingerprint, Vec<DirtyReason>), TaskError> {
-    work.decide(cx, force)
+/// What one up-to-date check concluded, computed once and acted on as is: `plan` shows it, and
+/// the coordinator runs the task only when it is stale and hands it to `execute`.
+#[derive(Debug, Clone)]
+pub struct Decision {
+    /// Recorded with the result when the task runs and succeeds.
+    pub fingerprint: Fingerprint,
+    /// Why the task must run; empty when it is up to date.
+    pub reasons: Vec<DirtyReason>,
+    /// What the check found that spares `execute` work.
+    pub carry: Carry,
+}
+
+/// Knowledge a decision hands to `execute`, so that it need not be found out twice.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Carry {
+    #[default]
+    Nothing,
+    /// The results stored for this exact fingerprint are still those of a passing run (image
+    /// tests that passed, only the lists lag behind a moved tag): `execute` republishes them
+    /// instead of doing the work again. Never set for a forced or forgotten task.
+    StoredResultsValid,
+}
+
+impl Decision {
+    pub fn up_to_date(fingerprint: Fingerprint) -> Decision {
+        Decision::stale(fingerprint, Vec::new())
+    }
+
+    pub fn stale(fingerprint: Fingerprint, reasons: Vec<DirtyReason>) -> Decision {
+        Decision {
+            fingerprint,
+            reasons,
+            carry: Carry::Nothing,
+        }
+    }
+
+    pub fn is_up_to_date(&self) -> bool {
+        self.reasons.is_empty()
+    }
+
+    /// The result digest dependents see when the task does not run: the recorded one, or
+    /// (an image task up to date without a record, e.g. published elsewhere) its fingerprint's.
+    pub fn result_without_running(&self, state: &State, name: &str) -> Hash {
+        recorded_result(state, name).unwrap_or_else(|| self.fingerprint.digest())
+    }
 }
 
 /// The rule of doit and make: stale when forced, `always`, never run, its fingerprint changed,
@@ -143,7 +181,7 @@ pub fn standard_decide<W: Work + ?Sized>(
     work: &W,
     cx: &TaskCx,
     force: bool,
-) -> Result<(Fingerprint, Vec<DirtyReason>), TaskError> {
+) -> Result<Decision, TaskError> {
     let fp = work.fingerprint(cx)?;
     let mut reasons = Vec::new();
     if force {
@@ -153,7 +191,7 @@ pub fn standard_decide<W: Work + ?Sized>(
         reasons.push(DirtyReason::Always);
     }
     match cx.state.load_summary(cx.name) {
-        None => reasons.extend(work.without_record(cx, &fp)),
+        None => reasons.push(DirtyReason::NeverRun),
         Some(summary) if summary.fingerprint_digest == fp.digest() => {
             if reasons.is_empty() {
                 reasons.extend(work.stale_reasons(cx, &summary));
@@ -171,7 +209,7 @@ pub fn standard_decide<W: Work + ?Sized>(
             reasons.extend(changed);
         }
     }
-    Ok((fp, reasons))
+    Ok(Decision::stale(fp, reasons))
 }
 
 /// The result digest dependents fold into their fingerprint when this task is up to date.

@@ -2,7 +2,7 @@
 //! parent's content tag as `BASE_IMAGE`/`BASE_TAG`. Up to date when the identity is already in
 //! the local engine or published; an image already built only gets the new human tag.
 use super::runtime::Runtime;
-use crate::exec::work::{Produced, TaskCx, TaskError, Work};
+use crate::exec::work::{Decision, Produced, TaskCx, TaskError, Work};
 use crate::fingerprint::{reason, DirtyReason, Fingerprint};
 use dorun_docker::{BuildEvent, BuildRequest};
 use serde_json::json;
@@ -44,18 +44,14 @@ impl Work for BuildWork {
         false
     }
 
-    fn decide(
-        &self,
-        cx: &TaskCx,
-        force: bool,
-    ) -> Result<(Fingerprint, Vec<DirtyReason>), TaskError> {
+    fn decide(&self, cx: &TaskCx, force: bool) -> Result<Decision, TaskError> {
         let rt = &self.rt;
         let v = self.variant;
         let fp = self.fingerprint(cx)?;
         let id = rt.identity(v, cx.cache)?;
         let content_ref = rt.content_ref(v, &id);
         if force {
-            return Ok((fp, vec![DirtyReason::Forced]));
+            return Ok(Decision::stale(fp, vec![DirtyReason::Forced]));
         }
         if let Some(image) = self.rt.local_image(&content_ref)? {
             let human = rt.human_ref(v);
@@ -66,10 +62,10 @@ impl Work for BuildWork {
                     "already built; only the tag {human} is missing"
                 ))]
             };
-            return Ok((fp, reasons));
+            return Ok(Decision::stale(fp, reasons));
         }
         if rt.is_published(v, cx.cache)? {
-            return Ok((fp, Vec::new()));
+            return Ok(Decision::up_to_date(fp));
         }
         let mut reasons = match cx.state.load(cx.name) {
             Some(record) => reason::explain(&record.fingerprint, &fp),
@@ -81,10 +77,15 @@ impl Work for BuildWork {
                 "{content_ref} is neither in the registry nor in the local engine"
             )));
         }
-        Ok((fp, reasons))
+        Ok(Decision::stale(fp, reasons))
     }
 
-    fn execute(&self, cx: &TaskCx, log: &mut File) -> Result<Produced, TaskError> {
+    fn execute(
+        &self,
+        cx: &TaskCx,
+        _decision: &Decision,
+        log: &mut File,
+    ) -> Result<Produced, TaskError> {
         let rt = &self.rt;
         let v = self.variant;
         let id = rt.identity(v, cx.cache)?;

@@ -3,7 +3,7 @@
 //! time: the registry is the truth, and asking it is cheap.
 use super::artifacts;
 use super::runtime::Runtime;
-use crate::exec::work::{Produced, TaskCx, TaskError, Work};
+use crate::exec::work::{Decision, Produced, TaskCx, TaskError, Work};
 use crate::fingerprint::{DirtyReason, Fingerprint};
 use std::fs::File;
 use std::io::Write;
@@ -28,23 +28,24 @@ impl Work for ChangedWork {
         false
     }
 
-    fn decide(
-        &self,
-        cx: &TaskCx,
-        _force: bool,
-    ) -> Result<(Fingerprint, Vec<DirtyReason>), TaskError> {
+    fn decide(&self, cx: &TaskCx, _force: bool) -> Result<Decision, TaskError> {
         let where_ = if self.rt.spec.registry.is_empty() {
             "the local engine".to_string()
         } else {
             self.rt.spec.registry.clone()
         };
-        Ok((
+        Ok(Decision::stale(
             self.fingerprint(cx)?,
             vec![DirtyReason::Other(format!("asks {where_} on every run"))],
         ))
     }
 
-    fn execute(&self, cx: &TaskCx, log: &mut File) -> Result<Produced, TaskError> {
+    fn execute(
+        &self,
+        cx: &TaskCx,
+        _decision: &Decision,
+        log: &mut File,
+    ) -> Result<Produced, TaskError> {
         let rt = &self.rt;
         artifacts::remember_changed(rt, cx.cache)?;
         let changed = rt.ledger.view(rt, cx.cache, |book| book.changed())?;

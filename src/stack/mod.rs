@@ -9,6 +9,7 @@ pub mod ledger;
 pub mod manifest;
 pub mod owner;
 pub mod pipeline;
+pub mod published;
 pub mod push;
 pub mod runtime;
 pub mod test;

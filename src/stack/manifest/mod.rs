@@ -8,8 +8,9 @@ pub mod model;
 pub mod record;
 pub mod render;
 
+use super::published::published_or_standard;
 use super::runtime::Runtime;
-use crate::exec::work::{standard_decide, Produced, TaskCx, TaskError, Work};
+use crate::exec::work::{Decision, Produced, TaskCx, TaskError, Work};
 use crate::fingerprint::{DirtyReason, Fingerprint, RecordSummary};
 use dorun_docker::{Limits, RunSpec};
 use model::{LayerRow, ManifestRecord, Section};
@@ -73,21 +74,16 @@ impl Work for ManifestWork {
         reasons
     }
 
-    fn decide(
-        &self,
-        cx: &TaskCx,
-        force: bool,
-    ) -> Result<(Fingerprint, Vec<DirtyReason>), TaskError> {
-        // Without a registry "published" only means "in the local engine", which every built
-        // image is: the page's own record decides then.
-        let registry = !self.rt.spec.registry.is_empty();
-        if !force && registry && self.rt.is_published(self.variant, cx.cache)? {
-            return Ok((self.fingerprint(cx)?, Vec::new()));
-        }
-        standard_decide(self, cx, force)
+    fn decide(&self, cx: &TaskCx, force: bool) -> Result<Decision, TaskError> {
+        published_or_standard(self, &self.rt, self.variant, cx, force)
     }
 
-    fn execute(&self, cx: &TaskCx, log: &mut File) -> Result<Produced, TaskError> {
+    fn execute(
+        &self,
+        cx: &TaskCx,
+        _decision: &Decision,
+        log: &mut File,
+    ) -> Result<Produced, TaskError> {
         let rt = &self.rt;
         let v = self.variant;
         let variant = rt.variant(v);

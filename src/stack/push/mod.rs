@@ -5,7 +5,7 @@ pub mod gate;
 pub mod record;
 
 use super::runtime::Runtime;
-use crate::exec::work::{now_unix, Produced, TaskCx, TaskError, Work};
+use crate::exec::work::{now_unix, Decision, Produced, TaskCx, TaskError, Work};
 use crate::fingerprint::{DirtyReason, Fingerprint};
 use dorun_docker::Credentials;
 use gate as push_gate;
@@ -83,20 +83,16 @@ impl Work for PushWork {
         false
     }
 
-    fn decide(
-        &self,
-        cx: &TaskCx,
-        force: bool,
-    ) -> Result<(Fingerprint, Vec<DirtyReason>), TaskError> {
+    fn decide(&self, cx: &TaskCx, force: bool) -> Result<Decision, TaskError> {
         let fp = self.fingerprint(cx)?;
         let Some(registry) = self.rt.registry() else {
-            return Ok((
+            return Ok(Decision::stale(
                 fp,
                 vec![DirtyReason::Other("no registry configured".into())],
             ));
         };
         if force {
-            return Ok((fp, vec![DirtyReason::Forced]));
+            return Ok(Decision::stale(fp, vec![DirtyReason::Forced]));
         }
         let refs = self.refs(cx)?;
         let repo = self
@@ -110,7 +106,7 @@ impl Work for PushWork {
         };
         let Some(digest) = digest_of(&refs.content)? else {
             let why = format!("{} is not in the registry", refs.content);
-            return Ok((fp, vec![DirtyReason::Other(why)]));
+            return Ok(Decision::stale(fp, vec![DirtyReason::Other(why)]));
         };
         let mut reasons = Vec::new();
         for reference in [&refs.human, &refs.stable] {
@@ -149,10 +145,15 @@ impl Work for PushWork {
         if !reasons.is_empty() && self.rt.local_image(&refs.content)?.is_none() {
             reasons.clear();
         }
-        Ok((fp, reasons))
+        Ok(Decision::stale(fp, reasons))
     }
 
-    fn execute(&self, cx: &TaskCx, log: &mut File) -> Result<Produced, TaskError> {
+    fn execute(
+        &self,
+        cx: &TaskCx,
+        _decision: &Decision,
+        log: &mut File,
+    ) -> Result<Produced, TaskError> {
         let rt = &self.rt;
         let v = self.variant;
         if rt.spec.registry.is_empty() {

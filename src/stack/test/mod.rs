@@ -12,32 +12,25 @@ mod scripts;
 mod target;
 
 use super::artifacts;
+use super::published::published_or_standard;
 use super::runtime::Runtime;
 use crate::config::stack_model::StackSpec;
-use crate::exec::work::{standard_decide, Produced, TaskCx, TaskError, Work};
+use crate::exec::work::{Carry, Decision, Produced, TaskCx, TaskError, Work};
 use crate::fingerprint::record::hex;
 use crate::fingerprint::{DirtyReason, Fingerprint, RecordSummary, StatCache};
 use case::CaseResult;
 use discover::Kind;
-use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::Write;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+/// The record's note of the reference the lists were written with for this image.
+const LISTED_AS: &str = "listed as";
 
 pub struct TestWork {
     pub rt: Arc<Runtime>,
     pub variant: usize,
-}
-
-/// Subtasks whose tests already passed on this exact fingerprint and that only run to rewrite
-/// the lists (the human tag moved with a new commit). `decide` marks them and the `execute`
-/// that follows in the same worker reuses the stored results instead of testing again; a
-/// forced or forgotten task is never marked, so it really reruns.
-static REUSE: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
-
-fn reuse() -> std::sync::MutexGuard<'static, BTreeSet<String>> {
-    REUSE.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Everything that changes a variant's test results: the image identity, every file of its
@@ -103,9 +96,13 @@ impl TestWork {
     }
 
     /// Changed (not published) and built: listed in IMAGES_BUILT. An engine or registry error
-    /// counts as built, so the task runs (and reports it) rather than looking up to date.
+    /// counts as built, so the task runs (and reports it) rather than looking up to date. When
+    /// `plan` predicts that `build:X` runs first, X will be built by the time this is decided.
     fn is_built(&self, cx: &TaskCx) -> bool {
         let rt = &self.rt;
+        if cx.deps_will_run && !rt.is_published(self.variant, cx.cache).unwrap_or(false) {
+            return true;
+        }
         rt.ledger
             .view(rt, cx.cache, |book| book.is_built(self.variant))
             .unwrap_or(true)
@@ -199,24 +196,34 @@ impl Work for TestWork {
         false
     }
 
-    fn decide(
-        &self,
-        cx: &TaskCx,
-        force: bool,
-    ) -> Result<(Fingerprint, Vec<DirtyReason>), TaskError> {
-        reuse().remove(cx.name);
-        // A registry only receives images through push, which requires passing tests. (Without
-        // a registry "published" only means "in the local engine", which a failed image is too.)
-        if !force
-            && !self.rt.spec.registry.is_empty()
-            && self.rt.is_published(self.variant, cx.cache)?
-        {
-            return Ok((self.fingerprint(cx)?, Vec::new()));
+    fn decide(&self, cx: &TaskCx, force: bool) -> Result<Decision, TaskError> {
+        let mut decision = published_or_standard(self, &self.rt, self.variant, cx, force)?;
+        // The tests passed on this exact fingerprint, but the lists name images by human tag,
+        // which moves with every commit: run only to rewrite them from the stored results.
+        // Judged by what this task recorded, not only by the list file, which every test task
+        // rewrites whole: a decision must not depend on which other test finished first.
+        if decision.is_up_to_date() && self.is_built(cx) {
+            let reference = self.rt.human_ref(self.variant);
+            let recorded = cx.state.load_summary(cx.name);
+            let recorded = recorded.as_ref().and_then(|r| r.extra.get(LISTED_AS));
+            let why = if recorded != Some(&reference) {
+                Some(format!(
+                    "its tests passed on this identity; the lists are to name it as {reference}"
+                ))
+            } else if !artifacts::read_list(&self.rt, "IMAGES_TEST_PASSED").contains(&reference) {
+                Some(format!("IMAGES_TEST_PASSED does not list {reference} yet"))
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                decision.reasons.push(DirtyReason::Other(why));
+                decision.carry = Carry::StoredResultsValid;
+            }
         }
-        standard_decide(self, cx, force)
+        Ok(decision)
     }
 
-    fn stale_reasons(&self, cx: &TaskCx, record: &RecordSummary) -> Vec<DirtyReason> {
+    fn stale_reasons(&self, _cx: &TaskCx, record: &RecordSummary) -> Vec<DirtyReason> {
         let rt = &self.rt;
         let store = format!("{}/test/{}.json", rt.artifacts_dir.display(), self.key());
         match report::load(rt, self.variant) {
@@ -228,28 +235,25 @@ impl Work for TestWork {
             }
             Some(_) => {}
         }
-        // The lists name images by human tag, which moves with every commit.
-        let reference = rt.human_ref(self.variant);
-        if self.is_built(cx) && !artifacts::read_list(rt, "IMAGES_TEST_PASSED").contains(&reference)
-        {
-            reuse().insert(cx.name.to_string());
-            return vec![DirtyReason::Other(format!(
-                "IMAGES_TEST_PASSED does not list {reference} yet"
-            ))];
-        }
         Vec::new()
     }
 
-    fn execute(&self, cx: &TaskCx, log: &mut File) -> Result<Produced, TaskError> {
+    fn execute(
+        &self,
+        cx: &TaskCx,
+        decision: &Decision,
+        log: &mut File,
+    ) -> Result<Produced, TaskError> {
         let rt = &self.rt;
         let v = self.variant;
-        let digest = current_digest(rt, v, cx.cache)?;
+        let digest = hex(&decision.fingerprint.digest());
         let id = rt.identity(v, cx.cache)?;
         let image = rt.content_ref(v, &id);
         let mut produced = Produced::default();
         produced.extra.insert("image".into(), image.clone());
+        produced.extra.insert(LISTED_AS.into(), rt.human_ref(v));
 
-        let reusable = reuse().remove(cx.name);
+        let reusable = decision.carry == Carry::StoredResultsValid;
         if let Some(r) =
             report::load(rt, v).filter(|r| reusable && r.passed && r.fingerprint == digest)
         {
