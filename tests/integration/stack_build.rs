@@ -1,6 +1,7 @@
 //! images-changed and images-build against the real Docker engine and registry: identities,
 //! minimal rebuilds, .dockerignore, plans, failures, fresh runners, unreachable engine.
 use crate::stack_fixture::{docker_available, git, registry, StackFixture};
+use snapbox::str;
 use std::time::{Duration, Instant};
 
 const FAMILY: &[(&str, Option<&str>)] = &[
@@ -29,6 +30,16 @@ fn full_build_then_nothing_then_only_what_changed() {
         f.list("IMAGES_CHANGED"),
         ["base", "left", "right", "leaf"],
         "build order"
+    );
+    f.file_eq(
+        "artifacts/IMAGES_BUILT",
+        str![[r#"
+[NAMESPACE]/base:t1
+[NAMESPACE]/left:t1
+[NAMESPACE]/right:t1
+[NAMESPACE]/leaf:t1
+
+"#]],
     );
     let built_refs = f.list("IMAGES_BUILT");
     assert_eq!(built_refs.len(), 4);
@@ -118,7 +129,16 @@ fn dockerignore_is_honoured_in_image_and_identity() {
         .is_some());
     // Editing an ignored file changes nothing.
     f.write("images/base/secret.txt", "other");
-    let out = f.test().args(&["plan", "build"]).run();
+    let out = f
+        .test()
+        .args(&["plan", "build"])
+        .stdout_eq(str![[r#"
+run   changed: asks the local engine on every run
+skip  build:base: up to date
+1 of 2 tasks would run
+
+"#]])
+        .run();
     assert!(out.stdout.contains("skip  build:base"), "{}", out.stdout);
     f.test().arg("build").run();
     assert!(f.ran("build:").is_empty());
@@ -262,7 +282,16 @@ fn stack_errors_exit_2_with_location() {
     // A Dockerfile directory without an [images.*] entry.
     let f = StackFixture::new(&[("base", None)], "", "");
     f.write("images/stray/Dockerfile", "FROM scratch\n");
-    let out = f.test().arg("plan").status(2).run();
+    let out = f
+        .test()
+        .arg("plan")
+        .status(2)
+        .stderr_eq(str![[r#"
+dorun: error: images/stray has a Dockerfile but tasks.toml has no [images.stray] entry
+  --> [ROOT]/tasks.toml:1:1
+
+"#]])
+        .run();
     assert!(
         out.stderr.contains("no [images.stray] entry"),
         "{}",
@@ -271,7 +300,17 @@ fn stack_errors_exit_2_with_location() {
     // An entry whose directory has no Dockerfile.
     let f = StackFixture::new(&[("base", None)], "", "[images.empty]\n");
     std::fs::create_dir_all(f.path().join("images/empty")).unwrap();
-    let out = f.test().arg("plan").status(2).run();
+    let out = f
+        .test()
+        .arg("plan")
+        .status(2)
+        .stderr_eq(str![[r#"
+dorun: error: missing Dockerfile: images/empty/Dockerfile does not exist
+  --> [ROOT]/tasks.toml:17:9
+    | [images.empty]
+
+"#]])
+        .run();
     assert!(out.stderr.contains("missing Dockerfile"), "{}", out.stderr);
 }
 

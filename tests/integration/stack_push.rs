@@ -7,6 +7,7 @@ mod private;
 use crate::harness::Project;
 use crate::stack_fixture::{docker_available, git, registry, StackFixture};
 use dorun_docker::Registry;
+use snapbox::str;
 
 const PAIR: &[(&str, Option<&str>)] = &[("base", None), ("child", Some("base"))];
 
@@ -90,6 +91,7 @@ fn push_sends_content_human_and_stable_tags_with_manifests_then_is_up_to_date() 
     use_manifests(&f, "base", &["name", "broken"]);
     let sha = commit_all(&f);
     let human = format!("t1-{sha}");
+    f.redact("[HUMAN_TAG]", &human);
 
     f.test().arg("push").run();
     let reg = Registry::new(&host, None);
@@ -99,6 +101,18 @@ fn push_sends_content_human_and_stable_tags_with_manifests_then_is_up_to_date() 
         f.list("IMAGES_PUSHED"),
         expected,
         "build order, three tags each"
+    );
+    f.file_eq(
+        "artifacts/IMAGES_PUSHED",
+        str![[r#"
+[REGISTRY]/[NAMESPACE]/base:t1-id-[ID]@[DIGEST]
+[REGISTRY]/[NAMESPACE]/base:[HUMAN_TAG]@[DIGEST]
+[REGISTRY]/[NAMESPACE]/base:stable@[DIGEST]
+[REGISTRY]/[NAMESPACE]/child:t1-id-[ID]@[DIGEST]
+[REGISTRY]/[NAMESPACE]/child:[HUMAN_TAG]@[DIGEST]
+[REGISTRY]/[NAMESPACE]/child:stable@[DIGEST]
+
+"#]],
     );
     let base_digest = expected[0].rsplit_once('@').unwrap().1.to_string();
 

@@ -6,6 +6,7 @@
 //! "changed" (not published) across runs, as in CI between a build and a push.
 use crate::stack_fixture::{docker_available, registry, StackFixture};
 use serde_json::Value;
+use snapbox::str;
 use std::time::{Duration, Instant};
 
 const PAIR: &[(&str, Option<&str>)] = &[("base", None), ("child", Some("base"))];
@@ -112,7 +113,60 @@ metadata = { user = "root", labels = { maintainer = "^nobody" }, exposed-ports =
         "#!/bin/sh\nexit 1\n",
     );
 
-    let out = f.test().arg("test").status(1).run();
+    let out = f
+        .test()
+        .arg("test")
+        .status(1)
+        .stdout_eq(str![])
+        .stderr_eq(str![[r#"
+start changed
+ok    changed ([ELAPSED])
+start build:base
+ok    build:base ([ELAPSED])
+start test:base
+FAIL  test:base: 9 of 22 tests failed: images/base/test/checks.toml: command "wrong exit", images/base/test/checks.toml: command "wrong stdout", images/base/test/checks.toml: file /nowhere, images/base/test/checks.toml: file /image-name, images/base/test/checks.toml: file /image-name, 4 more
+  | --- FAIL images/base/test/checks.toml: metadata exposed-ports ([ELAPSED]): not exposed: 9090/tcp
+  | === images/base/test/test_fails
+  | about to fail
+  | --- stderr
+  | details
+  | --- FAIL images/base/test/test_fails ([ELAPSED]): exit code 4
+  | === images/base/test/test_ok
+  | answer 42 as 1000
+  | --- PASS images/base/test/test_ok ([ELAPSED])
+  | 
+  | base: 22 test(s), 13 passed, 9 failed
+  |   FAIL images/base/test/checks.toml: command "wrong exit": exit code 3, expected 0
+  |   FAIL images/base/test/checks.toml: command "wrong stdout": stdout does not match /hello/
+  |   FAIL images/base/test/checks.toml: file /nowhere: /nowhere does not exist
+  |   FAIL images/base/test/checks.toml: file /image-name: mode is -rw-r--r--, expected -rwxrwxrwx
+  |   FAIL images/base/test/checks.toml: file /image-name: contents do not match /child/
+  |   FAIL images/base/test/checks.toml: metadata user: user is "1000", expected "root"
+  |   FAIL images/base/test/checks.toml: metadata label maintainer: label maintainer is "tester <t@example.invalid>", which does not match /^nobody/
+  |   FAIL images/base/test/checks.toml: metadata exposed-ports: not exposed: 9090/tcp
+  |   FAIL images/base/test/test_fails: exit code 4
+  (full log: [ROOT]/logs/test/base.log)
+skip  test: dependency test:base failed
+failed (1):
+  test:base: 9 of 22 tests failed: images/base/test/checks.toml: command "wrong exit", images/base/test/checks.toml: command "wrong stdout", images/base/test/checks.toml: file /nowhere, images/base/test/checks.toml: file /image-name, images/base/test/checks.toml: file /image-name, 4 more
+skipped (1):
+  test: dependency test:base failed
+2 ran, 0 up to date, 1 failed, 1 skipped
+image  passed  failed  reference
+base       13       9  [REGISTRY]/[NAMESPACE]/base:t1
+  FAIL images/base/test/checks.toml: command "wrong exit": exit code 3, expected 0
+  FAIL images/base/test/checks.toml: command "wrong stdout": stdout does not match /hello/
+  FAIL images/base/test/checks.toml: file /nowhere: /nowhere does not exist
+  FAIL images/base/test/checks.toml: file /image-name: mode is -rw-r--r--, expected -rwxrwxrwx
+  FAIL images/base/test/checks.toml: file /image-name: contents do not match /child/
+  FAIL images/base/test/checks.toml: metadata user: user is "1000", expected "root"
+  FAIL images/base/test/checks.toml: metadata label maintainer: label maintainer is "tester <t@example.invalid>", which does not match /^nobody/
+  FAIL images/base/test/checks.toml: metadata exposed-ports: not exposed: 9090/tcp
+  FAIL images/base/test/test_fails: exit code 4
+
+
+"#]])
+        .run();
     let text = out.all();
     assert!(text.contains("9 of 22 tests failed"), "{text}");
 
@@ -222,7 +276,44 @@ fn children_run_their_ancestors_tests_and_one_failure_stops_no_other_test() {
     f.script("images/a/test/test_base_tag", "test -s /base-tag");
     f.script("images/b/test/test_name", "grep -x b /image-name");
 
-    let out = f.test().args(&["-k", "-j", "2", "test"]).status(1).run();
+    let out = f
+        .test()
+        .args(&["-k", "-j", "2", "test"])
+        .status(1)
+        .stdout_eq(str![])
+        .stderr_eq(str![[r#"
+...
+FAIL  test:a: 1 of 4 tests failed: images/a/test/checks.toml: command "is b"
+  | testing [REGISTRY]/[NAMESPACE]/a:t1-id-[ID] ([REGISTRY]/[NAMESPACE]/a:t1) with 4 test file(s); limits: memory unlimited, cpus unlimited, network default, timeout 10m
+  | === images/tests_common/checks.toml: file /image-name
+  | -rw-r--r-- 0:0 2 bytes
+  | --- PASS images/tests_common/checks.toml: file /image-name ([ELAPSED])
+  | === images/base/test/test_busybox
+  | --- PASS images/base/test/test_busybox ([ELAPSED])
+  | === images/a/test/checks.toml: command "is b"
+  | $ grep -x b /image-name
+  | --- FAIL images/a/test/checks.toml: command "is b" ([ELAPSED]): exit code 1, expected 0
+  | === images/a/test/test_base_tag
+  | --- PASS images/a/test/test_base_tag ([ELAPSED])
+  | 
+  | a: 4 test(s), 3 passed, 1 failed
+  |   FAIL images/a/test/checks.toml: command "is b": exit code 1, expected 0
+  (full log: [ROOT]/logs/test/a.log)
+...
+failed (1):
+  test:a: 1 of 4 tests failed: images/a/test/checks.toml: command "is b"
+skipped (1):
+  test: dependency test:a failed
+6 ran, 0 up to date, 1 failed, 1 skipped
+image  passed  failed  reference
+base        2       0  [REGISTRY]/[NAMESPACE]/base:t1
+a           3       1  [REGISTRY]/[NAMESPACE]/a:t1
+  FAIL images/a/test/checks.toml: command "is b": exit code 1, expected 0
+b           3       0  [REGISTRY]/[NAMESPACE]/b:t1
+
+
+"#]])
+        .run();
     assert_eq!(tested(&f), ["test:b", "test:base"]);
     let text = out.all();
     assert!(

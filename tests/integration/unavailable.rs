@@ -3,6 +3,7 @@
 //! when the registry is down (issue 9).
 use crate::stack_fixture::{docker_available, StackFixture};
 use crate::stalling::Stalling;
+use snapbox::str;
 use std::time::Duration;
 
 /// A hang must fail the test, not stall the suite.
@@ -108,7 +109,29 @@ fn list_and_info_answer_from_local_state_when_the_registry_is_down() {
     );
     f.test().arg("lint").within(LIMIT).run();
 
-    let out = f.test().args(&["list", "--all"]).within(LIMIT).run();
+    let out = f
+        .test()
+        .args(&["list", "--all"])
+        .within(LIMIT)
+        .stdout_eq(str![[r#"
+build          stale       
+build:base     unknown     Build base
+changed        never run   
+lint           up-to-date  
+manifest       stale       
+manifest:base  unknown     Write the manifest of base
+push           stale       
+push:base      never run   Push base
+test           stale       
+test:base      unknown     Test base
+
+"#]])
+        .stderr_eq(str![[r#"
+dorun: warning: cannot reach registry [REGISTRY]: [..]
+  statuses that depend on it are shown as unknown
+
+"#]])
+        .run();
     let all = out.all();
     let status = |task: &str| {
         out.stdout
@@ -130,6 +153,25 @@ fn list_and_info_answer_from_local_state_when_the_registry_is_down() {
         .test()
         .args(&["info", "build:base", "lint"])
         .within(LIMIT)
+        .stdout_eq(str![[r#"
+build:base
+  doc:     Build base
+  status:  unknown
+  reason:  unknown: cannot reach registry [REGISTRY]: [..]
+  deps:    changed
+lint
+  status:  up-to-date
+  reason:  up to date
+  run:     touch linted
+  outputs: linted
+  last run: [ELAPSED], 0 inputs, 1 outputs
+
+"#]])
+        .stderr_eq(str![[r#"
+dorun: warning: cannot reach registry [REGISTRY]: [..]
+  statuses that depend on it are shown as unknown
+
+"#]])
         .run();
     let all = out.all();
     assert!(all.contains("status:  unknown"), "{all}");
