@@ -285,3 +285,185 @@ fn check_declared_cycles(project: &Project) -> Result<()> {
         at,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The graph of a tasks.toml, with a `FROM scratch` Dockerfile for each of `images`.
+    fn graph(tasks_toml: &str, images: &[&str]) -> Result<Graph> {
+        let dir = tempfile::tempdir().unwrap();
+        for image in images {
+            let image_dir = dir.path().join("images").join(image);
+            std::fs::create_dir_all(&image_dir).unwrap();
+            std::fs::write(image_dir.join("Dockerfile"), "FROM scratch\n").unwrap();
+        }
+        std::fs::write(dir.path().join("tasks.toml"), tasks_toml).unwrap();
+        Graph::build(&crate::config::load(&dir.path().join("tasks.toml"))?)
+    }
+
+    fn names(g: &Graph, ids: &[usize]) -> Vec<String> {
+        ids.iter().map(|&i| g.nodes[i].name.clone()).collect()
+    }
+
+    fn deps_of(g: &Graph, name: &str) -> Vec<String> {
+        names(g, &g.nodes[g.get(name).unwrap()].deps)
+    }
+
+    fn select(g: &Graph, patterns: &[&str]) -> Result<Vec<String>> {
+        let patterns: Vec<String> = patterns.iter().map(|p| p.to_string()).collect();
+        Ok(names(g, &g.select(&patterns)?))
+    }
+
+    const SHELL: &str = r#"
+[tasks.gen]
+run = "true"
+[tasks.test-unit]
+run = "true"
+deps = ["gen"]
+[tasks.test-lint]
+run = "true"
+[tasks.deploy]
+run = "true"
+deps = ["test-unit", "test-lint"]
+"#;
+
+    /// A stack of base <- child with the usual pipeline, and a lint task after the builds.
+    const STACK: &str = r#"
+[stack]
+[images.base]
+[images.child]
+depends-on = "base"
+[tasks]
+changed = { builtin = "images-changed" }
+build = { builtin = "images-build", deps = ["changed"] }
+test = { builtin = "images-test", deps = ["build"] }
+push = { builtin = "images-push", deps = ["test"] }
+lint = { run = "true", deps = ["build:base"] }
+"#;
+
+    #[test]
+    fn selection_takes_names_and_globs_in_graph_order_without_duplicates() {
+        let g = graph(SHELL, &[]).unwrap();
+        assert_eq!(select(&g, &["deploy"]).unwrap(), ["deploy"]);
+        assert_eq!(
+            select(&g, &["test-*", "test-lint"]).unwrap(),
+            ["test-lint", "test-unit"]
+        );
+        assert_eq!(select(&g, &["*"]).unwrap().len(), 4);
+        // `?` and `[...]` are globs too.
+        assert_eq!(select(&g, &["ge?"]).unwrap(), ["gen"]);
+        assert_eq!(select(&g, &["test-[l]*"]).unwrap(), ["test-lint"]);
+    }
+
+    #[test]
+    fn an_unknown_name_or_a_glob_matching_nothing_suggests_the_nearest_task() {
+        let g = graph(SHELL, &[]).unwrap();
+        match select(&g, &["deplyo"]) {
+            Err(Error::UnknownTask {
+                name, suggestion, ..
+            }) => {
+                assert_eq!(name, "deplyo");
+                assert_eq!(suggestion.as_deref(), Some("deploy"));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            select(&g, &["nothing*"]),
+            Err(Error::UnknownTask {
+                suggestion: None,
+                ..
+            })
+        ));
+        assert!(matches!(select(&g, &["[z-a]"]), Err(Error::Usage(_))));
+    }
+
+    #[test]
+    fn closure_adds_dependencies_before_dependents_unless_only() {
+        let g = graph(SHELL, &[]).unwrap();
+        let deploy = [g.get("deploy").unwrap()];
+        let all = names(&g, &g.closure(&deploy, false));
+        assert_eq!(all.len(), 4, "{all:?}");
+        let at = |n: &str| all.iter().position(|x| x == n).unwrap();
+        assert!(at("gen") < at("test-unit") && at("test-unit") < at("deploy"));
+        assert!(at("test-lint") < at("deploy"));
+        assert_eq!(names(&g, &g.closure(&deploy, true)), ["deploy"]);
+        // Unrelated tasks stay out.
+        let lint = [g.get("test-lint").unwrap()];
+        assert_eq!(names(&g, &g.closure(&lint, false)), ["test-lint"]);
+    }
+
+    #[test]
+    fn a_builtin_expands_into_one_subtask_per_image_wired_to_its_parent_and_deps() {
+        let g = graph(STACK, &["base", "child"]).unwrap();
+        assert_eq!(deps_of(&g, "build"), ["build:base", "build:child"]);
+        assert_eq!(deps_of(&g, "build:base"), ["changed"]);
+        assert_eq!(deps_of(&g, "build:child"), ["build:base", "changed"]);
+        // A builtin dep is taken per image...
+        assert_eq!(deps_of(&g, "test:child"), ["build:child"]);
+        // ...except by push, which waits for every test of the stack.
+        assert_eq!(deps_of(&g, "push:base"), ["test:base", "test:child"]);
+        // A shell task can depend on one subtask.
+        assert_eq!(deps_of(&g, "lint"), ["build:base"]);
+        assert_eq!(g.nodes[g.get("build:child").unwrap()].doc, "Build child");
+        assert_eq!(
+            g.subtasks_of("test")
+                .iter()
+                .map(|&i| g.nodes[i].parent_task.clone())
+                .collect::<Vec<_>>(),
+            [Some("test".to_string()), Some("test".to_string())]
+        );
+        assert_eq!(
+            select(&g, &["build:*"]).unwrap(),
+            ["build:base", "build:child"]
+        );
+    }
+
+    #[test]
+    fn only_still_expands_a_builtin_into_its_subtasks_but_not_their_deps() {
+        let g = graph(STACK, &["base", "child"]).unwrap();
+        let test = [g.get("test").unwrap()];
+        assert_eq!(
+            names(&g, &g.closure(&test, true)),
+            ["test:base", "test:child", "test"]
+        );
+        let closure = names(&g, &g.closure(&test, false));
+        for needed in [
+            "changed",
+            "build:base",
+            "build:child",
+            "test:base",
+            "test:child",
+        ] {
+            assert!(closure.iter().any(|n| n == needed), "{needed}: {closure:?}");
+        }
+        assert!(
+            !closure.iter().any(|n| n.starts_with("push")),
+            "{closure:?}"
+        );
+    }
+
+    #[test]
+    fn cycles_are_reported_as_the_loop_from_the_deps_entry_that_starts_it() {
+        let cycle = |toml: &str, images: &[&str]| match graph(toml, images) {
+            Err(Error::Cycle { path, at }) => (path.join(" -> "), at.map(|a| a.line)),
+            other => panic!("no cycle: {other:?}"),
+        };
+        assert_eq!(
+            cycle(
+                "[tasks.a]\nrun = \"true\"\ndeps = [\"b\"]\n[tasks.b]\nrun = \"true\"\ndeps = [\"a\"]\n",
+                &[]
+            ),
+            ("a -> b -> a".to_string(), Some(3))
+        );
+        // Through a subtask: every subtask of `build` depends on the whole of `prep`.
+        assert_eq!(
+            cycle(
+                "[stack]\n[images.base]\n[tasks.prep]\nrun = \"true\"\ndeps = [\"build:base\"]\n\
+                 [tasks.build]\nbuiltin = \"images-build\"\ndeps = [\"prep\"]\n",
+                &["base"]
+            ),
+            ("build -> prep -> build".to_string(), Some(8))
+        );
+    }
+}

@@ -82,3 +82,166 @@ pub fn predict(shared: &Shared, order: &[usize], forced: &[bool]) -> Vec<Predict
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exec::runner::{self, RunOptions};
+    use crate::exec::shell::ShellWork;
+    use crate::exec::work::Work;
+    use crate::report::{Reporter, Status, TaskResult};
+    use std::sync::Arc;
+
+    /// `gen` copies in.txt to out.txt; `use` reads it; `other` stands apart.
+    const TASKS: &str = r#"
+[tasks.gen]
+run = "cp in.txt out.txt"
+inputs = ["in.txt"]
+outputs = ["out.txt"]
+[tasks.use]
+run = "cat out.txt > used.txt"
+deps = ["gen"]
+[tasks.other]
+run = "true"
+"#;
+
+    struct Fixture {
+        dir: tempfile::TempDir,
+        shared: Arc<Shared>,
+    }
+
+    /// A project of shell tasks loaded as `dorun` loads it.
+    fn fixture() -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("tasks.toml"), TASKS).unwrap();
+        std::fs::write(dir.path().join("in.txt"), "v1").unwrap();
+        let project = Arc::new(crate::config::load(&dir.path().join("tasks.toml")).unwrap());
+        let graph = crate::graph::Graph::build(&project).unwrap();
+        let state = Arc::new(crate::state::State::new(
+            project.root.join(&project.settings.state_dir),
+        ));
+        let works = graph
+            .nodes
+            .iter()
+            .map(|n| match &n.action {
+                Action::Shell(spec) => {
+                    Some(Arc::new(ShellWork { spec: spec.clone() }) as Arc<dyn Work>)
+                }
+                _ => None,
+            })
+            .collect();
+        let shared = Arc::new(Shared {
+            cache: Arc::new(crate::fingerprint::StatCache::load(
+                &state.stat_cache_path(),
+            )),
+            project,
+            graph: Arc::new(graph),
+            state,
+            procs: Default::default(),
+            works,
+            on_interrupt: None,
+        });
+        Fixture { dir, shared }
+    }
+
+    impl Fixture {
+        fn order(&self, task: &str) -> Vec<usize> {
+            let g = &self.shared.graph;
+            g.closure(&[g.get(task).unwrap()], false)
+        }
+
+        /// `(task, reasons)` of `plan TASK`, forcing the tasks named in `forced`.
+        fn plan(&self, task: &str, forced: &[&str]) -> Vec<(String, Vec<String>)> {
+            let g = &self.shared.graph;
+            let mut force = vec![false; g.nodes.len()];
+            for name in forced {
+                force[g.get(name).unwrap()] = true;
+            }
+            predict(&self.shared, &self.order(task), &force)
+                .into_iter()
+                .map(|p| {
+                    assert!(p.error.is_none(), "{:?}", p.error);
+                    assert_eq!(p.stale(), !p.reasons.is_empty());
+                    let reasons = p.reasons.iter().map(ToString::to_string).collect();
+                    (g.nodes[p.node].name.clone(), reasons)
+                })
+                .collect()
+        }
+
+        fn run(&self, task: &str) {
+            let opts = RunOptions {
+                jobs: 1,
+                keep_going: false,
+                forced: vec![false; self.shared.graph.nodes.len()],
+            };
+            let summary = runner::run(self.shared.clone(), &self.order(task), &opts, &mut Silent);
+            assert!(summary.results.iter().all(|r| r.status != Status::Failed));
+        }
+    }
+
+    struct Silent;
+
+    impl Reporter for Silent {
+        fn begin(&mut self, _: usize) {}
+        fn started(&mut self, _: &str, _: &str) {}
+        fn step(&mut self, _: &str, _: usize, _: usize, _: &str) {}
+        fn finished(&mut self, _: &TaskResult, _: Option<&str>) {}
+        fn message(&mut self, _: &str) {}
+        fn end(&mut self, _: &[TaskResult]) {}
+    }
+
+    fn plan_of(pairs: &[(&str, &[&str])]) -> Vec<(String, Vec<String>)> {
+        pairs
+            .iter()
+            .map(|(n, r)| (n.to_string(), r.iter().map(|s| s.to_string()).collect()))
+            .collect()
+    }
+
+    #[test]
+    fn never_run_tasks_run_and_their_dependents_with_them_without_anything_executed() {
+        let f = fixture();
+        assert_eq!(
+            f.plan("use", &[]),
+            plan_of(&[
+                ("gen", &["never run"]),
+                ("use", &["never run", "dependency gen will run"]),
+            ])
+        );
+        // A dry run: no output, no record, no state written.
+        assert!(!f.dir.path().join("out.txt").exists());
+        assert!(!f.dir.path().join("used.txt").exists());
+        assert!(f.shared.state.load_summary("gen").is_none());
+    }
+
+    #[test]
+    fn after_a_run_nothing_is_stale_until_an_input_changes_or_a_task_is_forced() {
+        let f = fixture();
+        f.run("use");
+        assert_eq!(f.plan("use", &[]), plan_of(&[("gen", &[]), ("use", &[])]));
+
+        std::fs::write(f.dir.path().join("in.txt"), "v2").unwrap();
+        assert_eq!(
+            f.plan("use", &[]),
+            plan_of(&[
+                ("gen", &["input in.txt changed"]),
+                ("use", &["dependency gen will run"]),
+            ])
+        );
+        std::fs::write(f.dir.path().join("in.txt"), "v1").unwrap();
+        // -B applies to the task named, not to what it depends on.
+        assert_eq!(
+            f.plan("use", &["use"]),
+            plan_of(&[("gen", &[]), ("use", &["forced (-B)"])])
+        );
+        // A removed output makes its task, and so its dependents, stale.
+        std::fs::remove_file(f.dir.path().join("out.txt")).unwrap();
+        assert_eq!(
+            f.plan("use", &[]),
+            plan_of(&[
+                ("gen", &["output out.txt missing"]),
+                ("use", &["dependency gen will run"]),
+            ])
+        );
+        assert_eq!(f.plan("other", &[]), plan_of(&[("other", &["never run"])]));
+    }
+}

@@ -47,7 +47,8 @@ fn expand_one(root: &Path, pattern: &str) -> Expansion {
     let mut out = Expansion::default();
     if !is_glob(pattern) {
         match std::fs::metadata(root.join(pattern)) {
-            Ok(m) if m.is_dir() => walk(root, pattern, None, &mut out),
+            // `src/` names the same files as `src`, not `src//a.txt`.
+            Ok(m) if m.is_dir() => walk(root, pattern.trim_end_matches('/'), None, &mut out),
             Ok(m) => out
                 .files
                 .push((pattern.trim_end_matches('/').to_string(), Stat::of(&m))),
@@ -176,4 +177,115 @@ pub fn missing_literals(root: &Path, patterns: &[String]) -> Vec<String> {
         .filter(|p| !is_glob(p) && std::fs::metadata(root.join(p)).is_err())
         .map(str::to_string)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::ffi::OsStrExt;
+
+    /// A tree of `files` (each with its own size, so the stats tell them apart).
+    fn tree(files: &[&str]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for (i, rel) in files.iter().enumerate() {
+            let path = dir.path().join(rel);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, "x".repeat(i + 1)).unwrap();
+        }
+        dir
+    }
+
+    fn expanded(root: &Path, patterns: &[&str]) -> (Vec<String>, Vec<String>) {
+        let patterns: Vec<String> = patterns.iter().map(|p| p.to_string()).collect();
+        let e = expand(root, &patterns);
+        (e.files.into_iter().map(|(f, _)| f).collect(), e.missing)
+    }
+
+    const FILES: &[&str] = &[
+        "a.txt",
+        "b.md",
+        "src/x.txt",
+        "src/deep/y.txt",
+        "src/deep/z.rs",
+        "src-old/w.txt",
+    ];
+
+    #[test]
+    fn a_literal_names_a_file_or_every_file_below_a_directory_or_is_missing() {
+        let t = tree(FILES);
+        assert_eq!(expanded(t.path(), &["a.txt"]).0, ["a.txt"]);
+        assert_eq!(
+            expanded(t.path(), &["./src/"]).0,
+            ["src/deep/y.txt", "src/deep/z.rs", "src/x.txt"]
+        );
+        assert_eq!(
+            expanded(t.path(), &["nope.txt", "a.txt"]),
+            (vec!["a.txt".to_string()], vec!["nope.txt".to_string()])
+        );
+        assert_eq!(
+            missing_literals(
+                t.path(),
+                &["./nope".into(), "a.txt".into(), "*.none".into()]
+            ),
+            ["nope"]
+        );
+    }
+
+    #[test]
+    fn star_stays_in_its_directory_and_double_star_crosses_them() {
+        let t = tree(FILES);
+        assert_eq!(expanded(t.path(), &["*.txt"]).0, ["a.txt"]);
+        assert_eq!(expanded(t.path(), &["src/*.txt"]).0, ["src/x.txt"]);
+        assert_eq!(
+            expanded(t.path(), &["src/**/*.txt"]).0,
+            ["src/deep/y.txt", "src/x.txt"]
+        );
+        assert_eq!(
+            expanded(t.path(), &["src/**"]).0,
+            ["src/deep/y.txt", "src/deep/z.rs", "src/x.txt"]
+        );
+        assert_eq!(expanded(t.path(), &["**"]).0.len(), FILES.len());
+        assert_eq!(expanded(t.path(), &["src*/w.txt"]).0, ["src-old/w.txt"]);
+        assert_eq!(
+            expanded(t.path(), &["{a,b}.*", "?.md"]).0,
+            ["a.txt", "b.md"]
+        );
+        // A glob matching nothing is no missing input.
+        assert_eq!(expanded(t.path(), &["*.none"]), (vec![], vec![]));
+    }
+
+    #[test]
+    fn results_are_sorted_by_path_without_duplicates() {
+        let t = tree(FILES);
+        let (files, _) = expanded(t.path(), &["src/x.txt", "**/*.txt", "a.txt"]);
+        assert_eq!(
+            files,
+            ["a.txt", "src-old/w.txt", "src/deep/y.txt", "src/x.txt"]
+        );
+        // Byte order of the whole path, as a directory's files sort (`src-old` < `src/`).
+        let mut sorted = files.clone();
+        sorted.sort();
+        assert_eq!(files, sorted);
+    }
+
+    #[test]
+    fn symlinks_are_followed_and_dangling_ones_skipped() {
+        let t = tree(&["real.txt"]);
+        std::os::unix::fs::symlink("real.txt", t.path().join("link.txt")).unwrap();
+        std::os::unix::fs::symlink("gone.txt", t.path().join("dangling.txt")).unwrap();
+        let e = expand(t.path(), &["*.txt".to_string()]);
+        let names: Vec<&str> = e.files.iter().map(|(f, _)| f.as_str()).collect();
+        assert_eq!(names, ["link.txt", "real.txt"]);
+        assert_eq!(e.files[0].1.size, e.files[1].1.size, "the target's stat");
+    }
+
+    #[test]
+    fn names_that_are_not_utf8_are_found_and_matched_by_their_bytes() {
+        let t = tree(&["plain.bin"]);
+        let odd = std::ffi::OsStr::from_bytes(b"b\xff.bin");
+        std::fs::write(t.path().join(odd), "1").unwrap();
+        let (files, _) = expanded(t.path(), &["*.bin"]);
+        assert_eq!(files, ["b\u{0}ff.bin", "plain.bin"]);
+        assert_eq!(rel_path::decode(&files[0]).as_os_str(), odd);
+    }
 }

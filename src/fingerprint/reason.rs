@@ -131,7 +131,7 @@ fn diff_lists(
     }
 }
 
-/// "input a changed, input b changed and 3 more"
+/// "input a changed, input b changed, dependency gen will run, 2 more"
 pub fn summarize(reasons: &[DirtyReason]) -> String {
     const SHOWN: usize = 3;
     let mut s: Vec<String> = reasons.iter().take(SHOWN).map(|r| r.to_string()).collect();
@@ -139,4 +139,115 @@ pub fn summarize(reasons: &[DirtyReason]) -> String {
         s.push(format!("{} more", reasons.len() - SHOWN));
     }
     s.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use DirtyReason::*;
+
+    fn fingerprint() -> Fingerprint {
+        Fingerprint {
+            kind: "shell".into(),
+            command: vec!["make".into()],
+            env: [("CC".to_string(), "gcc".to_string())].into(),
+            dir: ".".into(),
+            settings: [("outputs".to_string(), "out".to_string())].into(),
+            inputs: vec![("a.txt".into(), [1; 32]), ("b.txt".into(), [2; 32])],
+            deps: vec![("gen".into(), [3; 32])],
+        }
+    }
+
+    #[test]
+    fn equal_fingerprints_explain_nothing() {
+        assert_eq!(explain(&fingerprint(), &fingerprint()), []);
+    }
+
+    #[test]
+    fn each_changed_field_is_named_most_telling_first() {
+        let old = fingerprint();
+        let mut new = fingerprint();
+        new.kind = "images-build".into();
+        new.command = vec!["make all".into()];
+        new.env.insert("CC".into(), "clang".into());
+        new.env.insert("CFLAGS".into(), "-O2".into());
+        new.dir = "src".into();
+        new.settings.clear();
+        assert_eq!(
+            explain(&old, &new),
+            [
+                KindChanged,
+                CommandChanged,
+                EnvChanged("CC".into()),
+                EnvChanged("CFLAGS".into()),
+                DirChanged,
+                SettingChanged("outputs".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn inputs_are_merged_by_path_into_changed_added_and_removed() {
+        let old = fingerprint();
+        let mut new = fingerprint();
+        // a.txt changed, b.txt removed, 0.txt and c.txt added (lists are sorted by path).
+        new.inputs = vec![
+            ("0.txt".into(), [0; 32]),
+            ("a.txt".into(), [9; 32]),
+            ("c.txt".into(), [4; 32]),
+        ];
+        assert_eq!(
+            explain(&old, &new),
+            [
+                InputAdded("0.txt".into()),
+                InputChanged("a.txt".into()),
+                InputRemoved("b.txt".into()),
+                InputAdded("c.txt".into()),
+            ]
+        );
+        new.inputs.clear();
+        assert_eq!(
+            explain(&old, &new),
+            [InputRemoved("a.txt".into()), InputRemoved("b.txt".into())]
+        );
+    }
+
+    #[test]
+    fn a_dependency_that_ran_differs_from_a_changed_dependency_list() {
+        let old = fingerprint();
+        let mut new = fingerprint();
+        new.deps[0].1 = [7; 32];
+        assert_eq!(explain(&old, &new), [DepRan("gen".into())]);
+        new.deps.push(("other".into(), [8; 32]));
+        assert_eq!(explain(&old, &new), [DepsChanged]);
+    }
+
+    #[test]
+    fn reasons_read_as_words_with_odd_bytes_escaped_and_at_most_three_shown() {
+        assert_eq!(
+            InputChanged("b\u{0}ff.bin".into()).to_string(),
+            r"input b\xff.bin changed"
+        );
+        assert_eq!(
+            OutputChanged("out".into()).to_string(),
+            "output out changed since the task made it"
+        );
+        assert_eq!(
+            UptodateFailed("test -f x".into()).to_string(),
+            "uptodate check `test -f x` failed"
+        );
+        assert_eq!(summarize(&[]), "");
+        assert_eq!(summarize(&[NeverRun]), "never run");
+        let many = [
+            InputChanged("a".into()),
+            InputChanged("b".into()),
+            DepWillRun("gen".into()),
+            Forced,
+            Always,
+        ];
+        assert_eq!(
+            summarize(&many),
+            "input a changed, input b changed, dependency gen will run, 2 more"
+        );
+    }
 }

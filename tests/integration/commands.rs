@@ -1,6 +1,7 @@
 //! The inspection and housekeeping commands (issue 2 point 7): list, info, plan, forget, clean,
 //! graph, init, and task selection by name and glob.
 use crate::harness::{Project, Test};
+use snapbox::str;
 
 const PROJECT: &str = r#"
 [tasks.gen]
@@ -35,17 +36,40 @@ fn list_shows_status_and_doc() {
     let p = project();
     p.test()
         .arg("list")
-        .stdout_contains("gen")
-        .stdout_contains("never run")
-        .stdout_contains("Generate the data")
-        .stdout_contains("test-lint")
+        .stdout_eq(str![[r#"
+deploy     never run   
+gen        never run   Generate the data
+test-lint  never run   
+test-unit  never run   Unit tests
+
+"#]])
         .run();
     p.test().arg("gen").run();
-    let out = p.test().arg("list").run();
+    let out = p
+        .test()
+        .arg("list")
+        .stdout_eq(str![[r#"
+deploy     never run   
+gen        up-to-date  Generate the data
+test-lint  never run   
+test-unit  never run   Unit tests
+
+"#]])
+        .run();
     let gen_line = out.stdout.lines().find(|l| l.starts_with("gen ")).unwrap();
     assert!(gen_line.contains("up-to-date"), "{gen_line}");
     p.write("src/a.txt", "changed\n");
-    let out = p.test().args(&["list", "--all"]).run();
+    let out = p
+        .test()
+        .args(&["list", "--all"])
+        .stdout_eq(str![[r#"
+deploy     never run   
+gen        stale       Generate the data
+test-lint  never run   
+test-unit  never run   Unit tests
+
+"#]])
+        .run();
     let gen_line = out.stdout.lines().find(|l| l.starts_with("gen ")).unwrap();
     assert!(gen_line.contains("stale"), "{gen_line}");
 }
@@ -70,21 +94,38 @@ fn info_shows_status_reason_deps_and_the_last_run() {
     let p = project();
     p.test()
         .args(&["info", "test-unit"])
-        .stdout_contains("test-unit")
-        .stdout_contains("doc:     Unit tests")
-        .stdout_contains("status:  never run")
-        .stdout_contains("reason:  never run, dependency gen will run")
-        .stdout_contains("deps:    gen")
-        .stdout_contains("run:     touch unit.done")
+        .stdout_eq(str![[r#"
+test-unit
+  doc:     Unit tests
+  status:  never run
+  reason:  never run, dependency gen will run
+  deps:    gen
+  run:     touch unit.done
+
+"#]])
         .run();
     p.test().arg("test-unit").run();
     p.test()
         .args(&["info", "gen", "test-unit"])
-        .stdout_contains("status:  up-to-date")
-        .stdout_contains("reason:  up to date")
-        .stdout_contains("inputs:  src/a.txt")
-        .stdout_contains("outputs: out/a.txt")
-        .stdout_contains("last run: ")
+        .stdout_eq(str![[r#"
+gen
+  doc:     Generate the data
+  status:  up-to-date
+  reason:  up to date
+  run:     mkdir -p out
+  run:     cp src/a.txt out/a.txt
+  inputs:  src/a.txt
+  outputs: out/a.txt
+  last run: [ELAPSED], 1 inputs, 1 outputs
+test-unit
+  doc:     Unit tests
+  status:  up-to-date
+  reason:  up to date
+  deps:    gen
+  run:     touch unit.done
+  last run: [ELAPSED], 0 inputs, 0 outputs
+
+"#]])
         .run();
 }
 
@@ -97,6 +138,14 @@ fn plan_executes_nothing() {
         .stdout_contains("run   gen: never run")
         .stdout_contains("run   deploy: ")
         .stdout_contains("4 of 4 tasks would run")
+        .stdout_eq(str![[r#"
+run   gen: never run
+run   test-unit: never run, dependency gen will run
+run   test-lint: never run
+run   deploy: never run, dependency test-unit will run, dependency test-lint will run
+4 of 4 tasks would run
+
+"#]])
         .run();
     // Dependencies are listed before their dependents.
     let at = |s: &str| out.stdout.find(s).unwrap();
@@ -135,8 +184,11 @@ fn plan_json() {
 fn plan_without_tasks_uses_the_default() {
     let t = Test::new().tasks_toml(&format!("[settings]\ndefault = [\"test-lint\"]\n{PROJECT}"));
     t.arg("plan")
-        .stdout_contains("run   test-lint")
-        .stdout_contains("1 of 1 tasks would run")
+        .stdout_eq(str![[r#"
+run   test-lint: never run
+1 of 1 tasks would run
+
+"#]])
         .run();
 }
 
@@ -320,6 +372,19 @@ fn graph_dot_and_mermaid() {
         .stdout_contains("\"gen\" -> \"test-unit\"")
         .stdout_contains("\"test-unit\" -> \"deploy\"")
         .stdout_contains("\"test-lint\" -> \"deploy\"")
+        .stdout_eq(str![[r#"
+digraph dorun {
+  rankdir=LR;
+  "gen" [shape=box];
+  "test-unit" [shape=box];
+  "test-lint" [shape=box];
+  "deploy" [shape=box];
+  "gen" -> "test-unit";
+  "test-unit" -> "deploy";
+  "test-lint" -> "deploy";
+}
+
+"#]])
         .run();
     assert!(out.stdout.trim_end().ends_with('}'));
     let out = p
@@ -329,6 +394,13 @@ fn graph_dot_and_mermaid() {
         .stdout_contains("[\"gen\"]")
         .stdout_contains("[\"test-unit\"]")
         .stdout_lacks("deploy")
+        .stdout_eq(str![[r#"
+graph TD
+  n1["gen"]
+  n3["test-unit"]
+  n1 --> n3
+
+"#]])
         .run();
     assert!(out.stdout.contains("-->"), "{}", out.stdout);
     p.test().arg("graph").stdout_contains("digraph").run();
@@ -371,8 +443,14 @@ fn tasks_are_selected_by_glob() {
         .run();
     p.test()
         .args(&["plan", "*"])
-        .stdout_contains("run   deploy")
-        .stdout_contains("1 of 4 tasks would run")
+        .stdout_eq(str![[r#"
+skip  gen: up to date
+skip  test-unit: up to date
+skip  test-lint: up to date
+run   deploy: never run
+1 of 4 tasks would run
+
+"#]])
         .run();
 }
 

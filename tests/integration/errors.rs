@@ -2,6 +2,7 @@
 //! §2: 2 for usage and tasks.toml, 3 for the environment) and names file, line and column with
 //! the offending text, or the loop, or the nearest name.
 use crate::harness::Test;
+use snapbox::str;
 
 #[test]
 fn toml_syntax_error_names_file_line_column_and_text() {
@@ -11,9 +12,12 @@ fn toml_syntax_error_names_file_line_column_and_text() {
         )
         .arg("a")
         .status(2)
-        .stderr_contains("invalid tasks.toml")
-        .stderr_contains("tasks.toml:5:")
-        .stderr_contains("| run = \"echo unterminated")
+        .stderr_eq(str![[r#"
+dorun: error: invalid tasks.toml: invalid basic string
+  --> [ROOT]/tasks.toml:5:25
+    | run = "echo unterminated
+
+"#]])
         .run();
     let root = out.project.path().display().to_string();
     assert!(out.stderr.contains(&root), "the file path is not named");
@@ -25,8 +29,12 @@ fn wrong_type_names_its_line() {
         .tasks_toml("[tasks.a]\nrun = \"true\"\nalways = \"yes\"\n")
         .arg("a")
         .status(2)
-        .stderr_contains("tasks.toml:3:")
-        .stderr_contains("| always = \"yes\"")
+        .stderr_eq(str![[r#"
+dorun: error: invalid tasks.toml: invalid type: string "yes", expected a boolean
+  --> [ROOT]/tasks.toml:3:10
+    | always = "yes"
+
+"#]])
         .run();
 }
 
@@ -36,7 +44,12 @@ fn wrong_type_in_a_list_names_its_line() {
         .tasks_toml("[tasks.a]\nrun = \"true\"\n\ninputs = [1, 2]\n")
         .arg("a")
         .status(2)
-        .stderr_contains("tasks.toml:4:")
+        .stderr_eq(str![[r#"
+dorun: error: invalid tasks.toml: invalid type: integer `1`, expected a string
+  --> [ROOT]/tasks.toml:4:11
+    | inputs = [1, 2]
+
+"#]])
         .run();
 }
 
@@ -46,8 +59,12 @@ fn run_of_the_wrong_type_is_rejected() {
         .tasks_toml("[tasks.a]\nrun = 42\n")
         .arg("a")
         .status(2)
-        .stderr_contains("tasks.toml:2:")
-        .stderr_contains("a string or a list of strings")
+        .stderr_eq(str![[r#"
+dorun: error: invalid tasks.toml: invalid type: integer `42`, expected a string or a list of strings
+  --> [ROOT]/tasks.toml:2:7
+    | run = 42
+
+"#]])
         .run();
 }
 
@@ -59,7 +76,12 @@ fn cycle_prints_the_loop() {
         )
         .arg("a")
         .status(2)
-        .stderr_contains("dependency cycle: a -> b -> a")
+        .stderr_eq(str![[r#"
+dorun: error: dependency cycle: a -> b -> a (remove one of these deps to break the loop)
+  --> [ROOT]/tasks.toml:3:9
+    | deps = ["b"]
+
+"#]])
         .run();
 }
 
@@ -71,13 +93,23 @@ fn longer_cycle_and_self_loop() {
         )
         .arg("list")
         .status(2)
-        .stderr_contains("a -> b -> c -> a")
+        .stderr_eq(str![[r#"
+dorun: error: dependency cycle: a -> b -> c -> a (remove one of these deps to break the loop)
+  --> [ROOT]/tasks.toml:3:9
+    | deps = ["b"]
+
+"#]])
         .run();
     Test::new()
         .tasks_toml("[tasks.me]\nrun = \"true\"\ndeps = [\"me\"]\n")
         .arg("me")
         .status(2)
-        .stderr_contains("me -> me")
+        .stderr_eq(str![[r#"
+dorun: error: dependency cycle: me -> me (remove one of these deps to break the loop)
+  --> [ROOT]/tasks.toml:3:9
+    | deps = ["me"]
+
+"#]])
         .run();
 }
 
@@ -89,9 +121,12 @@ fn unknown_dependency_suggests_the_nearest_name_and_its_line() {
         )
         .arg("use")
         .status(2)
-        .stderr_contains("unknown task `generat`")
-        .stderr_contains("did you mean `generate`?")
-        .stderr_contains("tasks.toml:5:")
+        .stderr_eq(str![[r#"
+dorun: error: unknown task `generat` (did you mean `generate`?)
+  --> [ROOT]/tasks.toml:5:9
+    | deps = ["generat"]
+
+"#]])
         .run();
 }
 
@@ -101,8 +136,10 @@ fn unknown_task_on_the_command_line_suggests() {
         .tasks_toml("[tasks.build]\nrun = \"true\"\n[tasks.test]\nrun = \"true\"\n")
         .arg("biuld")
         .status(2)
-        .stderr_contains("unknown task `biuld`")
-        .stderr_contains("did you mean `build`?")
+        .stderr_eq(str![[r#"
+dorun: error: unknown task `biuld` (did you mean `build`?)
+
+"#]])
         .run();
 }
 
@@ -112,12 +149,18 @@ fn unknown_task_in_info_plan_and_glob_matching_nothing() {
     let p = t.project().clone();
     t.args(&["info", "buidl"])
         .status(2)
-        .stderr_contains("did you mean `build`?")
+        .stderr_eq(str![[r#"
+dorun: error: unknown task `buidl` (did you mean `build`?)
+
+"#]])
         .run();
     p.test()
         .args(&["plan", "nothing*"])
         .status(2)
-        .stderr_contains("unknown task `nothing*`")
+        .stderr_eq(str![[r#"
+dorun: error: unknown task `nothing*`
+
+"#]])
         .run();
 }
 
@@ -129,6 +172,12 @@ fn bad_glob_is_rejected_with_its_line() {
         .status(2)
         .stderr_contains("bad glob `src/[a.txt`")
         .stderr_contains("tasks.toml:3:")
+        .stderr_eq(str![[r#"
+dorun: error: bad glob `src/[a.txt`: error parsing glob 'src/[a.txt': unclosed character class; missing ']'
+  --> [ROOT]/tasks.toml:3:11
+    | inputs = ["src/[a.txt"]
+
+"#]])
         .run();
 }
 
@@ -165,21 +214,34 @@ fn bad_timeout_and_bad_settings_are_config_errors() {
         .tasks_toml("[tasks.a]\nrun = \"true\"\ntimeout = \"soon\"\n")
         .arg("a")
         .status(2)
-        .stderr_contains("invalid duration `soon`")
-        .stderr_contains("tasks.toml:3:")
+        .stderr_eq(str![[r#"
+dorun: error: invalid duration `soon`: expected number at 0 (examples: 90s, 10m, 1h 30m, or 600 for seconds)
+  --> [ROOT]/tasks.toml:3:11
+    | timeout = "soon"
+
+"#]])
         .run();
     Test::new()
         .tasks_toml("[settings]\njobs = 0\n[tasks.a]\nrun = \"true\"\n")
         .arg("a")
         .status(2)
-        .stderr_contains("settings.jobs must be at least 1")
-        .stderr_contains("tasks.toml:2:")
+        .stderr_eq(str![[r#"
+dorun: error: settings.jobs must be at least 1
+  --> [ROOT]/tasks.toml:2:8
+    | jobs = 0
+
+"#]])
         .run();
     Test::new()
         .tasks_toml("[tasks.\"has space\"]\nrun = \"true\"\n")
         .arg("list")
         .status(2)
-        .stderr_contains("invalid task name")
+        .stderr_eq(str![[r#"
+dorun: error: invalid task name `has space`: use letters, digits, `-`, `_` and `.`
+  --> [ROOT]/tasks.toml:1:8
+    | [tasks."has space"]
+
+"#]])
         .run();
 }
 
@@ -188,8 +250,10 @@ fn no_tasks_file_anywhere_exits_2() {
     Test::new()
         .arg("anything")
         .status(2)
-        .stderr_contains("no tasks.toml found")
-        .stderr_contains("dorun init")
+        .stderr_eq(str![[r#"
+dorun: error: no tasks.toml found in [ROOT] or any parent directory (run `dorun init` to create one, or pass -f PATH)
+
+"#]])
         .run();
 }
 
@@ -199,7 +263,10 @@ fn missing_file_flag_exits_2() {
         .tasks_toml("[tasks.a]\nrun = \"true\"\n")
         .args(&["-f", "nope.toml", "a"])
         .status(2)
-        .stderr_contains("nope.toml: no such file")
+        .stderr_eq(str![[r#"
+dorun: error: [ROOT]/nope.toml: no such file
+
+"#]])
         .run();
 }
 
@@ -225,11 +292,29 @@ fn bad_flags_exit_2_and_help_exits_0() {
 fn exit_codes_of_success_failure_and_usage() {
     let t = Test::new().tasks_toml("[tasks.ok]\nrun = \"true\"\n[tasks.bad]\nrun = \"false\"\n");
     let p = t.project().clone();
-    t.arg("ok").status(0).run();
+    t.arg("ok")
+        .status(0)
+        .stderr_eq(str![[r#"
+start ok
+ok    ok ([ELAPSED])
+1 ran, 0 up to date, 0 failed, 0 skipped
+
+"#]])
+        .run();
     p.test()
         .arg("bad")
         .status(1)
         .stderr_contains("FAIL  bad")
+        .stderr_eq(str![[r#"
+start bad
+FAIL  bad: `false` exited with code 1
+  | $ false
+  (full log: [ROOT]/logs/bad.log)
+failed (1):
+  bad: `false` exited with code 1
+0 ran, 0 up to date, 1 failed, 0 skipped
+
+"#]])
         .run();
     p.test().arg("nope").status(2).run();
 }
@@ -244,10 +329,12 @@ fn cycle_names_the_deps_entry_that_starts_the_loop() {
         )
         .arg("list")
         .status(2)
-        .stderr_contains("dependency cycle: a -> b -> a")
-        .stderr_contains("remove one of these deps")
-        .stderr_contains("tasks.toml:3:14")
-        .stderr_contains("| deps = [\"c\", \"b\"]")
+        .stderr_eq(str![[r#"
+dorun: error: dependency cycle: a -> b -> a (remove one of these deps to break the loop)
+  --> [ROOT]/tasks.toml:3:14
+    | deps = ["c", "b"]
+
+"#]])
         .run();
 }
 
@@ -262,8 +349,12 @@ fn cycle_through_a_subtask_is_reported() {
         )
         .arg("graph")
         .status(2)
-        .stderr_contains("dependency cycle: build -> prep -> build")
-        .stderr_contains("tasks.toml:8:")
+        .stderr_eq(str![[r#"
+dorun: error: dependency cycle: build -> prep -> build (remove one of these deps to break the loop)
+  --> [ROOT]/tasks.toml:8:9
+    | deps = ["prep"]
+
+"#]])
         .run();
 }
 
@@ -277,9 +368,12 @@ fn unknown_default_task_names_its_line_and_the_nearest_name() {
     let p = t.project().clone();
     t.arg("build")
         .status(2)
-        .stderr_contains("unknown task `tset`")
-        .stderr_contains("did you mean `test`?")
-        .stderr_contains("tasks.toml:2:21")
+        .stderr_eq(str![[r#"
+dorun: error: unknown task `tset` (did you mean `test`?)
+  --> [ROOT]/tasks.toml:2:21
+    | default = ["build", "tset"]
+
+"#]])
         .run();
     p.write(
         "tasks.toml",
@@ -288,8 +382,12 @@ fn unknown_default_task_names_its_line_and_the_nearest_name() {
     p.test()
         .arg("list")
         .status(2)
-        .stderr_contains("unknown task `biuld` (did you mean `build`?)")
-        .stderr_contains("tasks.toml:2:11")
+        .stderr_eq(str![[r#"
+dorun: error: unknown task `biuld` (did you mean `build`?)
+  --> [ROOT]/tasks.toml:2:11
+    | default = "biuld"
+
+"#]])
         .run();
     // A glob or a subtask is fine as long as it matches.
     p.write(

@@ -2,6 +2,7 @@
 //! dependents, `-k`, timeouts that kill the process group, run.json and logs/<task>.log.
 use crate::harness::{Project, Test};
 use crate::sys::{alive, read_pid, wait_for};
+use snapbox::str;
 use std::time::Duration;
 
 /// Each task waits until the other has started: both finish only if they ran at the same time.
@@ -142,6 +143,23 @@ fn a_failure_skips_dependents_lets_running_tasks_finish_and_starts_nothing_new()
         .stderr_contains("  child: dependency bad failed")
         .stderr_contains("use -k to keep going")
         .stderr_contains("1 ran, 0 up to date, 1 failed, 3 skipped")
+        .stderr_eq(str![[r#"
+...
+FAIL  bad: `touch bad.started; exit 7` exited with code 7
+  | $ echo about to fail
+  | about to fail
+  | $ touch bad.started; exit 7
+  (full log: [ROOT]/logs/bad.log)
+...
+failed (1):
+  bad: `touch bad.started; exit 7` exited with code 7
+skipped (3):
+  child: dependency bad failed
+  grandchild: dependency bad failed
+  late: not started: stopped after bad failed (use -k to keep going)
+1 ran, 0 up to date, 1 failed, 3 skipped
+
+"#]])
         .run();
     // Plain lines read in order: the failure, then what it skipped.
     let fail = out.stderr.find("FAIL  bad").unwrap();
@@ -180,6 +198,22 @@ fn keep_going_runs_everything_not_depending_on_a_failure() {
         .stderr_contains("skipped (2):")
         .stderr_contains("  grandchild: dependency bad failed")
         .stderr_lacks("use -k")
+        .stderr_eq(str![[r#"
+...
+FAIL  bad: `touch bad.started; exit 7` exited with code 7
+  | $ echo about to fail
+  | about to fail
+  | $ touch bad.started; exit 7
+  (full log: [ROOT]/logs/bad.log)
+...
+failed (1):
+  bad: `touch bad.started; exit 7` exited with code 7
+skipped (2):
+  child: dependency bad failed
+  grandchild: dependency bad failed
+2 ran, 0 up to date, 1 failed, 2 skipped
+
+"#]])
         .run();
     assert!(out.project.exists("late.done"));
     assert!(!out.project.exists("grandchild.done"));

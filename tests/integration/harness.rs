@@ -1,22 +1,52 @@
 //! The `Test` builder every integration test uses (in the style of casey/just's tests/test.rs):
-//! a temporary project, the real `dorun` binary run with `--progress plain` and `NO_COLOR=1`, and
-//! expectations that are all checked, every mismatch reported at once.
+//! a temporary project, the real `dorun` binary run with `--progress plain`, `NO_COLOR=1` and a
+//! scrubbed environment, and expectations that are all checked, every mismatch reported at once;
+//! output that is a contract is compared exactly (`stdout_eq`, `stderr_eq`, `Project::file_eq`).
 #![allow(dead_code)] // not every test module uses every helper
 
+use crate::snapshot;
 use serde_json::Value;
+use std::cell::RefCell;
 use std::io::Read;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::rc::Rc;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// The binary under test.
 pub const DORUN: &str = env!("CARGO_BIN_EXE_dorun");
 
-/// A temporary project directory shared by the steps of one test.
+/// What of the outer environment a dorun under test sees: how to find programs and the engine,
+/// where temp files go, and backtraces. Nothing else: `DORUN_*` settings, registry credentials
+/// (`DORUN_REGISTRY_USER`/`PASSWORD`) and the docker config must come from the test itself.
+const PASSED_THROUGH: &[&str] = &["PATH", "DOCKER_HOST", "TMPDIR", "RUST_BACKTRACE"];
+
+/// Clears `cmd`'s environment down to [`PASSED_THROUGH`], a C locale, and `home` as both `HOME`
+/// and the parent of `DOCKER_CONFIG` (an empty directory: no credentials unless a test writes
+/// some). Variables the caller sets afterwards win.
+pub fn scrub<'c>(cmd: &'c mut Command, home: &Path) -> &'c mut Command {
+    cmd.env_clear();
+    for key in PASSED_THROUGH {
+        if let Some(value) = std::env::var_os(key) {
+            cmd.env(key, value);
+        }
+    }
+    cmd.env("HOME", home)
+        .env("DOCKER_CONFIG", home.join(".docker"))
+        .env("LANG", "C")
+        .env("LC_ALL", "C")
+}
+
+/// A temporary project directory shared by the steps of one test, with an empty home of its
+/// own for the dorun it runs.
 #[derive(Clone)]
 pub struct Project {
     dir: Rc<tempfile::TempDir>,
+    home: Rc<tempfile::TempDir>,
+    /// `(placeholder, text)` pairs `file_eq`, `stdout_eq` and `stderr_eq` redact.
+    redactions: Rc<RefCell<Vec<(&'static str, String)>>>,
 }
 
 impl Default for Project {
@@ -27,11 +57,21 @@ impl Default for Project {
 
 impl Project {
     pub fn new() -> Project {
-        let dir = tempfile::Builder::new()
-            .prefix("dorun-it-")
-            .tempdir()
-            .expect("create a temp dir");
-        Project { dir: Rc::new(dir) }
+        let temp = |prefix: &str| {
+            tempfile::Builder::new()
+                .prefix(prefix)
+                .tempdir()
+                .expect("create a temp dir")
+        };
+        let home = temp("dorun-it-home-");
+        std::fs::create_dir(home.path().join(".docker")).unwrap();
+        let project = Project {
+            dir: Rc::new(temp("dorun-it-")),
+            home: Rc::new(home),
+            redactions: Rc::default(),
+        };
+        project.redact("[ROOT]", &project.path().display().to_string());
+        project
     }
 
     /// The canonical project root (what dorun prints in paths).
@@ -43,12 +83,31 @@ impl Project {
         self.path().join(rel)
     }
 
+    /// The `HOME` of every dorun run in this project.
+    pub fn home(&self) -> &Path {
+        self.home.path()
+    }
+
     /// Writes a file, creating its directories.
     pub fn write(&self, rel: &str, content: &str) -> &Project {
         let path = self.join(rel);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, content).unwrap();
         self
+    }
+
+    /// Writes an executable file (a test script, a task's helper).
+    pub fn write_executable(&self, rel: &str, content: &str) -> &Project {
+        use std::os::unix::fs::PermissionsExt;
+        self.write(rel, content);
+        std::fs::set_permissions(self.join(rel), std::fs::Permissions::from_mode(0o755)).unwrap();
+        self
+    }
+
+    /// Appends to a file (creating it).
+    pub fn append(&self, rel: &str, content: &str) -> &Project {
+        let old = std::fs::read_to_string(self.join(rel)).unwrap_or_default();
+        self.write(rel, &(old + content))
     }
 
     #[track_caller]
@@ -63,6 +122,20 @@ impl Project {
 
     pub fn remove(&self, rel: &str) {
         std::fs::remove_file(self.join(rel)).unwrap();
+    }
+
+    /// Replaces `text` by `placeholder` (`[A-Z_]` in brackets) in every exact comparison.
+    pub fn redact(&self, placeholder: &'static str, text: &str) {
+        self.redactions
+            .borrow_mut()
+            .push((placeholder, text.to_string()));
+    }
+
+    /// The file, with this project's redactions and the usual ones, equals `expected`
+    /// (`SNAPSHOTS=overwrite` rewrites an inline `str![]`).
+    #[track_caller]
+    pub fn file_eq(&self, rel: &str, expected: impl snapbox::IntoData) {
+        snapshot::assert_eq(self, self.read(rel), expected);
     }
 
     /// A new command in this project.
@@ -88,6 +161,34 @@ impl Project {
             .cloned()
             .unwrap_or_else(|| panic!("task {task} not in run.json:\n{json:#}"))
     }
+
+    /// Tasks whose name starts with `prefix` and whose status in run.json is `ran`, sorted.
+    #[track_caller]
+    pub fn ran(&self, prefix: &str) -> Vec<String> {
+        let json = self.run_json();
+        let mut names: Vec<String> = json["tasks"]
+            .as_array()
+            .expect("run.json has a tasks array")
+            .iter()
+            .filter(|t| t["status"] == "ran")
+            .filter_map(|t| t["name"].as_str())
+            .filter(|n| n.starts_with(prefix))
+            .map(str::to_string)
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Lines of an `artifacts/` list file (IMAGES_BUILT...); none when it is absent.
+    pub fn list(&self, name: &str) -> Vec<String> {
+        std::fs::read_to_string(self.join("artifacts").join(name))
+            .map(|s| s.lines().map(str::to_string).collect())
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn redactions(&self) -> Vec<(&'static str, String)> {
+        self.redactions.borrow().clone()
+    }
 }
 
 #[must_use]
@@ -96,11 +197,17 @@ pub struct Test {
     args: Vec<String>,
     env: Vec<(String, String)>,
     current_dir: String,
-    status: i32,
+    /// Accepted exit codes (one, unless the test cannot know which of them happens).
+    statuses: Vec<i32>,
+    /// How long dorun may take before it is killed and the test fails.
+    limit: Option<Duration>,
+    umask: Option<libc::mode_t>,
     stdout_contains: Vec<String>,
     stdout_lacks: Vec<String>,
     stderr_contains: Vec<String>,
     stderr_lacks: Vec<String>,
+    stdout_eq: Option<snapbox::Data>,
+    stderr_eq: Option<snapbox::Data>,
     /// (task, status word) expected in run.json.
     tasks: Vec<(String, String)>,
 }
@@ -110,6 +217,11 @@ impl Default for Test {
         Self::new()
     }
 }
+
+/// A run started with `spawn` that nobody stops is killed after this long.
+const SPAWN_LIMIT: Duration = Duration::from_secs(30);
+/// A run started with `run` is killed after this long: a hang fails, never stalls the suite.
+const RUN_LIMIT: Duration = Duration::from_secs(600);
 
 impl Test {
     pub fn new() -> Test {
@@ -122,11 +234,15 @@ impl Test {
             args: Vec::new(),
             env: Vec::new(),
             current_dir: String::new(),
-            status: 0,
+            statuses: vec![0],
+            limit: None,
+            umask: None,
             stdout_contains: Vec::new(),
             stdout_lacks: Vec::new(),
             stderr_contains: Vec::new(),
             stderr_lacks: Vec::new(),
+            stdout_eq: None,
+            stderr_eq: None,
             tasks: Vec::new(),
         }
     }
@@ -154,6 +270,7 @@ impl Test {
         self
     }
 
+    /// Sets a variable for dorun (the scrubbed environment has none of the outer ones).
     pub fn env(mut self, key: &str, value: &str) -> Test {
         self.env.push((key.to_string(), value.to_string()));
         self
@@ -167,7 +284,25 @@ impl Test {
 
     /// The expected exit code (default 0).
     pub fn status(mut self, code: i32) -> Test {
-        self.status = code;
+        self.statuses = vec![code];
+        self
+    }
+
+    /// Any of these exit codes (a run that may end before the test kills it).
+    pub fn status_one_of(mut self, codes: &[i32]) -> Test {
+        self.statuses = codes.to_vec();
+        self
+    }
+
+    /// Kills dorun and fails the test when it runs longer than `limit`.
+    pub fn within(mut self, limit: Duration) -> Test {
+        self.limit = Some(limit);
+        self
+    }
+
+    /// Runs dorun under this umask instead of the test process's.
+    pub fn umask(mut self, mask: libc::mode_t) -> Test {
+        self.umask = Some(mask);
         self
     }
 
@@ -188,6 +323,18 @@ impl Test {
 
     pub fn stderr_lacks(mut self, text: &str) -> Test {
         self.stderr_lacks.push(text.to_string());
+        self
+    }
+
+    /// stdout, redacted (see `snapshot`), equals `expected` exactly.
+    pub fn stdout_eq(mut self, expected: impl snapbox::IntoData) -> Test {
+        self.stdout_eq = Some(expected.into_data());
+        self
+    }
+
+    /// stderr, redacted (see `snapshot`), equals `expected` exactly.
+    pub fn stderr_eq(mut self, expected: impl snapbox::IntoData) -> Test {
+        self.stderr_eq = Some(expected.into_data());
         self
     }
 
@@ -215,64 +362,65 @@ impl Test {
 
     fn command(&self) -> Command {
         let mut cmd = Command::new(DORUN);
+        scrub(&mut cmd, self.project.home()).env("NO_COLOR", "1");
         if !self.args.iter().any(|a| a.starts_with("--progress")) {
             cmd.arg("--progress").arg("plain");
         }
         cmd.args(&self.args)
             .current_dir(self.project.path().join(&self.current_dir))
-            .env("NO_COLOR", "1")
-            .env_remove("DORUN_JOBS")
-            .env_remove("DORUN_PROGRESS")
-            .env_remove("DORUN_REGISTRY")
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        cmd
-    }
-
-    fn prepare(&self) {
-        if !self.tasks.is_empty() {
-            // A stale run.json from an earlier step must not satisfy the expectations.
-            let _ = std::fs::remove_file(self.project.join("artifacts/run.json"));
+        if let Some(mask) = self.umask {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: umask(2) only, between fork and exec.
+            unsafe {
+                cmd.pre_exec(move || {
+                    libc::umask(mask);
+                    Ok(())
+                });
+            }
         }
+        cmd
     }
 
     #[track_caller]
     pub fn run(self) -> Output {
-        self.prepare();
-        let started = Instant::now();
-        let out = self
-            .command()
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run {DORUN}: {e}"));
-        self.check(
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-            started.elapsed(),
-        )
+        let limit = self.limit.unwrap_or(RUN_LIMIT);
+        self.within(limit).spawn().wait()
     }
 
     /// Starts dorun without waiting; `Running::wait` checks the expectations.
     pub fn spawn(self) -> Running {
-        self.prepare();
-        let child = self
+        if !self.tasks.is_empty() {
+            // A stale run.json from an earlier step must not satisfy the expectations.
+            let _ = std::fs::remove_file(self.project.join("artifacts/run.json"));
+        }
+        let mut child = self
             .command()
             .spawn()
             .unwrap_or_else(|e| panic!("cannot run {DORUN}: {e}"));
+        let stdout = Captured::start(child.stdout.take());
+        let stderr = Captured::start(child.stderr.take());
         Running {
             test: self,
-            child,
+            child: Some(child),
             started: Instant::now(),
+            stdout,
+            stderr,
         }
     }
 
     #[track_caller]
     fn check(self, status: i32, stdout: String, stderr: String, elapsed: Duration) -> Output {
         let mut bad = Vec::new();
-        if status != self.status {
-            bad.push(format!("exit status {status}, expected {}", self.status));
+        if !self.statuses.contains(&status) {
+            let expected: Vec<String> = self.statuses.iter().map(i32::to_string).collect();
+            bad.push(format!(
+                "exit status {status}, expected {}",
+                expected.join(" or ")
+            ));
         }
         for want in &self.stdout_contains {
             if !stdout.contains(want.as_str()) {
@@ -322,6 +470,12 @@ impl Test {
                 bad.join("\n  - "),
             );
         }
+        if let Some(expected) = self.stdout_eq {
+            snapshot::assert_eq(&self.project, stdout.clone(), expected);
+        }
+        if let Some(expected) = self.stderr_eq {
+            snapshot::assert_eq(&self.project, stderr.clone(), expected);
+        }
         Output {
             project: self.project,
             status,
@@ -347,6 +501,11 @@ impl Output {
         self.project.test()
     }
 
+    /// stdout then stderr, for text that may be on either.
+    pub fn all(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+
     #[track_caller]
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.stdout)
@@ -354,52 +513,142 @@ impl Output {
     }
 }
 
+/// One output stream of a running dorun, read as it comes (so a full pipe never blocks dorun).
+struct Captured {
+    text: Arc<Mutex<String>>,
+    reader: Option<JoinHandle<()>>,
+}
+
+impl Captured {
+    fn start(stream: Option<impl Read + Send + 'static>) -> Captured {
+        let text = Arc::new(Mutex::new(String::new()));
+        let reader = stream.map(|mut stream| {
+            let text = Arc::clone(&text);
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 8192];
+                while let Ok(n) = stream.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    text.lock()
+                        .unwrap()
+                        .push_str(&String::from_utf8_lossy(&buf[..n]));
+                }
+            })
+        });
+        Captured { text, reader }
+    }
+
+    fn so_far(&self) -> String {
+        self.text.lock().unwrap().clone()
+    }
+
+    /// Everything, once the stream is closed.
+    fn finish(mut self) -> String {
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
+        self.so_far()
+    }
+}
+
 /// A dorun process started with `Test::spawn`.
 pub struct Running {
     test: Test,
-    child: Child,
+    /// Taken by the thread that waits for the exit.
+    child: Option<Child>,
     started: Instant,
+    stdout: Captured,
+    stderr: Captured,
 }
 
 impl Running {
     pub fn pid(&self) -> i32 {
-        self.child.id() as i32
+        self.child.as_ref().expect("not reaped yet").id() as i32
+    }
+
+    pub fn project(&self) -> &Project {
+        &self.test.project
     }
 
     pub fn signal(&self, signal: i32) {
-        // SAFETY: kill(2) on our own child's pid.
+        // SAFETY: kill(2) on our own child's pid (not yet reaped, so never another process).
         let r = unsafe { libc::kill(self.pid(), signal) };
         assert_eq!(r, 0, "kill({}, {signal}) failed", self.pid());
     }
 
-    /// Waits (at most 30 s) and checks the expectations.
+    /// What dorun printed on stderr so far.
+    pub fn stderr_so_far(&self) -> String {
+        self.stderr.so_far()
+    }
+
+    /// Polls `ready` `every` so often until it holds (true) or dorun ends first (false);
+    /// panics naming `what` after `secs` seconds.
     #[track_caller]
-    pub fn wait(mut self) -> Output {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let status = loop {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                break s;
+    pub fn wait_until(
+        &mut self,
+        what: &str,
+        secs: u64,
+        every: Duration,
+        mut ready: impl FnMut(&Running) -> bool,
+    ) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            if ready(self) {
+                return true;
+            }
+            let child = self.child.as_mut().expect("not reaped yet");
+            if child.try_wait().unwrap().is_some() {
+                return false;
             }
             if Instant::now() > deadline {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                panic!("dorun {:?} did not finish within 30 s", self.test.args);
+                let _ = child.kill();
+                panic!(
+                    "timed out after {secs} s waiting for {what}\n--- stderr ---\n{}",
+                    self.stderr_so_far()
+                );
             }
-            std::thread::sleep(Duration::from_millis(10));
-        };
-        let mut stdout = String::new();
-        let mut stderr = String::new();
-        if let Some(mut s) = self.child.stdout.take() {
-            let _ = s.read_to_string(&mut stdout);
+            std::thread::sleep(every);
         }
-        if let Some(mut s) = self.child.stderr.take() {
-            let _ = s.read_to_string(&mut stderr);
-        }
+    }
+
+    /// Waits (at most the `within` limit, else 30 s, from now) and checks the expectations.
+    #[track_caller]
+    pub fn wait(mut self) -> Output {
+        let limit = self.test.limit.unwrap_or(SPAWN_LIMIT);
+        let status = self.reap(limit);
         use std::os::unix::process::ExitStatusExt;
         let code = status
             .code()
             .unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
         let elapsed = self.started.elapsed();
+        let stdout = self.stdout.finish();
+        let stderr = self.stderr.finish();
         self.test.check(code, stdout, stderr, elapsed)
+    }
+
+    /// Waits for the exit (on a thread, so the wait ends the moment dorun does); kills it and
+    /// panics past `limit`.
+    #[track_caller]
+    fn reap(&mut self, limit: Duration) -> ExitStatus {
+        let pid = self.pid();
+        let mut child = self.child.take().expect("reaped once");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(child.wait());
+        });
+        match rx.recv_timeout(limit) {
+            Ok(status) => status.unwrap(),
+            Err(_) => {
+                // SAFETY: kill(2) on our child, which the waiter thread has not reaped.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+                let _ = rx.recv();
+                panic!(
+                    "dorun {:?} did not finish within {limit:?}\n--- stderr ---\n{}",
+                    self.test.args,
+                    self.stderr_so_far()
+                );
+            }
+        }
     }
 }

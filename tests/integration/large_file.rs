@@ -2,7 +2,7 @@
 //! used to be turned into line and column by scanning the file from its start, which made a
 //! 10 MB file take minutes. Timing is compared between two sizes of the same shape, not against
 //! a fixed limit, so a slow or busy machine does not make the test flaky.
-use crate::harness::Project;
+use crate::harness::{scrub, Project};
 use std::time::{Duration, Instant};
 
 /// `count` tasks in a chain, each with a doc, a command, a dependency, and every tenth with an
@@ -31,7 +31,9 @@ fn load_time(count: usize, runs: usize) -> Duration {
     (0..runs)
         .map(|_| {
             let started = Instant::now();
-            let out = std::process::Command::new(crate::harness::DORUN)
+            // Not `Test`: its output threads would be timed too. Same scrubbed environment.
+            let mut cmd = std::process::Command::new(crate::harness::DORUN);
+            let out = scrub(&mut cmd, p.home())
                 .args(["graph", "t0"])
                 .current_dir(p.path())
                 .output()

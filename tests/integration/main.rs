@@ -1,6 +1,8 @@
 //! The one integration test binary: drives the real `dorun` executable through the `Test`
-//! builder in `harness`. One module per area; add new ones (e.g. the Docker tests) below.
+//! builder in `harness` (the Docker tests too, on `stack_fixture`), in a scrubbed environment,
+//! comparing contract output exactly (`snapshot`). One module per area; add new ones below.
 mod harness;
+mod snapshot;
 mod sys;
 
 mod commands;
@@ -15,6 +17,7 @@ mod large_file;
 mod output;
 mod plan_predicts_run;
 mod properties;
+mod scrubbed_env;
 mod settings_checks;
 mod stack_build;
 mod stack_decision;

@@ -1,18 +1,18 @@
 //! What dorun prints while tasks run (issue 2 point 8): plain lines for pipes and CI, quiet mode,
 //! indicatif progress on a terminal (checked through a pseudo-terminal from `script`), NO_COLOR.
-use crate::harness::{Project, Test, DORUN};
+use crate::harness::{scrub, Project, Test, DORUN};
 use std::process::Command;
 
 /// Runs dorun on a pseudo-terminal (util-linux `script`) and returns everything it printed.
+/// The one dorun of the tests not run by `Test`, which has no terminal to give it; its
+/// environment is scrubbed the same way, without `NO_COLOR`.
 fn on_a_terminal(p: &Project, args: &str, env: &[(&str, &str)]) -> String {
     let mut cmd = Command::new("script");
-    cmd.arg("-qec")
+    scrub(&mut cmd, p.home())
+        .arg("-qec")
         .arg(format!("{DORUN} {args}"))
         .arg("/dev/null")
         .current_dir(p.path())
-        .env_remove("DORUN_PROGRESS")
-        .env_remove("DORUN_JOBS")
-        .env_remove("NO_COLOR")
         .envs(env.iter().copied())
         .stdin(std::process::Stdio::null());
     let out = cmd.output().expect("util-linux `script` runs");
@@ -79,21 +79,11 @@ fn quiet_prints_only_failures_and_plain_has_no_control_codes() {
 #[test]
 fn artifacts_are_readable_by_everyone_like_other_build_outputs() {
     use std::os::unix::fs::PermissionsExt;
-    use std::os::unix::process::CommandExt;
     let p = Test::new()
         .tasks_toml("[tasks.t]\nrun = 'true'\n")
         .project()
         .clone();
-    let mut cmd = Command::new(DORUN);
-    cmd.args(["--progress", "plain", "t"]).current_dir(p.path());
-    // SAFETY: umask(2) only, between fork and exec.
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::umask(0o022);
-            Ok(())
-        });
-    }
-    assert!(cmd.status().unwrap().success());
+    p.test().arg("t").umask(0o022).run();
     let mode = std::fs::metadata(p.join("artifacts/run.json"))
         .unwrap()
         .permissions()

@@ -496,10 +496,11 @@ proptest! {
     ) {
         let dir = project_with(&tasks);
         std::fs::write(dir.path().join("images/base/test/checks.toml"), &checks).unwrap();
-        let out = std::process::Command::new(crate::harness::DORUN)
+        let mut cmd = std::process::Command::new(crate::harness::DORUN);
+        let home = tempfile::tempdir().unwrap();
+        let out = crate::harness::scrub(&mut cmd, home.path())
             .args(["graph", "nothing-to-select*"])
             .current_dir(dir.path())
-            .env_remove("DORUN_REGISTRY")
             .output()
             .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);

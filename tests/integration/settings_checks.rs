@@ -2,6 +2,7 @@
 //! directory part of point 8): each is refused when tasks.toml is loaded, with exit 2, the file,
 //! line and column, the offending line, and a hint.
 use crate::harness::Test;
+use snapbox::str;
 
 /// A project with one image, so `[stack]` settings are checked; `graph` needs no engine.
 fn stack(stack_toml: &str, image_toml: &str) -> Test {
@@ -42,8 +43,12 @@ fn durations_that_panicked_or_overflowed_are_config_errors() {
     // The test timeout of an image goes through the same check.
     stack("", "test = { timeout = \"inf\" }")
         .status(2)
-        .stderr_contains("invalid duration `inf`")
-        .stderr_contains("tasks.toml:4:")
+        .stderr_eq(str![[r#"
+dorun: error: invalid duration `inf`: not a finite number of seconds (examples: 90s, 10m, 1h 30m, or 600 for seconds)
+  --> [ROOT]/tasks.toml:4:20
+    | test = { timeout = "inf" }
+
+"#]])
         .run();
     // Still accepted: a bare number of seconds, humantime, fractions.
     Test::new()
@@ -64,10 +69,12 @@ fn a_non_utf8_tasks_toml_names_the_line_of_the_bad_byte() {
     .unwrap();
     t.arg("a")
         .status(2)
-        .stderr_contains("tasks.toml is not UTF-8: byte 0xe9")
-        .stderr_contains("tasks.toml:2:11")
-        .stderr_contains("| run = \"caf")
-        .stderr_contains("save the file as UTF-8")
+        .stderr_eq(str![[r#"
+dorun: error: tasks.toml is not UTF-8: byte 0xe9 at offset 20 is not valid UTF-8 (save the file as UTF-8)
+  --> [ROOT]/tasks.toml:2:11
+    | run = "caf
+
+"#]])
         .run();
 }
 
@@ -82,8 +89,12 @@ fn a_non_utf8_checks_toml_names_the_line_of_the_bad_byte() {
     )
     .unwrap();
     t.status(2)
-        .stderr_contains("checks.toml is not UTF-8: byte 0xff")
-        .stderr_contains("images/base/test/checks.toml:2:3")
+        .stderr_eq(str![[r#"
+dorun: error: checks.toml is not UTF-8: byte 0xff at offset 31 is not valid UTF-8 (save the file as UTF-8)
+  --> images/base/test/checks.toml:2:3
+    | #
+
+"#]])
         .run();
 }
 
@@ -111,8 +122,10 @@ fn a_registry_with_a_scheme_or_a_path_is_refused_with_a_hint() {
     stack("registry = \"127.0.0.1:5000\"", "")
         .env("DORUN_REGISTRY", "http://127.0.0.1:5000")
         .status(2)
-        .stderr_contains("DORUN_REGISTRY=`http://127.0.0.1:5000` is invalid")
-        .stderr_contains("host:port")
+        .stderr_eq(str![[r#"
+dorun: error: DORUN_REGISTRY=`http://127.0.0.1:5000` is invalid: a registry has no scheme (`http://`): write host or host:port, e.g. `127.0.0.1:5000` or `ghcr.io`; loopback hosts and those in DORUN_REGISTRY_INSECURE are spoken to over plain HTTP, others over HTTPS
+
+"#]])
         .run();
     stack("registry = \"127.0.0.1:5000\"", "")
         .stdout_contains("digraph")
@@ -128,9 +141,12 @@ fn a_tag_prefix_whose_derived_tags_exceed_128_characters_is_refused_at_load_time
         .run();
     stack(&format!("tag-prefix = \"{too_long}\""), "")
         .status(2)
-        .stderr_contains("is too long: the tag")
-        .stderr_contains("would have 129 characters and Docker allows 128")
-        .stderr_contains("tasks.toml:2:14")
+        .stderr_eq(str![[r#"
+dorun: error: tag prefix `ppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppp` is too long: the tag `ppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppp-id-<12 hex digits>` would have 129 characters and Docker allows 128; shorten the tag prefix (at most 112 characters) or the stable tag
+  --> [ROOT]/tasks.toml:2:14
+    | tag-prefix = "ppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppp"
+
+"#]])
         .run();
     // A plan's prefix derived from the stack's: reported at the plan.
     let prefix = "p".repeat(103);
@@ -139,9 +155,12 @@ fn a_tag_prefix_whose_derived_tags_exceed_128_characters_is_refused_at_load_time
         "",
     )
     .status(2)
-    .stderr_contains(&format!("tag prefix `{prefix}-python311` is too long"))
-    .stderr_contains("tasks.toml:3:14")
-    .stderr_contains("| [stack.plans.python311]")
+    .stderr_eq(str![[r#"
+dorun: error: tag prefix `ppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppp-python311` is too long: the tag `ppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppp-python311-id-<12 hex digits>` would have 129 characters and Docker allows 128; shorten the tag prefix (at most 112 characters) or the stable tag
+  --> [ROOT]/tasks.toml:3:14
+    | [stack.plans.python311]
+
+"#]])
     .run();
     // With plans, the stable tag `<plan prefix>-<stable-tag>` must fit too.
     stack(
@@ -153,8 +172,12 @@ fn a_tag_prefix_whose_derived_tags_exceed_128_characters_is_refused_at_load_time
         "",
     )
     .status(2)
-    .stderr_contains("would have 131 characters")
-    .stderr_contains("tasks.toml:4:14")
+    .stderr_eq(str![[r#"
+dorun: error: tag prefix `pppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppp` is too long: the tag `pppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppp-ssssssssssssssssssssssssssssssssssssssssssssssssssssssssssss` would have 131 characters and Docker allows 128; shorten the tag prefix (at most 112 characters) or the stable tag
+  --> [ROOT]/tasks.toml:4:14
+    | tag-prefix = "pppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppp"
+
+"#]])
     .run();
 }
 
@@ -229,12 +252,16 @@ fn a_directory_setting_through_a_symlink_to_outside_is_refused() {
     let t = Test::new()
         .tasks_toml("[settings]\nstate-dir = \"link/state\"\n[tasks.a]\nrun = \"true\"\n");
     let p = t.project().clone();
+    p.redact("[OUTSIDE]", &outside.path().display().to_string());
     std::os::unix::fs::symlink(outside.path(), p.join("link")).unwrap();
     t.arg("a")
         .status(2)
-        .stderr_contains("state-dir `link/state` resolves to")
-        .stderr_contains("outside the project root")
-        .stderr_contains("tasks.toml:2:13")
+        .stderr_eq(str![[r#"
+dorun: error: state-dir `link/state` resolves to [OUTSIDE]/state, outside the project root [ROOT]; dorun writes and deletes files there, so it must be a sub-directory of the project used by dorun alone (set [settings] state-dir, e.g. `.dorun`)
+  --> [ROOT]/tasks.toml:2:13
+    | state-dir = "link/state"
+
+"#]])
         .run();
     assert!(
         !outside.exists("state"),
@@ -243,11 +270,15 @@ fn a_directory_setting_through_a_symlink_to_outside_is_refused() {
     // The default directory can be a symlink to elsewhere too: named, with the key to set.
     let t = Test::new().tasks_toml("[tasks.a]\nrun = \"true\"\n");
     let p = t.project().clone();
+    p.redact("[OUTSIDE]", &outside.path().display().to_string());
     std::os::unix::fs::symlink(outside.path(), p.join("logs")).unwrap();
     t.arg("a")
         .status(2)
-        .stderr_contains("logs-dir `logs` (the default) resolves to")
-        .stderr_contains("set [settings] logs-dir")
+        .stderr_eq(str![[r#"
+dorun: error: logs-dir `logs` (the default) resolves to [OUTSIDE], outside the project root [ROOT]; dorun writes and deletes files there, so it must be a sub-directory of the project used by dorun alone (set [settings] logs-dir, e.g. `logs`)
+  --> [ROOT]/tasks.toml:1:1
+
+"#]])
         .run();
 }
 
@@ -301,16 +332,23 @@ fn a_directory_setting_holding_the_images_or_inside_an_image_is_refused() {
 fn a_type_error_under_an_implicit_table_names_the_value() {
     stack_without_image_table("[images.base.test]\ncpus = false\n")
         .status(2)
-        .stderr_contains("invalid type: boolean `false`, expected f64")
-        .stderr_contains("| cpus = false")
-        .stderr_lacks("borrowed")
+        .stderr_eq(str![[r#"
+dorun: error: invalid tasks.toml: invalid type: boolean `false`, expected f64
+  --> [ROOT]/tasks.toml:3:8
+    | cpus = false
+
+"#]])
         .run();
     Test::new()
         .tasks_toml("[tasks.a.env]\nX = false\n")
         .arg("a")
         .status(2)
-        .stderr_contains("invalid type: boolean `false`, expected a string")
-        .stderr_contains("tasks.toml:2:5")
+        .stderr_eq(str![[r#"
+dorun: error: invalid tasks.toml: invalid type: boolean `false`, expected a string
+  --> [ROOT]/tasks.toml:2:5
+    | X = false
+
+"#]])
         .run();
 }
 

@@ -1,6 +1,8 @@
 //! images-changed and images-build against the real Docker engine and registry: identities,
 //! minimal rebuilds, .dockerignore, plans, failures, fresh runners, unreachable engine.
-use crate::stack_fixture::{assert_exit, docker_available, registry, stderr, stdout, StackFixture};
+use crate::stack_fixture::{docker_available, git, registry, StackFixture};
+use snapbox::str;
+use std::time::{Duration, Instant};
 
 const FAMILY: &[(&str, Option<&str>)] = &[
     ("base", None),
@@ -10,9 +12,7 @@ const FAMILY: &[(&str, Option<&str>)] = &[
 ];
 
 fn built(f: &StackFixture) -> Vec<String> {
-    let mut r = f.ran("build:");
-    r.sort();
-    r
+    f.ran("build:")
 }
 
 #[test]
@@ -21,8 +21,7 @@ fn full_build_then_nothing_then_only_what_changed() {
         return;
     }
     let f = StackFixture::new(FAMILY, "", "");
-    let out = f.dorun(&["-j", "4", "build"]);
-    assert_exit(&out, 0);
+    f.test().args(&["-j", "4", "build"]).run();
     assert_eq!(
         built(&f),
         ["build:base", "build:leaf", "build:left", "build:right"]
@@ -31,6 +30,16 @@ fn full_build_then_nothing_then_only_what_changed() {
         f.list("IMAGES_CHANGED"),
         ["base", "left", "right", "leaf"],
         "build order"
+    );
+    f.file_eq(
+        "artifacts/IMAGES_BUILT",
+        str![[r#"
+[NAMESPACE]/base:t1
+[NAMESPACE]/left:t1
+[NAMESPACE]/right:t1
+[NAMESPACE]/leaf:t1
+
+"#]],
     );
     let built_refs = f.list("IMAGES_BUILT");
     assert_eq!(built_refs.len(), 4);
@@ -49,29 +58,27 @@ fn full_build_then_nothing_then_only_what_changed() {
     );
 
     // Second run: no Docker build at all.
-    let out = f.dorun(&["build"]);
-    assert_exit(&out, 0);
+    f.test().arg("build").run();
     assert!(built(&f).is_empty(), "second run rebuilt {:?}", built(&f));
 
     // A leaf change rebuilds only the leaf.
     f.append("images/leaf/Dockerfile", "RUN echo changed > /changed\n");
-    assert_exit(&f.dorun(&["build"]), 0);
+    f.test().arg("build").run();
     assert_eq!(built(&f), ["build:leaf"]);
 
     // A parent change rebuilds it and its descendants, nothing else.
     f.append("images/left/Dockerfile", "RUN echo changed > /changed\n");
-    let out = f.dorun(&["-v", "build"]);
-    assert_exit(&out, 0);
+    let out = f.test().args(&["-v", "build"]).run();
     assert_eq!(built(&f), ["build:leaf", "build:left"]);
     assert!(
-        stderr(&out).contains("input images/left/Dockerfile changed"),
+        out.stderr.contains("input images/left/Dockerfile changed"),
         "{}",
-        stderr(&out)
+        out.stderr
     );
 
     // A rebuild-all-on change rebuilds everything.
     f.write("pipeline.txt", "v2\n");
-    assert_exit(&f.dorun(&["build"]), 0);
+    f.test().arg("build").run();
     assert_eq!(built(&f).len(), 4);
 }
 
@@ -81,7 +88,7 @@ fn child_builds_on_parent_content_tag() {
         return;
     }
     let f = StackFixture::new(&[("base", None), ("child", Some("base"))], "", "");
-    assert_exit(&f.dorun(&["build"]), 0);
+    f.test().arg("build").run();
     let engine = dorun_docker::Engine::connect().unwrap();
     let built = f.list("IMAGES_BUILT");
     let child = built.iter().find(|r| r.contains("/child:")).unwrap();
@@ -106,7 +113,7 @@ fn dockerignore_is_honoured_in_image_and_identity() {
     f.write("images/base/secret.txt", "s3cret");
     f.write("images/base/notes.md", "notes");
     f.append("images/base/Dockerfile", "COPY . /ctx/\n");
-    assert_exit(&f.dorun(&["build"]), 0);
+    f.test().arg("build").run();
     let engine = dorun_docker::Engine::connect().unwrap();
     let image = &f.list("IMAGES_BUILT")[0];
     assert!(
@@ -122,13 +129,18 @@ fn dockerignore_is_honoured_in_image_and_identity() {
         .is_some());
     // Editing an ignored file changes nothing.
     f.write("images/base/secret.txt", "other");
-    let out = f.dorun(&["plan", "build"]);
-    assert!(
-        stdout(&out).contains("skip  build:base"),
-        "{}",
-        stdout(&out)
-    );
-    assert_exit(&f.dorun(&["build"]), 0);
+    let out = f
+        .test()
+        .args(&["plan", "build"])
+        .stdout_eq(str![[r#"
+run   changed: asks the local engine on every run
+skip  build:base: up to date
+1 of 2 tasks would run
+
+"#]])
+        .run();
+    assert!(out.stdout.contains("skip  build:base"), "{}", out.stdout);
+    f.test().arg("build").run();
     assert!(f.ran("build:").is_empty());
 }
 
@@ -148,8 +160,7 @@ fn plan_build_args_reach_parent_and_child() {
         "images/child/Dockerfile",
         "ARG FLAVOR\nRUN echo \"$FLAVOR\" > /child-flavor\n",
     );
-    let out = f.dorun(&["-j", "4", "build"]);
-    assert_exit(&out, 0);
+    f.test().args(&["-j", "4", "build"]).run();
     assert_eq!(
         f.list("IMAGES_CHANGED"),
         ["base@alpha", "base@beta", "child@alpha", "child@beta"]
@@ -181,9 +192,8 @@ fn failing_run_fails_image_skips_descendants_and_keep_going_builds_sibling() {
     // equal those of one clean run.
     let f = StackFixture::new(FAMILY, &registry(), "");
     f.append("images/left/Dockerfile", "RUN exit 3\n");
-    let out = f.dorun(&["-k", "-j", "1", "build"]);
-    assert_exit(&out, 1);
-    let err = stderr(&out);
+    let out = f.test().args(&["-k", "-j", "1", "build"]).status(1).run();
+    let err = out.stderr;
     assert!(err.contains("FAIL  build:left"), "{err}");
     assert!(err.contains("returned a non-zero code: 3"), "{err}");
     assert!(
@@ -198,7 +208,7 @@ fn failing_run_fails_image_skips_descendants_and_keep_going_builds_sibling() {
     // Fix it: only the failed image and its descendant are built next.
     let dockerfile = f.read("images/left/Dockerfile").replace("RUN exit 3\n", "");
     f.write("images/left/Dockerfile", &dockerfile);
-    assert_exit(&f.dorun(&["build"]), 0);
+    f.test().arg("build").run();
     assert_eq!(built(&f), ["build:leaf", "build:left"]);
     assert_eq!(f.list("IMAGES_BUILT").len(), 4);
 }
@@ -210,7 +220,7 @@ fn published_images_are_not_changed_on_a_fresh_runner() {
     }
     let reg = registry();
     let f = StackFixture::new(&[("base", None), ("child", Some("base"))], &reg, "");
-    assert_exit(&f.dorun(&["build"]), 0);
+    f.test().arg("build").run();
     let engine = dorun_docker::Engine::connect().unwrap();
     // Content tags are what `changed` looks for; logs/changed.log lists each variant's.
     let log = f.read("logs/changed.log");
@@ -221,8 +231,7 @@ fn published_images_are_not_changed_on_a_fresh_runner() {
     }
     std::fs::remove_dir_all(f.path().join(".dorun")).unwrap();
     std::fs::remove_dir_all(f.path().join("artifacts")).unwrap();
-    let out = f.dorun(&["build"]);
-    assert_exit(&out, 0);
+    f.test().arg("build").run();
     assert!(
         f.list("IMAGES_CHANGED").is_empty(),
         "{:?}",
@@ -234,12 +243,12 @@ fn published_images_are_not_changed_on_a_fresh_runner() {
 #[test]
 fn unreachable_engine_exits_3_naming_docker_host() {
     let f = StackFixture::new(&[("base", None)], "", "");
-    let out = f.dorun_env(
-        &["build"],
-        &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")],
-    );
-    assert_exit(&out, 3);
-    assert!(stderr(&out).contains("DOCKER_HOST"), "{}", stderr(&out));
+    f.test()
+        .arg("build")
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .status(3)
+        .stderr_contains("DOCKER_HOST")
+        .run();
 }
 
 #[test]
@@ -265,32 +274,44 @@ fn stack_errors_exit_2_with_location() {
                 f.write(&format!("images/{d}/Dockerfile"), "FROM scratch\n");
             }
         }
-        let out = f.dorun(&["plan"]);
-        assert_exit(&out, 2);
-        let err = stderr(&out);
+        let out = f.test().arg("plan").status(2).run();
+        let err = out.stderr;
         assert!(err.contains(expected), "expected {expected:?} in {err}");
         assert!(err.contains("tasks.toml:"), "no location in {err}");
     }
     // A Dockerfile directory without an [images.*] entry.
     let f = StackFixture::new(&[("base", None)], "", "");
     f.write("images/stray/Dockerfile", "FROM scratch\n");
-    let out = f.dorun(&["plan"]);
-    assert_exit(&out, 2);
+    let out = f
+        .test()
+        .arg("plan")
+        .status(2)
+        .stderr_eq(str![[r#"
+dorun: error: images/stray has a Dockerfile but tasks.toml has no [images.stray] entry
+  --> [ROOT]/tasks.toml:1:1
+
+"#]])
+        .run();
     assert!(
-        stderr(&out).contains("no [images.stray] entry"),
+        out.stderr.contains("no [images.stray] entry"),
         "{}",
-        stderr(&out)
+        out.stderr
     );
     // An entry whose directory has no Dockerfile.
     let f = StackFixture::new(&[("base", None)], "", "[images.empty]\n");
     std::fs::create_dir_all(f.path().join("images/empty")).unwrap();
-    let out = f.dorun(&["plan"]);
-    assert_exit(&out, 2);
-    assert!(
-        stderr(&out).contains("missing Dockerfile"),
-        "{}",
-        stderr(&out)
-    );
+    let out = f
+        .test()
+        .arg("plan")
+        .status(2)
+        .stderr_eq(str![[r#"
+dorun: error: missing Dockerfile: images/empty/Dockerfile does not exist
+  --> [ROOT]/tasks.toml:17:9
+    | [images.empty]
+
+"#]])
+        .run();
+    assert!(out.stderr.contains("missing Dockerfile"), "{}", out.stderr);
 }
 
 #[test]
@@ -300,48 +321,29 @@ fn ctrl_c_during_a_docker_build_exits_130_promptly_and_records_nothing() {
     }
     let f = StackFixture::new(&[("base", None)], "", "");
     f.append("images/base/Dockerfile", "RUN sleep 60\n");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dorun"))
-        .args(["--progress", "plain", "build"])
-        .current_dir(f.path())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let log = f.path().join("logs/build/base.log");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while !std::fs::read_to_string(&log).is_ok_and(|l| l.contains("RUN sleep 60")) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the build never reached RUN sleep 60"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    let interrupted_at = std::time::Instant::now();
-    unsafe {
-        libc::kill(child.id() as i32, libc::SIGINT);
-    }
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(130));
+    let mut running = f.test().arg("build").status(130).spawn();
+    let log = f.join("logs/build/base.log");
+    let reached = running.wait_until(
+        "the build to reach RUN sleep 60",
+        60,
+        Duration::from_millis(100),
+        |_| std::fs::read_to_string(&log).is_ok_and(|l| l.contains("RUN sleep 60")),
+    );
+    assert!(reached, "dorun ended before the build reached RUN sleep 60");
+    let interrupted_at = Instant::now();
+    running.signal(libc::SIGINT);
+    running.wait();
     assert!(
-        interrupted_at.elapsed() < std::time::Duration::from_secs(20),
+        interrupted_at.elapsed() < Duration::from_secs(20),
         "dorun waited {:?} for the build",
         interrupted_at.elapsed()
     );
-    let run: serde_json::Value = serde_json::from_str(&f.read("artifacts/run.json")).unwrap();
-    let base = run["tasks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["name"] == "build:base")
-        .unwrap()
-        .clone();
+    let base = f.run_entry("build:base");
     assert_eq!(base["status"], "failed", "{base}");
-    let out = f.dorun(&["plan", "build"]);
-    assert!(
-        stdout(&out).contains("run   build:base"),
-        "{}",
-        stdout(&out)
-    );
+    f.test()
+        .args(&["plan", "build"])
+        .stdout_contains("run   build:base")
+        .run();
 }
 
 #[test]
@@ -350,42 +352,22 @@ fn a_new_commit_only_retags_and_images_built_names_existing_references() {
         return;
     }
     let f = StackFixture::new(&[("base", None), ("child", Some("base"))], &registry(), "");
-    let git = |args: &[&str]| {
-        let out = std::process::Command::new("git")
-            .args([
-                "-c",
-                "user.name=t",
-                "-c",
-                "user.email=t@t",
-                "-c",
-                "commit.gpgsign=false",
-            ])
-            .args(args)
-            .current_dir(f.path())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    git(&["init", "-q"]);
-    git(&["add", "-A"]);
-    git(&["commit", "-qm", "one"]);
-    assert_exit(&f.dorun(&["build"]), 0);
+    git(&f, &["init", "-q"]);
+    git(&f, &["add", "-A"]);
+    git(&f, &["commit", "-qm", "one"]);
+    f.test().arg("build").run();
     let first = f.list("IMAGES_BUILT");
     assert_eq!(first.len(), 2);
-    git(&["commit", "-q", "--allow-empty", "-m", "two"]);
+    git(&f, &["commit", "-q", "--allow-empty", "-m", "two"]);
     // The new commit's human tags do not exist yet: IMAGES_BUILT must not name them.
-    assert_exit(&f.dorun(&["changed"]), 0);
+    f.test().arg("changed").run();
     assert!(
         f.list("IMAGES_BUILT").is_empty(),
         "{:?}",
         f.list("IMAGES_BUILT")
     );
     // Building only adds the new human tag, without a Docker build (no build log steps).
-    assert_exit(&f.dorun(&["build"]), 0);
+    f.test().arg("build").run();
     let second = f.list("IMAGES_BUILT");
     assert_eq!(second.len(), 2);
     assert_ne!(first, second, "human tags follow the commit");
@@ -423,8 +405,7 @@ fn odd_context_entries_are_sent_and_hashed() {
     // A socket cannot be sent: the build log says so.
     let _socket = std::os::unix::net::UnixListener::bind(ctx.join("sock")).unwrap();
     f.append("images/base/Dockerfile", "COPY . /ctx/\n");
-    let out = f.dorun(&["build"]);
-    assert_exit(&out, 0);
+    f.test().arg("build").run();
     assert!(
         f.read("logs/build/base.log")
             .contains("warning: sock is a socket and is not sent with the build context"),
@@ -436,12 +417,11 @@ fn odd_context_entries_are_sent_and_hashed() {
     assert!(engine.stat_path(image, "/ctx/pipe").unwrap().is_some());
 
     std::fs::write(&odd, "2").unwrap();
-    let out = f.dorun(&["-v", "build"]);
-    assert_exit(&out, 0);
+    let out = f.test().args(&["-v", "build"]).run();
     assert_eq!(built(&f), ["build:base"]);
     assert!(
-        stderr(&out).contains(r"input images/base/b\xff.bin changed"),
+        out.stderr.contains(r"input images/base/b\xff.bin changed"),
         "{}",
-        stderr(&out)
+        out.stderr
     );
 }

@@ -1,7 +1,9 @@
-//! A small image stack for the Docker tests: busybox images built FROM scratch (no public
-//! registry is reachable), under a namespace unique to the test so tests never share images.
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+//! A small image stack for the Docker tests, on the harness's `Project` (so every dorun runs
+//! through the `Test` builder): busybox images built FROM scratch (no public registry is
+//! reachable), under a namespace unique to the test so tests never share images, removed from
+//! the engine when the fixture is dropped.
+use crate::harness::Project;
+use std::ops::Deref;
 
 /// The loopback registry the tests push to (`scripts/env` starts it).
 pub fn registry() -> String {
@@ -25,8 +27,10 @@ pub fn docker_available() -> bool {
     }
 }
 
+/// A project holding an image stack; derefs to its `Project` (`f.test()`, `f.write(..)`,
+/// `f.list(..)`, `f.file_eq(..)`).
 pub struct StackFixture {
-    pub dir: tempfile::TempDir,
+    project: Project,
     pub namespace: String,
 }
 
@@ -37,11 +41,18 @@ pub type ImageDecl<'a> = (&'a str, Option<&'a str>);
 
 impl StackFixture {
     /// A project with `images` and a tasks.toml using `registry` (empty = local engine only).
-    /// `extra_toml` is appended (plans, image settings, more tasks).
+    /// `extra_toml` is appended (plans, image settings, more tasks). The namespace and registry
+    /// are redacted as `[NAMESPACE]` and `[REGISTRY]` in exact comparisons.
     pub fn new(images: &[ImageDecl], registry: &str, extra_toml: &str) -> StackFixture {
-        let dir = tempfile::tempdir().unwrap();
         let namespace = format!("dorun-test-{}", unique());
-        let f = StackFixture { dir, namespace };
+        let f = StackFixture {
+            project: Project::new(),
+            namespace,
+        };
+        f.redact("[NAMESPACE]", &f.namespace);
+        if !registry.is_empty() {
+            f.redact("[REGISTRY]", registry);
+        }
         let mut toml = format!(
             "[stack]\nimages-dir = \"images\"\nregistry = \"{registry}\"\nnamespace = \"{}\"\n\
              tag-prefix = \"t1\"\nrebuild-all-on = [\"pipeline.txt\"]\ncommon-tests = \"images/tests_common\"\n\n\
@@ -53,17 +64,14 @@ impl StackFixture {
             f.namespace
         );
         f.write("pipeline.txt", "v1\n");
-        std::fs::create_dir_all(f.path().join("images/tests_common")).unwrap();
+        std::fs::create_dir_all(f.join("images/tests_common")).unwrap();
         for (name, parent) in images {
             let mut decl = format!("[images.{name}]\n");
             match parent {
                 None => {
-                    std::fs::create_dir_all(f.path().join("images").join(name)).unwrap();
-                    std::fs::copy(
-                        "/bin/busybox",
-                        f.path().join("images").join(name).join("busybox"),
-                    )
-                    .expect("busybox-static must be installed (/bin/busybox)");
+                    std::fs::create_dir_all(f.join("images").join(name)).unwrap();
+                    std::fs::copy("/bin/busybox", f.join("images").join(name).join("busybox"))
+                        .expect("busybox-static must be installed (/bin/busybox)");
                     f.write(
                         &format!("images/{name}/Dockerfile"),
                         &format!(
@@ -91,67 +99,37 @@ impl StackFixture {
         f
     }
 
-    pub fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    pub fn write(&self, rel: &str, contents: &str) {
-        let path = self.path().join(rel);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, contents).unwrap();
-    }
-
-    pub fn append(&self, rel: &str, contents: &str) {
-        let old = std::fs::read_to_string(self.path().join(rel)).unwrap_or_default();
-        self.write(rel, &(old + contents));
-    }
-
-    pub fn read(&self, rel: &str) -> String {
-        std::fs::read_to_string(self.path().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
-    }
-
-    /// Lines of an artifacts/ list file (empty when absent).
-    pub fn list(&self, name: &str) -> Vec<String> {
-        std::fs::read_to_string(self.path().join("artifacts").join(name))
-            .map(|s| s.lines().map(str::to_string).collect())
-            .unwrap_or_default()
-    }
-
-    /// Runs dorun with plain progress; returns the output for assertions.
-    pub fn dorun(&self, args: &[&str]) -> Output {
-        self.dorun_env(args, &[])
-    }
-
-    pub fn dorun_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_dorun"))
-            .args(["--progress", "plain"])
-            .args(args)
-            .current_dir(self.path())
-            .env("NO_COLOR", "1")
-            .env_remove("DORUN_REGISTRY")
-            .envs(env.iter().copied())
-            .output()
-            .unwrap()
-    }
-
-    /// Subtasks whose status in artifacts/run.json is `ran`.
-    pub fn ran(&self, prefix: &str) -> Vec<String> {
-        let v: serde_json::Value = serde_json::from_str(&self.read("artifacts/run.json")).unwrap();
-        v["tasks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|t| t["status"] == "ran" && t["name"].as_str().unwrap().starts_with(prefix))
-            .map(|t| t["name"].as_str().unwrap().to_string())
-            .collect()
-    }
-
+    /// `[registry/]namespace/image`, as image references name the repository.
     pub fn repo(&self, registry: &str, image: &str) -> String {
         if registry.is_empty() {
             format!("{}/{image}", self.namespace)
         } else {
             format!("{registry}/{}/{image}", self.namespace)
         }
+    }
+
+    /// Adds `line` to the `[images.NAME]` table of tasks.toml.
+    pub fn image_setting(&self, image: &str, line: &str) {
+        let toml = self.read("tasks.toml");
+        let header = format!("[images.{image}]\n");
+        assert!(toml.contains(&header), "no {header} in tasks.toml");
+        self.write(
+            "tasks.toml",
+            &toml.replace(&header, &format!("{header}{line}\n")),
+        );
+    }
+
+    /// Writes an executable test script (`#!/bin/sh` then `body`).
+    pub fn script(&self, rel: &str, body: &str) {
+        self.write_executable(rel, &format!("#!/bin/sh\n{body}\n"));
+    }
+}
+
+impl Deref for StackFixture {
+    type Target = Project;
+
+    fn deref(&self) -> &Project {
+        &self.project
     }
 }
 
@@ -162,25 +140,6 @@ impl Drop for StackFixture {
             let _ = engine.remove_images_matching(&self.namespace);
         }
     }
-}
-
-/// Asserts the exit code, printing both streams when it differs.
-pub fn assert_exit(out: &Output, code: i32) {
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "exit code\n--- stdout\n{}\n--- stderr\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-pub fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).to_string()
-}
-
-pub fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).to_string()
 }
 
 fn unique() -> String {
@@ -198,7 +157,29 @@ fn unique() -> String {
     )
 }
 
-#[allow(dead_code)]
-pub fn project_file(f: &StackFixture, rel: &str) -> PathBuf {
-    f.path().join(rel)
+/// Runs git in `project` (a scrubbed environment, a fixed author, no signing); returns its
+/// trimmed stdout.
+#[track_caller]
+pub fn git(project: &Project, args: &[&str]) -> String {
+    let mut cmd = std::process::Command::new("git");
+    crate::harness::scrub(&mut cmd, project.home());
+    let out = cmd
+        .args([
+            "-c",
+            "user.name=dorun-test",
+            "-c",
+            "user.email=test@example.invalid",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .current_dir(project.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }

@@ -1,14 +1,13 @@
 //! Containers of a dorun that was killed (`kill -9`, power cut) never run past their timeout
 //! and never pile up (issue 2): the container ends itself at its deadline and the engine
 //! removes it, and the next run of the project removes whatever a dead run left, in any state.
-use crate::stack_fixture::{assert_exit, docker_available, registry, stderr, StackFixture};
-use crate::stack_test::{image_setting, leftovers, script};
+use crate::stack_fixture::{docker_available, registry, StackFixture};
+use crate::stack_test::leftovers;
 use bollard::models::ContainerCreateBody;
 use bollard::query_parameters::{
     CreateContainerOptions, InspectContainerOptions, RemoveContainerOptions, StartContainerOptions,
 };
 use std::collections::HashMap;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Starts `dorun test` and `kill -9`s it once a test container of `image` runs; returns the
@@ -22,26 +21,21 @@ fn kill_dorun_during_its_test(f: &StackFixture, reg: &str, image: &str) -> Strin
             .and_then(|s| s.running)
             .unwrap_or(false)
     };
-    let mut dorun: Child = Command::new(env!("CARGO_BIN_EXE_dorun"))
-        .args(["--progress", "plain", "test"])
-        .current_dir(f.path())
-        .env_remove("DORUN_REGISTRY")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let container = loop {
-        if let Some(id) = leftovers(f, reg, image).into_iter().find(running) {
-            break id;
-        }
-        assert!(Instant::now() < deadline, "no test container appeared");
-        assert!(dorun.try_wait().unwrap().is_none(), "dorun ended early");
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    dorun.kill().unwrap();
-    dorun.wait().unwrap();
-    container
+    let mut dorun = f.test().arg("test").status(128 + libc::SIGKILL).spawn();
+    let mut container = None;
+    let appeared = dorun.wait_until(
+        "a running test container",
+        60,
+        Duration::from_millis(50),
+        |_| {
+            container = leftovers(f, reg, image).into_iter().find(running);
+            container.is_some()
+        },
+    );
+    assert!(appeared, "dorun ended early");
+    dorun.signal(libc::SIGKILL);
+    dorun.wait();
+    container.unwrap()
 }
 
 fn docker() -> (tokio::runtime::Runtime, bollard::Docker) {
@@ -57,9 +51,9 @@ fn a_test_container_of_a_killed_dorun_is_gone_shortly_after_its_timeout() {
     }
     let reg = registry();
     let f = StackFixture::new(&[("base", None)], &reg, "");
-    image_setting(&f, "base", "test = { timeout = \"3s\" }");
-    script(&f, "images/base/test/test_forever", "sleep 300");
-    assert_exit(&f.dorun(&["build"]), 0);
+    f.image_setting("base", "test = { timeout = \"3s\" }");
+    f.script("images/base/test/test_forever", "sleep 300");
+    f.test().arg("build").run();
     let container = kill_dorun_during_its_test(&f, &reg, "base");
     let killed = Instant::now();
     // dorun is gone and cannot stop it: the container itself must.
@@ -83,8 +77,8 @@ fn the_next_run_removes_what_a_killed_run_left_in_any_state() {
     }
     let reg = registry();
     let f = StackFixture::new(&[("base", None)], &reg, "");
-    script(&f, "images/base/test/test_forever", "sleep 300");
-    assert_exit(&f.dorun(&["build"]), 0);
+    f.script("images/base/test/test_forever", "sleep 300");
+    f.test().arg("build").run();
     let running = kill_dorun_during_its_test(&f, &reg, "base");
 
     // What a dead run also leaves: a container created but never started (killed between the
@@ -129,12 +123,12 @@ fn the_next_run_removes_what_a_killed_run_left_in_any_state() {
     let other = make(foreign, false);
     assert_eq!(leftovers(&f, &reg, "base").len(), 4);
 
-    let out = f.dorun(&["build"]);
-    assert_exit(&out, 0);
+    let out = f.test().arg("build").run();
     assert!(
-        stderr(&out).contains("removed 3 containers left by killed dorun runs"),
+        out.stderr
+            .contains("removed 3 containers left by killed dorun runs"),
         "{}",
-        stderr(&out)
+        out.stderr
     );
     let left = leftovers(&f, &reg, "base");
     assert_eq!(
@@ -149,8 +143,8 @@ fn the_next_run_removes_what_a_killed_run_left_in_any_state() {
     rt.block_on(docker.remove_container(&other, Some(remove)))
         .unwrap();
     // Nothing left: a later run has nothing to say.
-    let out = f.dorun(&["build"]);
-    assert!(!stderr(&out).contains("removed"), "{}", stderr(&out));
+    let out = f.test().arg("build").run();
+    assert!(!out.stderr.contains("removed"), "{}", out.stderr);
 }
 
 fn image_of(rt: &tokio::runtime::Runtime, docker: &bollard::Docker, container: &str) -> String {

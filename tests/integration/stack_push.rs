@@ -4,10 +4,10 @@
 mod local_registry;
 mod private;
 
-use crate::stack_fixture::{assert_exit, docker_available, registry, stderr, stdout, StackFixture};
+use crate::harness::Project;
+use crate::stack_fixture::{docker_available, git, registry, StackFixture};
 use dorun_docker::Registry;
-use std::path::Path;
-use std::process::{Command, Output};
+use snapbox::str;
 
 const PAIR: &[(&str, Option<&str>)] = &[("base", None), ("child", Some("base"))];
 
@@ -21,36 +21,14 @@ description = "A command that fails"
 command = "echo to-stdout; echo to-stderr >&2; exit 3"
 "#;
 
-/// Both streams: task failures are reported on one, summaries on the other.
-fn output(out: &Output) -> String {
-    format!("{}{}", stdout(out), stderr(out))
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args([
-            "-c",
-            "user.name=dorun-test",
-            "-c",
-            "user.email=test@example.invalid",
-        ])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "git {args:?}: {}", output(&out));
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
 /// Makes the project a git checkout with everything committed; returns the short sha that
 /// human tags carry.
 fn commit_all(f: &StackFixture) -> String {
     f.append(".gitignore", ".dorun/\nartifacts/\nlogs/\nmanifests/\n");
-    git(f.path(), &["init", "-q"]);
-    git(f.path(), &["add", "-A"]);
-    git(f.path(), &["commit", "-q", "-m", "the stack"]);
-    git(f.path(), &["rev-parse", "--short=7", "HEAD"])
+    git(f, &["init", "-q"]);
+    git(f, &["add", "-A"]);
+    git(f, &["commit", "-q", "-m", "the stack"]);
+    git(f, &["rev-parse", "--short=7", "HEAD"])
 }
 
 /// Declares manifest commands for one image (the fixture writes `[images.X]` itself).
@@ -65,13 +43,6 @@ fn use_manifests(f: &StackFixture, image: &str, names: &[&str]) {
         &format!("[images.{image}]\nmanifests = [{list}]\n"),
     );
     f.write("tasks.toml", &toml);
-}
-
-fn write_script(f: &StackFixture, rel: &str, text: &str) {
-    use std::os::unix::fs::PermissionsExt;
-    f.write(rel, text);
-    let path = f.path().join(rel);
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
 /// The tags of `image` in the registry, sorted, through the registry's HTTP API.
@@ -120,9 +91,9 @@ fn push_sends_content_human_and_stable_tags_with_manifests_then_is_up_to_date() 
     use_manifests(&f, "base", &["name", "broken"]);
     let sha = commit_all(&f);
     let human = format!("t1-{sha}");
+    f.redact("[HUMAN_TAG]", &human);
 
-    let out = f.dorun(&["push"]);
-    assert_exit(&out, 0);
+    f.test().arg("push").run();
     let reg = Registry::new(&host, None);
     let mut expected = check_pushed(&reg, &host, &f, "base", &human);
     expected.extend(check_pushed(&reg, &host, &f, "child", &human));
@@ -130,6 +101,18 @@ fn push_sends_content_human_and_stable_tags_with_manifests_then_is_up_to_date() 
         f.list("IMAGES_PUSHED"),
         expected,
         "build order, three tags each"
+    );
+    f.file_eq(
+        "artifacts/IMAGES_PUSHED",
+        str![[r#"
+[REGISTRY]/[NAMESPACE]/base:t1-id-[ID]@[DIGEST]
+[REGISTRY]/[NAMESPACE]/base:[HUMAN_TAG]@[DIGEST]
+[REGISTRY]/[NAMESPACE]/base:stable@[DIGEST]
+[REGISTRY]/[NAMESPACE]/child:t1-id-[ID]@[DIGEST]
+[REGISTRY]/[NAMESPACE]/child:[HUMAN_TAG]@[DIGEST]
+[REGISTRY]/[NAMESPACE]/child:stable@[DIGEST]
+
+"#]],
     );
     let base_digest = expected[0].rsplit_once('@').unwrap().1.to_string();
 
@@ -162,8 +145,7 @@ fn push_sends_content_human_and_stable_tags_with_manifests_then_is_up_to_date() 
 
     // Second run: the registry already has everything.
     let pushed = f.read("artifacts/IMAGES_PUSHED");
-    let out = f.dorun(&["push"]);
-    assert_exit(&out, 0);
+    f.test().arg("push").run();
     assert!(f.ran("push:").is_empty(), "{:?}", f.ran("push:"));
     assert!(f.ran("manifest:").is_empty(), "{:?}", f.ran("manifest:"));
     assert_eq!(f.read("artifacts/IMAGES_PUSHED"), pushed);
@@ -177,7 +159,7 @@ fn a_failing_test_blocks_every_push_and_the_gate_refuses_untested_images() {
     let host = registry();
     let f = StackFixture::new(PAIR, &host, "");
     let script = "images/child/test/test_fails";
-    write_script(&f, script, "#!/bin/sh\necho failing on purpose\nexit 1\n");
+    f.write_executable(script, "#!/bin/sh\necho failing on purpose\nexit 1\n");
     let reg = Registry::new(&host, None);
     let nothing_pushed = |f: &StackFixture| {
         assert!(
@@ -190,15 +172,13 @@ fn a_failing_test_blocks_every_push_and_the_gate_refuses_untested_images() {
     };
 
     // In the pipeline: a push waits for every test, so base (which passed) is not pushed either.
-    let out = f.dorun(&["-k", "push"]);
-    assert_exit(&out, 1);
+    f.test().args(&["-k", "push"]).status(1).run();
     assert!(f.ran("push:").is_empty(), "{:?}", f.ran("push:"));
     nothing_pushed(&f);
 
     // Pushing alone (--only): the gate reads IMAGES_TEST_PASSED and refuses, naming the image.
-    let out = f.dorun(&["--only", "push:*"]);
-    assert_exit(&out, 1);
-    let text = output(&out);
+    let out = f.test().args(&["--only", "push:*"]).status(1).run();
+    let text = out.all();
     assert!(text.contains("push refused"), "{text}");
     let child = f.list("IMAGES_BUILT")[1].clone();
     assert!(text.contains(&format!("{child} (tests failed)")), "{text}");
@@ -206,8 +186,7 @@ fn a_failing_test_blocks_every_push_and_the_gate_refuses_untested_images() {
 
     // Fixed: everything goes through.
     std::fs::remove_file(f.path().join(script)).unwrap();
-    let out = f.dorun(&["push"]);
-    assert_exit(&out, 0);
+    f.test().arg("push").run();
     assert_eq!(f.list("IMAGES_PUSHED").len(), 6);
 }
 
@@ -224,48 +203,27 @@ fn a_fresh_clone_after_a_push_finds_nothing_changed_then_only_the_changed_leaf()
     ];
     let f = StackFixture::new(&family, &host, "");
     commit_all(&f);
-    assert_exit(&f.dorun(&["push"]), 0);
+    f.test().arg("push").run();
 
     // A new runner: a clone (no .dorun/, artifacts/), and no local images of the stack.
-    let runner = tempfile::tempdir().unwrap();
-    let clone = runner.path().join("project");
-    git(f.path(), &["clone", "-q", ".", clone.to_str().unwrap()]);
-    assert!(!clone.join(".dorun").exists() && !clone.join("artifacts").exists());
+    let clone = Project::new();
+    git(&f, &["clone", "-q", ".", clone.path().to_str().unwrap()]);
+    assert!(!clone.exists(".dorun") && !clone.exists("artifacts"));
     dorun_docker::Engine::connect()
         .unwrap()
         .remove_images_matching(&f.namespace)
         .unwrap();
-    let dorun = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_dorun"))
-            .args(["--progress", "plain"])
-            .args(args)
-            .current_dir(&clone)
-            .env("NO_COLOR", "1")
-            .env_remove("DORUN_REGISTRY")
-            .output()
-            .unwrap()
-    };
-    let list = |name: &str| -> Vec<String> {
-        std::fs::read_to_string(clone.join("artifacts").join(name))
-            .unwrap_or_default()
-            .lines()
-            .map(str::to_string)
-            .collect()
-    };
-    assert_exit(&dorun(&["changed"]), 0);
-    assert_eq!(list("IMAGES_CHANGED"), Vec::<String>::new());
-    assert!(clone.join("artifacts/IMAGES_CHANGED").exists());
+    clone.test().arg("changed").run();
+    assert_eq!(clone.list("IMAGES_CHANGED"), Vec::<String>::new());
+    assert!(clone.exists("artifacts/IMAGES_CHANGED"));
 
     // One leaf changes: only it is listed, rebuilt (on its parent pulled from the registry)
     // and pushed.
-    let dockerfile = clone.join("images/right/Dockerfile");
-    let text = std::fs::read_to_string(&dockerfile).unwrap();
-    std::fs::write(&dockerfile, text + "RUN echo changed > /changed\n").unwrap();
-    assert_exit(&dorun(&["changed"]), 0);
-    assert_eq!(list("IMAGES_CHANGED"), ["right"]);
-    let out = dorun(&["push"]);
-    assert_exit(&out, 0);
-    let pushed = list("IMAGES_PUSHED");
+    clone.append("images/right/Dockerfile", "RUN echo changed > /changed\n");
+    clone.test().arg("changed").run();
+    assert_eq!(clone.list("IMAGES_CHANGED"), ["right"]);
+    clone.test().arg("push").run();
+    let pushed = clone.list("IMAGES_PUSHED");
     assert_eq!(pushed.len(), 3, "{pushed:?}");
     assert!(
         pushed
@@ -281,12 +239,11 @@ fn without_a_registry_push_fails_with_a_clear_message() {
         return;
     }
     let f = StackFixture::new(&[("base", None)], "", "");
-    let out = f.dorun(&["push"]);
-    assert_exit(&out, 1);
+    let out = f.test().arg("push").status(1).run();
     assert!(
-        output(&out).contains("no registry configured"),
+        out.all().contains("no registry configured"),
         "{}",
-        output(&out)
+        out.all()
     );
     assert!(f.list("IMAGES_PUSHED").is_empty());
 }

@@ -1,10 +1,9 @@
 //! A `dorun push` killed with SIGKILL at many points, then run again, writes the same lists as
 //! one uninterrupted run (SPEC §6), against the real engine and registry.
-use crate::stack_fixture::{assert_exit, docker_available, registry, StackFixture};
+use crate::stack_fixture::{docker_available, registry, StackFixture};
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 const FAMILY: &[(&str, Option<&str>)] = &[
     ("base", None),
@@ -59,15 +58,10 @@ fn a_push_killed_at_any_point_then_resumed_writes_the_lists_of_one_uninterrupted
     }
     // A test script gives each test phase some length, so kill points land inside it.
     let f = StackFixture::new(FAMILY, &registry(), "");
-    f.write("images/tests_common/test_pause", "#!/bin/sh\nsleep 0.3\n");
-    std::fs::set_permissions(
-        f.path().join("images/tests_common/test_pause"),
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
+    f.script("images/tests_common/test_pause", "sleep 0.3");
 
     f.write("pipeline.txt", "reference\n");
-    assert_exit(&f.dorun(&["push"]), 0);
+    f.test().arg("push").run();
     let expected = lists(&f);
     assert_eq!(expected["IMAGES_CHANGED"], ["base", "left", "right"]);
     assert_eq!(expected["IMAGES_TEST_PASSED"].len(), 3);
@@ -79,32 +73,25 @@ fn a_push_killed_at_any_point_then_resumed_writes_the_lists_of_one_uninterrupted
     for k in 1..=8 {
         f.write("pipeline.txt", &format!("kill after record {k}\n"));
         let since = SystemTime::now() - Duration::from_millis(5);
-        let mut child = Command::new(env!("CARGO_BIN_EXE_dorun"))
-            .args(["--progress", "plain", "push"])
-            .current_dir(f.path())
-            .env("NO_COLOR", "1")
-            .env_remove("DORUN_REGISTRY")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let killed = loop {
-            if child.try_wait().unwrap().is_some() {
-                break false;
-            }
-            if records_since(f.path(), since) >= k {
-                child.kill().unwrap();
-                break true;
-            }
-            assert!(Instant::now() < deadline, "push did not reach record {k}");
-            std::thread::sleep(Duration::from_millis(2));
-        };
-        child.wait().unwrap();
+        // Killed (128 + SIGKILL), or done before the k-th record (a whole push).
+        let mut running = f
+            .test()
+            .arg("push")
+            .status_one_of(&[0, 128 + libc::SIGKILL])
+            .spawn();
+        let reached = running.wait_until(
+            &format!("record {k} of the push"),
+            60,
+            Duration::from_millis(2),
+            |_| records_since(&f.path(), since) >= k,
+        );
+        if reached {
+            running.signal(libc::SIGKILL);
+        }
+        let killed = running.wait().status != 0;
         hit += usize::from(killed);
 
-        let out = f.dorun(&["push"]);
-        assert_exit(&out, 0);
+        f.test().arg("push").run();
         assert_eq!(
             lists(&f),
             expected,

@@ -4,35 +4,13 @@
 //!
 //! Most tests name the loopback registry without pushing to it: every image then stays
 //! "changed" (not published) across runs, as in CI between a build and a push.
-use crate::stack_fixture::{assert_exit, docker_available, registry, stderr, stdout, StackFixture};
+use crate::stack_fixture::{docker_available, registry, StackFixture};
 use serde_json::Value;
-use std::os::unix::fs::PermissionsExt;
-use std::process::{Command, Output, Stdio};
+use snapbox::str;
 use std::time::{Duration, Instant};
 
 const PAIR: &[(&str, Option<&str>)] = &[("base", None), ("child", Some("base"))];
 const FAMILY: &[(&str, Option<&str>)] = &[("base", None), ("a", Some("base")), ("b", Some("base"))];
-
-fn output(out: &Output) -> String {
-    format!("{}{}", stdout(out), stderr(out))
-}
-
-/// Writes an executable test script.
-pub(crate) fn script(f: &StackFixture, rel: &str, body: &str) {
-    f.write(rel, &format!("#!/bin/sh\n{body}\n"));
-    std::fs::set_permissions(f.path().join(rel), std::fs::Permissions::from_mode(0o755)).unwrap();
-}
-
-/// Adds `line` to the `[images.NAME]` table of the fixture's tasks.toml.
-pub(crate) fn image_setting(f: &StackFixture, image: &str, line: &str) {
-    let toml = f.read("tasks.toml");
-    let header = format!("[images.{image}]\n");
-    assert!(toml.contains(&header));
-    f.write(
-        "tasks.toml",
-        &toml.replace(&header, &format!("{header}{line}\n")),
-    );
-}
 
 /// Test name → passed, from `artifacts/test/<variant>.json`.
 fn cases(f: &StackFixture, variant: &str) -> Vec<(String, bool)> {
@@ -60,9 +38,7 @@ fn case(f: &StackFixture, variant: &str, name: &str) -> bool {
 }
 
 fn tested(f: &StackFixture) -> Vec<String> {
-    let mut r = f.ran("test:");
-    r.sort();
-    r
+    f.ran("test:")
 }
 
 /// Containers of this fixture's images still present, running or not.
@@ -124,13 +100,11 @@ metadata = { user = "root", labels = { maintainer = "^nobody" }, exposed-ports =
 "#,
     );
     f.write("images/base/test/lib.sh", "answer=42\n");
-    script(
-        &f,
+    f.script(
         "images/base/test/test_ok",
         ". \"$DORUN_TEST_DIR/lib.sh\"; echo \"answer $answer as $(id -u)\"",
     );
-    script(
-        &f,
+    f.script(
         "images/base/test/test_fails",
         "echo about to fail; echo details >&2; exit 4",
     );
@@ -139,9 +113,61 @@ metadata = { user = "root", labels = { maintainer = "^nobody" }, exposed-ports =
         "#!/bin/sh\nexit 1\n",
     );
 
-    let out = f.dorun(&["test"]);
-    assert_exit(&out, 1);
-    let text = output(&out);
+    let out = f
+        .test()
+        .arg("test")
+        .status(1)
+        .stdout_eq(str![])
+        .stderr_eq(str![[r#"
+start changed
+ok    changed ([ELAPSED])
+start build:base
+ok    build:base ([ELAPSED])
+start test:base
+FAIL  test:base: 9 of 22 tests failed: images/base/test/checks.toml: command "wrong exit", images/base/test/checks.toml: command "wrong stdout", images/base/test/checks.toml: file /nowhere, images/base/test/checks.toml: file /image-name, images/base/test/checks.toml: file /image-name, 4 more
+  | --- FAIL images/base/test/checks.toml: metadata exposed-ports ([ELAPSED]): not exposed: 9090/tcp
+  | === images/base/test/test_fails
+  | about to fail
+  | --- stderr
+  | details
+  | --- FAIL images/base/test/test_fails ([ELAPSED]): exit code 4
+  | === images/base/test/test_ok
+  | answer 42 as 1000
+  | --- PASS images/base/test/test_ok ([ELAPSED])
+  | 
+  | base: 22 test(s), 13 passed, 9 failed
+  |   FAIL images/base/test/checks.toml: command "wrong exit": exit code 3, expected 0
+  |   FAIL images/base/test/checks.toml: command "wrong stdout": stdout does not match /hello/
+  |   FAIL images/base/test/checks.toml: file /nowhere: /nowhere does not exist
+  |   FAIL images/base/test/checks.toml: file /image-name: mode is -rw-r--r--, expected -rwxrwxrwx
+  |   FAIL images/base/test/checks.toml: file /image-name: contents do not match /child/
+  |   FAIL images/base/test/checks.toml: metadata user: user is "1000", expected "root"
+  |   FAIL images/base/test/checks.toml: metadata label maintainer: label maintainer is "tester <t@example.invalid>", which does not match /^nobody/
+  |   FAIL images/base/test/checks.toml: metadata exposed-ports: not exposed: 9090/tcp
+  |   FAIL images/base/test/test_fails: exit code 4
+  (full log: [ROOT]/logs/test/base.log)
+skip  test: dependency test:base failed
+failed (1):
+  test:base: 9 of 22 tests failed: images/base/test/checks.toml: command "wrong exit", images/base/test/checks.toml: command "wrong stdout", images/base/test/checks.toml: file /nowhere, images/base/test/checks.toml: file /image-name, images/base/test/checks.toml: file /image-name, 4 more
+skipped (1):
+  test: dependency test:base failed
+2 ran, 0 up to date, 1 failed, 1 skipped
+image  passed  failed  reference
+base       13       9  [REGISTRY]/[NAMESPACE]/base:t1
+  FAIL images/base/test/checks.toml: command "wrong exit": exit code 3, expected 0
+  FAIL images/base/test/checks.toml: command "wrong stdout": stdout does not match /hello/
+  FAIL images/base/test/checks.toml: file /nowhere: /nowhere does not exist
+  FAIL images/base/test/checks.toml: file /image-name: mode is -rw-r--r--, expected -rwxrwxrwx
+  FAIL images/base/test/checks.toml: file /image-name: contents do not match /child/
+  FAIL images/base/test/checks.toml: metadata user: user is "1000", expected "root"
+  FAIL images/base/test/checks.toml: metadata label maintainer: label maintainer is "tester <t@example.invalid>", which does not match /^nobody/
+  FAIL images/base/test/checks.toml: metadata exposed-ports: not exposed: 9090/tcp
+  FAIL images/base/test/test_fails: exit code 4
+
+
+"#]])
+        .run();
+    let text = out.all();
     assert!(text.contains("9 of 22 tests failed"), "{text}");
 
     let common = "images/tests_common/checks.toml";
@@ -241,19 +267,55 @@ fn children_run_their_ancestors_tests_and_one_failure_stops_no_other_test() {
         "images/tests_common/checks.toml",
         "file = [{ path = \"/image-name\" }]\n",
     );
-    script(&f, "images/base/test/test_busybox", "busybox true");
+    f.script("images/base/test/test_busybox", "busybox true");
     // a's own checks fail first; the script after them still runs.
     f.write(
         "images/a/test/checks.toml",
         "command = [{ name = \"is b\", run = \"grep -x b /image-name\" }]\n",
     );
-    script(&f, "images/a/test/test_base_tag", "test -s /base-tag");
-    script(&f, "images/b/test/test_name", "grep -x b /image-name");
+    f.script("images/a/test/test_base_tag", "test -s /base-tag");
+    f.script("images/b/test/test_name", "grep -x b /image-name");
 
-    let out = f.dorun(&["-k", "-j", "2", "test"]);
-    assert_exit(&out, 1);
+    let out = f
+        .test()
+        .args(&["-k", "-j", "2", "test"])
+        .status(1)
+        .stdout_eq(str![])
+        .stderr_eq(str![[r#"
+...
+FAIL  test:a: 1 of 4 tests failed: images/a/test/checks.toml: command "is b"
+  | testing [REGISTRY]/[NAMESPACE]/a:t1-id-[ID] ([REGISTRY]/[NAMESPACE]/a:t1) with 4 test file(s); limits: memory unlimited, cpus unlimited, network default, timeout 10m
+  | === images/tests_common/checks.toml: file /image-name
+  | -rw-r--r-- 0:0 2 bytes
+  | --- PASS images/tests_common/checks.toml: file /image-name ([ELAPSED])
+  | === images/base/test/test_busybox
+  | --- PASS images/base/test/test_busybox ([ELAPSED])
+  | === images/a/test/checks.toml: command "is b"
+  | $ grep -x b /image-name
+  | --- FAIL images/a/test/checks.toml: command "is b" ([ELAPSED]): exit code 1, expected 0
+  | === images/a/test/test_base_tag
+  | --- PASS images/a/test/test_base_tag ([ELAPSED])
+  | 
+  | a: 4 test(s), 3 passed, 1 failed
+  |   FAIL images/a/test/checks.toml: command "is b": exit code 1, expected 0
+  (full log: [ROOT]/logs/test/a.log)
+...
+failed (1):
+  test:a: 1 of 4 tests failed: images/a/test/checks.toml: command "is b"
+skipped (1):
+  test: dependency test:a failed
+6 ran, 0 up to date, 1 failed, 1 skipped
+image  passed  failed  reference
+base        2       0  [REGISTRY]/[NAMESPACE]/base:t1
+a           3       1  [REGISTRY]/[NAMESPACE]/a:t1
+  FAIL images/a/test/checks.toml: command "is b": exit code 1, expected 0
+b           3       0  [REGISTRY]/[NAMESPACE]/b:t1
+
+
+"#]])
+        .run();
     assert_eq!(tested(&f), ["test:b", "test:base"]);
-    let text = output(&out);
+    let text = out.all();
     assert!(
         text.contains("test:a")
             && text.contains("1 of 4 tests failed: images/a/test/checks.toml: command \"is b\""),
@@ -304,11 +366,11 @@ fn passed_tests_are_up_to_date_until_their_image_or_test_files_change_and_failur
     let f = StackFixture::new(PAIR, &reg, "");
     // Tests outside the build context: editing them changes no identity.
     f.write("images/child/.dockerignore", "test/\n");
-    script(&f, "images/child/test/test_ok", "true");
-    assert_exit(&f.dorun(&["test"]), 0);
+    f.script("images/child/test/test_ok", "true");
+    f.test().arg("test").run();
     assert_eq!(tested(&f), ["test:base", "test:child"]);
 
-    assert_exit(&f.dorun(&["test"]), 0);
+    f.test().arg("test").run();
     assert!(
         tested(&f).is_empty(),
         "second run retested {:?}",
@@ -316,17 +378,17 @@ fn passed_tests_are_up_to_date_until_their_image_or_test_files_change_and_failur
     );
 
     // A test file change retests its image without rebuilding it.
-    script(&f, "images/child/test/test_ok", "true # edited");
-    assert_exit(&f.dorun(&["test"]), 0);
+    f.script("images/child/test/test_ok", "true # edited");
+    f.test().arg("test").run();
     assert_eq!(tested(&f), ["test:child"]);
     assert!(f.ran("build:").is_empty());
-    let out = f.dorun(&["info", "test:child"]);
-    assert!(stdout(&out).contains("up to date"), "{}", output(&out));
+    let out = f.test().args(&["info", "test:child"]).run();
+    assert!(out.stdout.contains("up to date"), "{}", out.all());
 
     // A failure is not recorded: the same test runs again although nothing changed.
-    script(&f, "images/child/test/test_later", "exit 1");
-    assert_exit(&f.dorun(&["test"]), 1);
-    assert_exit(&f.dorun(&["test"]), 1);
+    f.script("images/child/test/test_later", "exit 1");
+    f.test().arg("test").status(1).run();
+    f.test().arg("test").status(1).run();
     assert_eq!(tested(&f), Vec::<String>::new(), "failed, not ran");
     let run: Value = serde_json::from_str(&f.read("artifacts/run.json")).unwrap();
     let status = run["tasks"]
@@ -339,8 +401,8 @@ fn passed_tests_are_up_to_date_until_their_image_or_test_files_change_and_failur
 
     // -B reruns passing tests too.
     std::fs::remove_file(f.path().join("images/child/test/test_later")).unwrap();
-    assert_exit(&f.dorun(&["test"]), 0);
-    assert_exit(&f.dorun(&["-B", "test:base"]), 0);
+    f.test().arg("test").run();
+    f.test().args(&["-B", "test:base"]).run();
     assert_eq!(tested(&f), ["test:base"]);
 }
 
@@ -351,12 +413,11 @@ fn a_test_past_its_timeout_fails_and_its_container_is_killed() {
     }
     let reg = registry();
     let f = StackFixture::new(&[("base", None)], &reg, "");
-    image_setting(&f, "base", "test = { timeout = \"2s\" }");
-    script(&f, "images/base/test/test_sleep", "echo sleeping; sleep 60");
-    script(&f, "images/base/test/test_after", "echo still ran");
+    f.image_setting("base", "test = { timeout = \"2s\" }");
+    f.script("images/base/test/test_sleep", "echo sleeping; sleep 60");
+    f.script("images/base/test/test_after", "echo still ran");
     let started = Instant::now();
-    let out = f.dorun(&["test"]);
-    assert_exit(&out, 1);
+    f.test().arg("test").status(1).run();
     assert!(
         started.elapsed() < Duration::from_secs(40),
         "{:?}",
@@ -382,24 +443,21 @@ fn limits_apply_network_none_has_no_network_and_memory_is_capped() {
     }
     let reg = registry();
     let f = StackFixture::new(&[("isolated", None), ("open", None)], &reg, "");
-    image_setting(
-        &f,
+    f.image_setting(
         "isolated",
         "test = { memory = \"64m\", cpus = 0.5, network = \"none\" }",
     );
     let probe = "ls /sys/class/net | tr '\\n' ' '; echo\n\
                  cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes";
-    script(
-        &f,
+    f.script(
         "images/isolated/test/test_limits",
         &format!("{probe}\n[ \"$(ls /sys/class/net)\" = lo ]"),
     );
-    script(
-        &f,
+    f.script(
         "images/open/test/test_limits",
         &format!("{probe}\nls /sys/class/net | grep -qv '^lo$'"),
     );
-    assert_exit(&f.dorun(&["test"]), 0);
+    f.test().arg("test").run();
 
     let log = f.read("logs/test/isolated.log");
     assert!(
@@ -418,65 +476,35 @@ fn limits_apply_network_none_has_no_network_and_memory_is_capped() {
     );
 }
 
-/// Runs `dorun test`, sends `signal` once `ready` says so (given each stderr line), and checks
+/// Runs `dorun test`, sends `signal` once `ready` says so (given its stderr so far), and checks
 /// that dorun stops quickly with 130, leaving no container and no result behind.
 fn interrupt_test_run(f: &StackFixture, reg: &str, signal: i32, ready: &dyn Fn(&str) -> bool) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_dorun"))
-        .args(["--progress", "plain", "-v", "test"])
-        .current_dir(f.path())
-        .env_remove("DORUN_REGISTRY")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        use std::io::BufRead;
-        for line in std::io::BufReader::new(stderr)
-            .lines()
-            .map_while(Result::ok)
-        {
-            let _ = tx.send(line);
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut seen = String::new();
-    loop {
-        assert!(Instant::now() < deadline, "never ready:\n{seen}");
-        if let Ok(line) = rx.recv_timeout(Duration::from_millis(50)) {
-            seen.push_str(&line);
-            seen.push('\n');
-            if ready(&line) {
-                break;
-            }
-        } else if ready("") {
-            break;
-        }
-    }
-    unsafe {
-        libc::kill(child.id() as i32, signal);
-    }
-    let started = Instant::now();
-    let status = child.wait().unwrap();
-    assert!(
-        started.elapsed() < Duration::from_secs(30),
-        "dorun took {:?} to stop",
-        started.elapsed()
+    let mut running = f.test().args(&["-v", "test"]).status(130).spawn();
+    let reached = running.wait_until(
+        "the moment to interrupt",
+        60,
+        Duration::from_millis(50),
+        |r| ready(&r.stderr_so_far()),
     );
-    assert_eq!(
-        status.code(),
-        Some(130),
-        "after signal {signal}: {status:?}"
+    assert!(reached, "dorun ended before it was interrupted");
+    let signalled = Instant::now();
+    running.signal(signal);
+    running.wait();
+    assert!(
+        signalled.elapsed() < Duration::from_secs(30),
+        "dorun took {:?} to stop",
+        signalled.elapsed()
     );
     assert!(
         leftovers(f, reg, "base").is_empty(),
         "containers left after signal {signal}"
     );
     // Nothing recorded: the test is not up to date, and no partial results count.
-    assert!(!f.path().join("artifacts/test/base.json").exists());
-    let out = f.dorun(&["plan", "test:base"]);
-    assert!(stdout(&out).contains("test:base"), "{}", output(&out));
+    assert!(!f.exists("artifacts/test/base.json"));
+    f.test()
+        .args(&["plan", "test:base"])
+        .stdout_contains("test:base")
+        .run();
 }
 
 #[test]
@@ -486,14 +514,14 @@ fn no_container_is_left_after_an_interrupted_run() {
     }
     let reg = registry();
     let f = StackFixture::new(&[("base", None)], &reg, "");
-    script(&f, "images/base/test/test_slow", "sleep 120");
-    assert_exit(&f.dorun(&["build"]), 0);
+    f.script("images/base/test/test_slow", "sleep 120");
+    f.test().arg("build").run();
     // While the test container runs.
     let running = |_: &str| !leftovers(&f, &reg, "base").is_empty();
     interrupt_test_run(&f, &reg, libc::SIGINT, &running);
     // As the test starts (`-v` prints its steps), while its container is being created.
-    interrupt_test_run(&f, &reg, libc::SIGINT, &|line| {
-        line.contains("[1/1] images/base/test/test_slow")
+    interrupt_test_run(&f, &reg, libc::SIGINT, &|stderr| {
+        stderr.contains("[1/1] images/base/test/test_slow")
     });
 }
 
@@ -505,8 +533,8 @@ fn sigterm_and_sighup_stop_a_test_run_like_ctrl_c() {
     }
     let reg = registry();
     let f = StackFixture::new(&[("base", None)], &reg, "");
-    script(&f, "images/base/test/test_slow", "sleep 120");
-    assert_exit(&f.dorun(&["build"]), 0);
+    f.script("images/base/test/test_slow", "sleep 120");
+    f.test().arg("build").run();
     let running = |_: &str| !leftovers(&f, &reg, "base").is_empty();
     interrupt_test_run(&f, &reg, libc::SIGTERM, &running);
     interrupt_test_run(&f, &reg, libc::SIGHUP, &running);
@@ -519,24 +547,21 @@ fn fixing_one_image_reruns_only_it_and_artifacts_equal_a_clean_run() {
     }
     let reg = registry();
     let f = StackFixture::new(FAMILY, &reg, "");
-    script(&f, "images/base/test/test_base", "test -s /image-name");
-    script(
-        &f,
+    f.script("images/base/test/test_base", "test -s /image-name");
+    f.script(
         "images/a/test/test_fixed",
         "test -f /fixed || { echo '/fixed is missing'; exit 1; }",
     );
-    script(&f, "images/b/test/test_b", "grep -qx b /image-name");
+    f.script("images/b/test/test_b", "grep -qx b /image-name");
 
-    let out = f.dorun(&["-k", "test"]);
-    assert_exit(&out, 1);
+    f.test().args(&["-k", "test"]).status(1).run();
     let r = |i: &str| format!("{}:t1", f.repo(&reg, i));
     assert_eq!(f.list("IMAGES_TEST_PASSED"), [r("base"), r("b")]);
     assert_eq!(f.list("IMAGES_TEST_ERROR"), [r("a")]);
 
     f.append("images/a/Dockerfile", "RUN touch /fixed\n");
-    let out = f.dorun(&["-k", "test"]);
-    assert_exit(&out, 0);
-    assert_eq!(f.ran("build:"), ["build:a"], "{}", output(&out));
+    let out = f.test().args(&["-k", "test"]).run();
+    assert_eq!(f.ran("build:"), ["build:a"], "{}", out.all());
     assert_eq!(tested(&f), ["test:a"]);
     assert_eq!(f.list("IMAGES_TEST_PASSED"), [r("base"), r("a"), r("b")]);
     assert!(f.list("IMAGES_TEST_ERROR").is_empty());
@@ -553,7 +578,7 @@ fn fixing_one_image_reruns_only_it_and_artifacts_equal_a_clean_run() {
     }
     let engine = dorun_docker::Engine::connect().unwrap();
     assert!(engine.remove_images_matching(&f.namespace).unwrap() >= 3);
-    assert_exit(&f.dorun(&["-k", "test"]), 0);
+    f.test().args(&["-k", "test"]).run();
     assert_eq!(tested(&f), ["test:a", "test:b", "test:base"]);
     let clean = (
         f.list("IMAGES_BUILT"),
@@ -574,20 +599,20 @@ fn a_bad_checks_toml_exits_2_naming_file_line_and_column() {
         "images/child/test/checks.toml",
         "# a comment\ncommand = [{ run = \"true\", stdot = \"x\" }]\n",
     );
-    for args in [&["test"][..], &["list"][..]] {
-        let out = f.dorun(args);
-        assert_exit(&out, 2);
-        let err = stderr(&out);
-        assert!(err.contains("images/child/test/checks.toml:2:"), "{err}");
-        assert!(err.contains("unknown field `stdot`"), "{err}");
+    for command in ["test", "list"] {
+        f.test()
+            .arg(command)
+            .status(2)
+            .stderr_contains("images/child/test/checks.toml:2:")
+            .stderr_contains("unknown field `stdot`")
+            .run();
     }
     f.write(
         "images/child/test/checks.toml",
         "file = [\n  { path = \"/x\", contains = \"(unclosed\" },\n]\n",
     );
-    let out = f.dorun(&["test"]);
-    assert_exit(&out, 2);
-    let err = stderr(&out);
+    let out = f.test().arg("test").status(2).run();
+    let err = out.stderr;
     assert!(err.contains("invalid contains regex"), "{err}");
     assert!(err.contains("images/child/test/checks.toml:2:29"), "{err}");
     assert!(

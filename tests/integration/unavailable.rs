@@ -3,52 +3,11 @@
 //! when the registry is down (issue 9).
 use crate::stack_fixture::{docker_available, StackFixture};
 use crate::stalling::Stalling;
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use snapbox::str;
+use std::time::Duration;
 
-/// Runs dorun in `f` like `StackFixture::dorun_env`, but kills it after `limit`: a hang must
-/// fail the test, not stall the suite. Returns the output and how long dorun took.
-fn run_within(
-    f: &StackFixture,
-    args: &[&str],
-    env: &[(&str, &str)],
-    limit: Duration,
-) -> (Output, Duration) {
-    let started = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_dorun"))
-        .args(["--progress", "plain"])
-        .args(args)
-        .current_dir(f.path())
-        .env("NO_COLOR", "1")
-        .env_remove("DORUN_REGISTRY")
-        .envs(env.iter().copied())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    while child.try_wait().unwrap().is_none() {
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            let out = child.wait_with_output().unwrap();
-            panic!(
-                "dorun {args:?} still running after {limit:?}\n--- stderr\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let took = started.elapsed();
-    (child.wait_with_output().unwrap(), took)
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "--- stdout\n{}--- stderr\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
+/// A hang must fail the test, not stall the suite.
+const LIMIT: Duration = Duration::from_secs(40);
 
 #[test]
 fn a_registry_that_never_answers_a_manifest_request_exits_3_naming_it() {
@@ -61,11 +20,15 @@ fn a_registry_that_never_answers_a_manifest_request_exits_3_naming_it() {
         &registry.host(),
         "",
     );
-    let deadline = [("DORUN_REGISTRY_TIMEOUT", "2s")];
     for args in [&["changed"][..], &["plan", "build"], &["build"]] {
-        let (out, took) = run_within(&f, args, &deadline, Duration::from_secs(40));
-        let all = text(&out);
-        assert_eq!(out.status.code(), Some(3), "{args:?}\n{all}");
+        let out = f
+            .test()
+            .args(args)
+            .env("DORUN_REGISTRY_TIMEOUT", "2s")
+            .within(LIMIT)
+            .status(3)
+            .run();
+        let all = out.all();
         assert!(
             all.contains(&format!(
                 "registry {} did not answer HEAD /v2/",
@@ -75,21 +38,26 @@ fn a_registry_that_never_answers_a_manifest_request_exits_3_naming_it() {
         );
         assert!(all.contains("within 2s"), "{all}");
         // One deadline, not one per image: the second question fails at once.
-        assert!(took < Duration::from_secs(15), "{args:?} took {took:?}");
+        assert!(
+            out.elapsed < Duration::from_secs(15),
+            "{args:?} took {:?}",
+            out.elapsed
+        );
     }
     // Nothing was recorded as done.
     assert!(f.list("IMAGES_CHANGED").is_empty());
-    let (out, _) = run_within(
-        &f,
-        &["changed"],
-        &[("DORUN_REGISTRY_TIMEOUT", "soon")],
-        Duration::from_secs(40),
-    );
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let out = f
+        .test()
+        .arg("changed")
+        .env("DORUN_REGISTRY_TIMEOUT", "soon")
+        .within(LIMIT)
+        .status(2)
+        .run();
     assert!(
-        text(&out).contains("DORUN_REGISTRY_TIMEOUT=soon is not a duration"),
+        out.all()
+            .contains("DORUN_REGISTRY_TIMEOUT=soon is not a duration"),
         "{}",
-        text(&out)
+        out.all()
     );
 }
 
@@ -128,21 +96,27 @@ fn an_engine_that_stops_answering_exits_3_naming_docker_host() {
     let engine = Stalling::engine();
     let f = StackFixture::new(&[("base", None)], "", "");
     let host = format!("tcp://{}", engine.host());
-    let env = [
-        ("DOCKER_HOST", host.as_str()),
-        ("DORUN_ENGINE_TIMEOUT", "2s"),
-    ];
     for args in [&["build"][..], &["plan", "build"]] {
-        let (out, took) = run_within(&f, args, &env, Duration::from_secs(40));
-        let all = text(&out);
-        assert_eq!(out.status.code(), Some(3), "{args:?}\n{all}");
+        let out = f
+            .test()
+            .args(args)
+            .env("DOCKER_HOST", &host)
+            .env("DORUN_ENGINE_TIMEOUT", "2s")
+            .within(LIMIT)
+            .status(3)
+            .run();
+        let all = out.all();
         assert!(
             all.contains(&format!(
                 "the Docker engine at {host} (DOCKER_HOST) did not answer within 2s"
             )),
             "{args:?}\n{all}"
         );
-        assert!(took < Duration::from_secs(15), "{args:?} took {took:?}");
+        assert!(
+            out.elapsed < Duration::from_secs(15),
+            "{args:?} took {:?}",
+            out.elapsed
+        );
     }
 }
 
@@ -163,15 +137,34 @@ fn list_and_info_answer_from_local_state_when_the_registry_is_down() {
         &registry,
         "[tasks.lint]\nrun = \"touch linted\"\noutputs = [\"linted\"]\n",
     );
-    let (out, _) = run_within(&f, &["lint"], &[], Duration::from_secs(40));
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    f.test().arg("lint").within(LIMIT).run();
 
-    let (out, _) = run_within(&f, &["list", "--all"], &[], Duration::from_secs(40));
-    let all = text(&out);
-    assert_eq!(out.status.code(), Some(0), "{all}");
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let out = f
+        .test()
+        .args(&["list", "--all"])
+        .within(LIMIT)
+        .stdout_eq(str![[r#"
+build          stale       
+build:base     unknown     Build base
+changed        never run   
+lint           up-to-date  
+manifest       stale       
+manifest:base  unknown     Write the manifest of base
+push           stale       
+push:base      never run   Push base
+test           stale       
+test:base      unknown     Test base
+
+"#]])
+        .stderr_eq(str![[r#"
+dorun: warning: cannot reach registry [REGISTRY]: [..]
+  statuses that depend on it are shown as unknown
+
+"#]])
+        .run();
+    let all = out.all();
     let status = |task: &str| {
-        stdout
+        out.stdout
             .lines()
             .find(|l| l.split_whitespace().next() == Some(task))
             .and_then(|l| l.split_whitespace().nth(1))
@@ -186,18 +179,34 @@ fn list_and_info_answer_from_local_state_when_the_registry_is_down() {
     );
     assert!(all.contains("shown as unknown"), "{all}");
 
-    let (out, _) = run_within(
-        &f,
-        &["info", "build:base", "lint"],
-        &[],
-        Duration::from_secs(40),
-    );
-    let all = text(&out);
-    assert_eq!(out.status.code(), Some(0), "{all}");
+    let out = f
+        .test()
+        .args(&["info", "build:base", "lint"])
+        .within(LIMIT)
+        .stdout_eq(str![[r#"
+build:base
+  doc:     Build base
+  status:  unknown
+  reason:  unknown: cannot reach registry [REGISTRY]: [..]
+  deps:    changed
+lint
+  status:  up-to-date
+  reason:  up to date
+  run:     touch linted
+  outputs: linted
+  last run: [ELAPSED], 0 inputs, 1 outputs
+
+"#]])
+        .stderr_eq(str![[r#"
+dorun: warning: cannot reach registry [REGISTRY]: [..]
+  statuses that depend on it are shown as unknown
+
+"#]])
+        .run();
+    let all = out.all();
     assert!(all.contains("status:  unknown"), "{all}");
     assert!(all.contains("status:  up-to-date"), "{all}");
 
     // Running image tasks still needs the registry.
-    let (out, _) = run_within(&f, &["build"], &[], Duration::from_secs(40));
-    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    f.test().arg("build").within(LIMIT).status(3).run();
 }

@@ -1,20 +1,20 @@
 //! Pushes to a registry of the test's own (`local_registry`): htpasswd basic auth with the
 //! password never shown or written, and a registry that goes away before or during a run.
 use super::local_registry::{registry_binary_available, LocalRegistry};
-use super::{check_pushed, output, PAIR};
-use crate::stack_fixture::{assert_exit, docker_available, StackFixture};
+use super::{check_pushed, PAIR};
+use crate::harness::Output;
+use crate::stack_fixture::{docker_available, StackFixture};
 use dorun_docker::{Credentials, Registry};
-use std::process::Output;
 
 /// No byte of `secret` in the output nor in any file of the project (artifacts, logs, state,
-/// manifests).
+/// manifests) or of the home dorun ran with.
 fn assert_secret_nowhere(f: &StackFixture, out: &Output, secret: &str) {
     assert!(
-        !output(out).contains(secret),
+        !out.all().contains(secret),
         "secret printed:\n{}",
-        output(out)
+        out.all()
     );
-    let mut stack = vec![f.path().to_path_buf()];
+    let mut stack = vec![f.path(), f.home().to_path_buf()];
     while let Some(dir) = stack.pop() {
         for entry in std::fs::read_dir(&dir).unwrap() {
             let path = entry.unwrap().path();
@@ -41,9 +41,14 @@ fn basic_auth_right_password_pushes_wrong_one_fails_and_neither_is_ever_shown() 
     let user = ("DORUN_REGISTRY_USER", "dorun");
 
     // A wrong password: the registry refuses it before any task runs (preflight, exit 3).
-    let out = f.dorun_env(&["push"], &[user, ("DORUN_REGISTRY_PASSWORD", &wrong)]);
-    assert_exit(&out, 3);
-    let text = output(&out);
+    let out = f
+        .test()
+        .arg("push")
+        .env(user.0, user.1)
+        .env("DORUN_REGISTRY_PASSWORD", &wrong)
+        .status(3)
+        .run();
+    let text = out.all();
     assert!(
         text.contains(&format!(
             "registry {} rejected the credentials of user `dorun`",
@@ -60,17 +65,32 @@ fn basic_auth_right_password_pushes_wrong_one_fails_and_neither_is_ever_shown() 
     // No credentials at all (an empty docker config).
     let empty = tempfile::tempdir().unwrap();
     let config = empty.path().to_str().unwrap();
-    let out = f.dorun_env(&["push"], &[("DOCKER_CONFIG", config)]);
-    assert_exit(&out, 3);
+    let out = f
+        .test()
+        .arg("push")
+        .env("DOCKER_CONFIG", config)
+        .status(3)
+        .run();
     assert!(
-        output(&out).contains("requires authentication"),
+        out.all().contains("requires authentication"),
         "{}",
-        output(&out)
+        out.all()
+    );
+    // Nor in the harness's scrubbed environment, whatever the machine's own user has.
+    let out = f.test().arg("push").status(3).run();
+    assert!(
+        out.all().contains("requires authentication"),
+        "{}",
+        out.all()
     );
 
     // The right password pushes; it appears nowhere either.
-    let out = f.dorun_env(&["push"], &[user, ("DORUN_REGISTRY_PASSWORD", &password)]);
-    assert_exit(&out, 0);
+    let out = f
+        .test()
+        .arg("push")
+        .env(user.0, user.1)
+        .env("DORUN_REGISTRY_PASSWORD", &password)
+        .run();
     let reg = Registry::new(&private.host, Some(Credentials::new("dorun", &password)));
     let expected = check_pushed(&reg, &private.host, &f, "base", "t1");
     assert_eq!(f.list("IMAGES_PUSHED"), expected);
@@ -88,8 +108,11 @@ fn basic_auth_right_password_pushes_wrong_one_fails_and_neither_is_ever_shown() 
     )
     .unwrap();
     let config = docker_config.path().to_str().unwrap();
-    let out = f.dorun_env(&["-B", "push"], &[("DOCKER_CONFIG", config)]);
-    assert_exit(&out, 0);
+    let out = f
+        .test()
+        .args(&["-B", "push"])
+        .env("DOCKER_CONFIG", config)
+        .run();
     assert_eq!(f.ran("push:"), ["push:base"]);
     assert_secret_nowhere(&f, &out, &password);
 }
@@ -101,14 +124,13 @@ fn registry_gone_before_push_exits_3_gone_mid_run_exits_1_and_a_resume_completes
     }
     let mut private = LocalRegistry::start(None);
     let f = StackFixture::new(PAIR, &private.host, "");
-    assert_exit(&f.dorun(&["build"]), 0);
+    f.test().arg("build").run();
     let unreachable = format!("cannot reach registry {}", private.host);
 
     // Gone before the run: the preflight check stops dorun before any task (exit 3).
     private.stop();
-    let out = f.dorun(&["push"]);
-    assert_exit(&out, 3);
-    assert!(output(&out).contains(&unreachable), "{}", output(&out));
+    let out = f.test().arg("push").status(3).run();
+    assert!(out.all().contains(&unreachable), "{}", out.all());
     assert!(f.list("IMAGES_PUSHED").is_empty());
 
     // Gone mid-run: a task between the tests and the pushes stops it. The pushes fail with
@@ -125,9 +147,8 @@ fn registry_gone_before_push_exits_3_gone_mid_run_exits_1_and_a_resume_completes
         private.pid()
     );
     f.write("tasks.toml", &stopping);
-    let out = f.dorun(&["push"]);
-    assert_exit(&out, 1);
-    let text = output(&out);
+    let out = f.test().arg("push").status(1).run();
+    let text = out.all();
     assert!(text.contains(&unreachable), "{text}");
     assert!(
         f.list("IMAGES_PUSHED").is_empty(),
@@ -138,8 +159,7 @@ fn registry_gone_before_push_exits_3_gone_mid_run_exits_1_and_a_resume_completes
     // Back again: the resumed run ends with what one uninterrupted run writes.
     f.write("tasks.toml", &tasks);
     private.restart();
-    let out = f.dorun(&["push"]);
-    assert_exit(&out, 0);
+    f.test().arg("push").run();
     let reg = Registry::new(&private.host, None);
     let mut expected = check_pushed(&reg, &private.host, &f, "base", "t1");
     expected.extend(check_pushed(&reg, &private.host, &f, "child", "t1"));
