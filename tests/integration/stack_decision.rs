@@ -2,27 +2,14 @@
 //! (first run, no-op, a new commit that only moves human tags, an edited image, -B, a push,
 //! a commit after the push) `plan --json` predicts exactly which subtasks the run then runs,
 //! and what a test task's decision found (its passed results still valid) reaches `execute`.
-use crate::stack_fixture::{assert_exit, docker_available, registry, StackFixture};
-use crate::stack_test::script;
+use crate::stack_fixture::{docker_available, git as git_in, registry, StackFixture};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::process::Command;
 
 const PAIR: &[(&str, Option<&str>)] = &[("base", None), ("child", Some("base"))];
 
 fn git(f: &StackFixture, args: &[&str]) {
-    let out = Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@t"])
-        .args(["-c", "commit.gpgsign=false"])
-        .args(args)
-        .current_dir(f.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    git_in(f, args);
 }
 
 /// Runs `plan --json FLAGS TASKS`, then `dorun FLAGS TASKS`, and checks that exactly the
@@ -35,9 +22,8 @@ fn plan_matches_run(f: &StackFixture, flags: &[&str], tasks: &[&str]) -> Vec<Str
         .chain(tasks)
         .copied()
         .collect();
-    let out = f.dorun(&plan_args);
-    assert_exit(&out, 0);
-    let plan: Value = serde_json::from_slice(&out.stdout).expect("plan --json is JSON");
+    let out = f.test().args(&plan_args).run();
+    let plan: Value = serde_json::from_str(&out.stdout).expect("plan --json is JSON");
     let predicted: BTreeMap<String, bool> = plan
         .as_array()
         .unwrap()
@@ -45,8 +31,7 @@ fn plan_matches_run(f: &StackFixture, flags: &[&str], tasks: &[&str]) -> Vec<Str
         .map(|t| (t["name"].as_str().unwrap().to_string(), t["run"] == true))
         .collect();
     let run_args: Vec<&str> = flags.iter().chain(tasks).copied().collect();
-    let out = f.dorun(&run_args);
-    assert_exit(&out, 0);
+    f.test().args(&run_args).run();
     let run: Value = serde_json::from_str(&f.read("artifacts/run.json")).unwrap();
     let status: BTreeMap<String, String> = run["tasks"]
         .as_array()
@@ -88,7 +73,7 @@ fn plan_predicts_every_image_subtask_along_a_pipeline_and_passed_tests_are_reuse
     }
     let reg = registry();
     let f = StackFixture::new(PAIR, &reg, "");
-    script(&f, "images/base/test/test_ok", "true");
+    f.script("images/base/test/test_ok", "true");
     f.append(".gitignore", ".dorun/\nartifacts/\nlogs/\nmanifests/\n");
     git(&f, &["init", "-q"]);
     git(&f, &["add", "-A"]);

@@ -1,7 +1,7 @@
 //! How often one run asks the engine: the stack-wide lists are written from what the run
 //! already knows, so a build of N images costs O(N) engine questions, not O(N²).
 use crate::engine_counter::EngineCounter;
-use crate::stack_fixture::{assert_exit, docker_available, StackFixture};
+use crate::stack_fixture::{docker_available, StackFixture};
 
 #[test]
 fn a_build_of_n_images_inspects_each_image_a_few_times_not_once_per_list_rewrite() {
@@ -15,8 +15,10 @@ fn a_build_of_n_images_inspects_each_image_a_few_times_not_once_per_list_rewrite
     let f = StackFixture::new(&images, "", "");
     let counter = EngineCounter::start();
     let host = counter.docker_host();
-    let out = f.dorun_env(&["-j", "2", "build"], &[("DOCKER_HOST", host.as_str())]);
-    assert_exit(&out, 0);
+    f.test()
+        .args(&["-j", "2", "build"])
+        .env("DOCKER_HOST", &host)
+        .run();
     assert_eq!(f.list("IMAGES_BUILT").len(), n, "every image is listed");
     // Per image: is it published (no registry: the engine), is it built (decide, then execute),
     // and the build's own look at its result: 4n today, 5n leaves room. Rewriting IMAGES_BUILT

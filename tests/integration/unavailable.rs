@@ -80,9 +80,8 @@ fn a_registry_that_fails_every_manifest_request_exits_3_naming_it() {
     });
     let f = StackFixture::new(&[("base", None)], &registry.host(), "");
     for args in [&["changed"][..], &["plan", "build"], &["build"]] {
-        let (out, _) = run_within(&f, args, &[], Duration::from_secs(40));
-        let all = text(&out);
-        assert_eq!(out.status.code(), Some(3), "{args:?}\n{all}");
+        let out = f.test().args(args).within(LIMIT).status(3).run();
+        let all = out.all();
         assert!(
             all.contains(&format!("registry {} answered 500", registry.host())),
             "{args:?}\n{all}"
