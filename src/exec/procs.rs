@@ -28,6 +28,7 @@ impl Procs {
     /// Sends `signal` to every live process group (Ctrl-C: TERM, then KILL).
     pub fn signal_all(&self, signal: i32) {
         for &pgid in self.groups.lock().unwrap().iter() {
+            // SAFETY: killpg(2) takes plain integers; a group that is already gone is ESRCH.
             unsafe {
                 libc::killpg(pgid, signal);
             }
@@ -63,6 +64,8 @@ impl Procs {
             .process_group(0);
         // If dorun itself is killed (-9), take the command down with it rather than leave it
         // writing outputs that no record will ever vouch for.
+        // SAFETY: between fork and exec only async-signal-safe calls are allowed; prctl(2) is
+        // one, and the closure allocates nothing.
         unsafe {
             cmd.pre_exec(|| {
                 libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
@@ -86,6 +89,7 @@ impl Procs {
             }
             if let Some(limit) = timeout {
                 if started.elapsed() >= limit {
+                    // SAFETY: killpg(2) on the group this function created; plain integers.
                     unsafe {
                         libc::killpg(pgid, libc::SIGKILL);
                     }
