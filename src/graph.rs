@@ -217,17 +217,6 @@ impl Graph {
     pub fn topo_order(&self) -> Vec<usize> {
         crate::dag::post_order(self.nodes.len(), |n| &self.nodes[n].deps)
     }
-
-    /// The direct dependents of each node.
-    pub fn dependents(&self) -> Vec<Vec<usize>> {
-        let mut out = vec![Vec::new(); self.nodes.len()];
-        for (i, n) in self.nodes.iter().enumerate() {
-            for &d in &n.deps {
-                out[d].push(i);
-            }
-        }
-        out
-    }
 }
 
 fn verb(b: Builtin) -> &'static str {
