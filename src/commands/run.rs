@@ -40,18 +40,19 @@ pub fn run(
         forced: session.forced(&roots, run.force),
     };
     let mut reporter = report::reporter(global.progress, global.verbose);
-    if let Some(rt) = session.images_in(&order) {
-        // Holding the lock, no other run of this project is alive: containers of other
-        // runs are leftovers of a killed dorun.
-        match rt.sweep_dead_runs()? {
-            0 => {}
-            1 => reporter.message("removed 1 container left by a killed dorun run"),
-            n => reporter.message(&format!("removed {n} containers left by killed dorun runs")),
-        }
+    let images = session.images_in(&order);
+    if let Some(rt) = images {
+        sweep_dead_runs(rt, reporter.as_mut())?;
     }
     let started = std::time::Instant::now();
     let started_at = crate::exec::work::now_unix();
     let summary = runner::run(session.shared.clone(), &order, &opts, reporter.as_mut());
+    if let Some(rt) = images {
+        // Again at the end: a request a killed dorun sent just before it died can still
+        // create its container after the first sweep (such a container never starts, so the
+        // engine's AutoRemove never removes it). Losing the engine now changes no result.
+        let _ = sweep_dead_runs(rt, reporter.as_mut());
+    }
     print_test_summary(session, &order, global);
     let exit = if summary.interrupted {
         Error::Interrupted.exit_code()
@@ -106,4 +107,18 @@ fn install_signal_handlers(procs: &Procs) {
     for sig in [SIGINT, SIGTERM, SIGHUP] {
         let _ = signal_hook::flag::register(sig, procs.interrupted.clone());
     }
+}
+
+/// Holding the project lock, no other run of this project is alive: containers of other runs
+/// are leftovers of a killed dorun.
+fn sweep_dead_runs(
+    rt: &crate::stack::runtime::Runtime,
+    reporter: &mut dyn report::Reporter,
+) -> Result<()> {
+    match rt.sweep_dead_runs()? {
+        0 => {}
+        1 => reporter.message("removed 1 container left by a killed dorun run"),
+        n => reporter.message(&format!("removed {n} containers left by killed dorun runs")),
+    }
+    Ok(())
 }
