@@ -1,6 +1,8 @@
 //! Why a task must run, in words (`input src/a.txt changed`), found by comparing the stored
-//! fingerprint field by field with the current one.
+//! fingerprint field by field with the current one, and the image tasks' own reasons, which
+//! carry the references and values they compare. Every reason is worded here.
 use super::record::Fingerprint;
+use dorun_docker::ImageRef;
 use std::fmt;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,8 +25,66 @@ pub enum DirtyReason {
     DepRan(String),
     DepWillRun(String),
     DepsChanged,
-    /// A builtin's own reason ("image dorun-demo/base:...-id-... not in the local engine").
+    /// A builtin's own reason ("fingerprint changed").
     Other(String),
+    /// `images-changed` asks the registry (None: the local engine) on every run.
+    AsksEveryRun {
+        registry: Option<String>,
+    },
+    /// The identity changed with nothing else in the fingerprint to explain it (a mode bit, the
+    /// Dockerfile's name): old and new content tags.
+    IdentityChanged {
+        old: String,
+        new: String,
+    },
+    /// The parent variant's identity changed: its old and new content tags.
+    ParentChanged {
+        parent: String,
+        old: Option<String>,
+        new: Option<String>,
+    },
+    /// The image is in the engine, but not under this commit's human tag.
+    TagMissing {
+        reference: ImageRef,
+    },
+    /// The identity is neither in the registry nor in the local engine.
+    ImageMissing {
+        content: ImageRef,
+    },
+    /// A push has nothing to decide without a registry.
+    NoRegistry,
+    /// The registry has no manifest under this tag.
+    NotInRegistry {
+        reference: ImageRef,
+    },
+    /// The registry has this tag on another manifest than the content tag's.
+    TagMoved {
+        reference: ImageRef,
+        found: String,
+        expected: String,
+    },
+    /// Every tag is in the registry, but a killed run did not record this one's push.
+    PushNotRecorded {
+        reference: ImageRef,
+    },
+    /// The stored test results (`artifacts/test/<key>.json`) are gone.
+    TestResultsMissing {
+        store: String,
+    },
+    /// The stored test results are not those of the last passing run.
+    TestResultsStale {
+        store: String,
+    },
+    /// The results pass but IMAGES_TEST_PASSED does not name this commit's tag yet.
+    NotListedAsPassed {
+        reference: ImageRef,
+    },
+}
+
+/// `sha256:0123456789abcdef…` → `sha256:0123456789ab`: enough to tell two digests apart.
+fn short_digest(digest: &str) -> &str {
+    let end = digest.find(':').map_or(0, |i| i + 1) + 12;
+    digest.get(..end).unwrap_or(digest)
 }
 
 impl fmt::Display for DirtyReason {
@@ -51,6 +111,52 @@ impl fmt::Display for DirtyReason {
             DepWillRun(d) => write!(f, "dependency {d} will run"),
             DepsChanged => write!(f, "dependencies changed"),
             Other(s) => write!(f, "{s}"),
+            AsksEveryRun { registry } => write!(
+                f,
+                "asks {} on every run",
+                registry.as_deref().unwrap_or("the local engine")
+            ),
+            IdentityChanged { old, new } => write!(f, "identity {old} → {new}"),
+            ParentChanged { parent, old, new } => {
+                let shown = |t: &Option<String>| t.clone().unwrap_or_else(|| "none".into());
+                write!(
+                    f,
+                    "parent image {parent} changed ({} → {})",
+                    shown(old),
+                    shown(new)
+                )
+            }
+            TagMissing { reference } => {
+                write!(f, "already built; only the tag {reference} is missing")
+            }
+            ImageMissing { content } => write!(
+                f,
+                "{content} is neither in the registry nor in the local engine"
+            ),
+            NoRegistry => write!(f, "no registry configured"),
+            NotInRegistry { reference } => write!(f, "{reference} is not in the registry"),
+            TagMoved {
+                reference,
+                found,
+                expected,
+            } => write!(
+                f,
+                "{reference} points to another image ({} → {})",
+                short_digest(found),
+                short_digest(expected)
+            ),
+            PushNotRecorded { reference } => write!(
+                f,
+                "the push of {reference} was not recorded (an interrupted run)"
+            ),
+            TestResultsMissing { store } => write!(f, "test results {store} missing"),
+            TestResultsStale { store } => write!(
+                f,
+                "test results {store} are not those of the last passing run"
+            ),
+            NotListedAsPassed { reference } => {
+                write!(f, "IMAGES_TEST_PASSED does not list {reference} yet")
+            }
         }
     }
 }

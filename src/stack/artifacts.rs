@@ -4,7 +4,6 @@
 use super::pipeline::ChangedSet;
 use super::runtime::Runtime;
 use crate::exec::work::TaskError;
-use crate::fingerprint::StatCache;
 
 /// Writes an artifact atomically; the error names the file.
 pub fn write_file(path: &std::path::Path, bytes: &[u8]) -> Result<(), TaskError> {
@@ -35,10 +34,10 @@ pub fn read_list(rt: &Runtime, name: &str) -> Vec<String> {
 }
 
 /// Variants whose identity was not published before this pipeline, in build order.
-pub fn changed_variants(rt: &Runtime, cache: &StatCache) -> Result<Vec<usize>, TaskError> {
+pub fn changed_variants(rt: &Runtime) -> Result<Vec<usize>, TaskError> {
     let mut out = Vec::new();
     for v in 0..rt.spec.variants.len() {
-        if !rt.is_published(v, cache)? {
+        if !rt.is_published(v)? {
             out.push(v);
         }
     }
@@ -47,12 +46,12 @@ pub fn changed_variants(rt: &Runtime, cache: &StatCache) -> Result<Vec<usize>, T
 
 /// Remembers which content references are unpublished now (with those the pipeline already
 /// remembered for the current identities), so a resumed run still counts them as changed.
-pub fn remember_changed(rt: &Runtime, cache: &StatCache) -> Result<(), TaskError> {
+pub fn remember_changed(rt: &Runtime) -> Result<(), TaskError> {
     let mut unpublished = Vec::new();
     let mut current = Vec::new();
     for v in 0..rt.spec.variants.len() {
-        let reference = rt.content_ref(v, &rt.identity(v, cache)?);
-        if !rt.in_registry(v, cache)? {
+        let reference = rt.facts(v)?.content.to_string();
+        if !rt.in_registry(v)? {
             unpublished.push(reference.clone());
         }
         current.push(reference);
@@ -68,10 +67,10 @@ pub fn remember_changed(rt: &Runtime, cache: &StatCache) -> Result<(), TaskError
 
 /// Changed variants the local engine now holds under both their content tag and this commit's
 /// human tag (built by this or an earlier run), in build order.
-pub fn built_variants(rt: &Runtime, cache: &StatCache) -> Result<Vec<usize>, TaskError> {
+pub fn built_variants(rt: &Runtime) -> Result<Vec<usize>, TaskError> {
     let mut built = Vec::new();
-    for v in changed_variants(rt, cache)? {
-        if rt.is_built(v, cache)? {
+    for v in changed_variants(rt)? {
+        if rt.is_built(v)? {
             built.push(v);
         }
     }
@@ -79,11 +78,11 @@ pub fn built_variants(rt: &Runtime, cache: &StatCache) -> Result<Vec<usize>, Tas
 }
 
 /// IMAGES_BUILT: the human references of changed images that the local engine now holds.
-pub fn refresh_built(rt: &Runtime, cache: &StatCache) -> Result<(), TaskError> {
+pub fn refresh_built(rt: &Runtime) -> Result<(), TaskError> {
     let _guard = rt.artifacts_lock.lock().unwrap_or_else(|p| p.into_inner());
-    let built: Vec<String> = built_variants(rt, cache)?
+    let built: Vec<String> = built_variants(rt)?
         .into_iter()
-        .map(|v| rt.human_ref(v))
+        .map(|v| rt.human(v).to_string())
         .collect();
     write_list(rt, "IMAGES_BUILT", &built)
 }

@@ -19,8 +19,10 @@ impl Work for ChangedWork {
             kind: "images-changed".into(),
             ..Default::default()
         };
-        fp.settings
-            .insert("registry".into(), self.rt.spec.registry.clone());
+        fp.settings.insert(
+            "registry".into(),
+            self.rt.spec.registry.clone().unwrap_or_default(),
+        );
         Ok(fp)
     }
 
@@ -33,45 +35,37 @@ impl Work for ChangedWork {
         cx: &TaskCx,
         _force: bool,
     ) -> Result<(Fingerprint, Vec<DirtyReason>), TaskError> {
-        let where_ = if self.rt.spec.registry.is_empty() {
-            "the local engine".to_string()
-        } else {
-            self.rt.spec.registry.clone()
-        };
         Ok((
             self.fingerprint(cx)?,
-            vec![DirtyReason::Other(format!("asks {where_} on every run"))],
+            vec![DirtyReason::AsksEveryRun {
+                registry: self.rt.spec.registry.clone(),
+            }],
         ))
     }
 
-    fn execute(&self, cx: &TaskCx, log: &mut File) -> Result<Produced, TaskError> {
+    fn execute(&self, _cx: &TaskCx, log: &mut File) -> Result<Produced, TaskError> {
         let rt = &self.rt;
-        artifacts::remember_changed(rt, cx.cache)?;
-        let changed = artifacts::changed_variants(rt, cx.cache)?;
+        artifacts::remember_changed(rt)?;
+        let changed = artifacts::changed_variants(rt)?;
         for (v, variant) in rt.spec.variants.iter().enumerate() {
-            let id = rt.identity(v, cx.cache)?;
+            let facts = rt.facts(v)?;
             let state = if changed.contains(&v) {
                 "changed"
             } else {
                 "published"
             };
-            let _ = writeln!(
-                log,
-                "{:<24} {state:<9} {}",
-                variant.key,
-                rt.content_ref(v, &id)
-            );
+            let _ = writeln!(log, "{:<24} {state:<9} {}", variant.key, facts.content);
         }
         let names: Vec<String> = changed.iter().map(|&v| rt.variant(v).key.clone()).collect();
         artifacts::write_list(rt, "IMAGES_CHANGED", &names)?;
         artifacts::write_git(rt)?;
         // The other lists derive from the changed set: rewrite them now, so that a run in which
         // every later subtask is up to date does not leave lists from an earlier pipeline.
-        artifacts::refresh_built(rt, cx.cache)?;
-        super::test::report::refresh(rt, cx.cache)?;
+        artifacts::refresh_built(rt)?;
+        super::test::report::refresh(rt)?;
         {
             let _guard = rt.artifacts_lock.lock().unwrap_or_else(|p| p.into_inner());
-            crate::stack::push::record::refresh_pushed(rt, cx.cache)?;
+            crate::stack::push::record::refresh_pushed(rt)?;
         }
         let mut produced = Produced::default();
         produced.extra.insert("changed".into(), names.join(" "));

@@ -27,7 +27,8 @@
 //! Engine::live_containers() -> Vec<String>;  engine.host();  engine.api_version()
 //! ```
 //! The build context is streamed as a tar honouring `.dockerignore` with the docker CLI's
-//! semantics ([`context_entries`] lists the same files, for identity hashing; names are bytes).
+//! semantics ([`context_entries`] lists the same files, for identity hashing; names are bytes;
+//! a [`BuildRequest`] may carry that listing, and then exactly it is sent).
 //! Every container carries the label `dorun=1`, and with an [`Owner`] the labels of its project
 //! and run.
 //!
@@ -77,6 +78,6 @@ pub use error::{DockerError, Result};
 pub use image::{ImageConfig, Layer};
 pub use live::DORUN_LABEL;
 pub use owner::{Owner, PID_LABEL, PROJECT_LABEL, RUN_LABEL};
-pub use reference::Reference;
+pub use reference::{ImageRef, DOCKER_HUB};
 pub use registry::{Registry, DEFAULT_REGISTRY_TIMEOUT};
 pub use stat::{FileInfo, MAX_CONTENTS};

@@ -7,7 +7,6 @@ use super::format as manifest_format;
 use super::model::{ManifestRecord, StackRow};
 use super::render as manifest_render;
 use crate::exec::work::{now_unix, TaskError};
-use crate::fingerprint::StatCache;
 use crate::stack::push::record as push_record;
 use crate::stack::runtime::Runtime;
 use serde::Serialize;
@@ -15,7 +14,7 @@ use std::path::PathBuf;
 
 /// `<name>-<human tag>.md`: the plan shows in the tag's prefix.
 pub fn file_name(rt: &Runtime, v: usize) -> String {
-    format!("{}-{}.md", rt.variant(v).image, rt.human_tag(v))
+    format!("{}-{}.md", rt.variant(v).image, rt.human(v).tag())
 }
 
 pub fn manifests_dir(rt: &Runtime) -> PathBuf {
@@ -32,49 +31,39 @@ pub fn read(rt: &Runtime, v: usize) -> Option<ManifestRecord> {
 }
 
 /// The record if it describes the current identity (pages of older builds are history).
-pub fn read_current(rt: &Runtime, v: usize, cache: &StatCache) -> Option<ManifestRecord> {
+pub fn read_current(rt: &Runtime, v: usize) -> Option<ManifestRecord> {
     let rec = read(rt, v)?;
-    let id = rt.identity(v, cache).ok()?;
-    (rec.content_reference == rt.content_ref(v, &id)).then_some(rec)
+    let facts = rt.facts(v).ok()?;
+    (rec.content_reference == facts.content.to_string()).then_some(rec)
 }
 
 /// Stores a new record and its page, replacing the page of the variant's previous record (a
 /// new commit or identity renames it), then STACK.md.
-pub fn save(
-    rt: &Runtime,
-    v: usize,
-    rec: &ManifestRecord,
-    cache: &StatCache,
-) -> Result<(), TaskError> {
+pub fn save(rt: &Runtime, v: usize, rec: &ManifestRecord) -> Result<(), TaskError> {
     let _guard = rt.artifacts_lock.lock().unwrap_or_else(|p| p.into_inner());
     let old = read(rt, v);
     write_json(&record_path(rt, v), rec)?;
-    render_page(rt, v, rec, cache)?;
+    render_page(rt, v, rec)?;
     if let Some(old) = old {
         let stale = old.file != rec.file && !old.file.contains('/') && !old.file.is_empty();
         if stale {
             let _ = std::fs::remove_file(manifests_dir(rt).join(&old.file));
         }
     }
-    write_stack(rt, cache)
+    write_stack(rt)
 }
 
 /// After a push: the variant's page (now with its digest) and STACK.md.
-pub fn refresh(rt: &Runtime, v: usize, cache: &StatCache) -> Result<(), TaskError> {
+pub fn refresh(rt: &Runtime, v: usize) -> Result<(), TaskError> {
     let _guard = rt.artifacts_lock.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(rec) = read_current(rt, v, cache) {
-        render_page(rt, v, &rec, cache)?;
+    if let Some(rec) = read_current(rt, v) {
+        render_page(rt, v, &rec)?;
     }
-    write_stack(rt, cache)
+    write_stack(rt)
 }
 
-fn render_page(
-    rt: &Runtime,
-    v: usize,
-    rec: &ManifestRecord,
-    cache: &StatCache,
-) -> Result<(), TaskError> {
-    let digest = push_record::read_current(rt, v, cache)
+fn render_page(rt: &Runtime, v: usize, rec: &ManifestRecord) -> Result<(), TaskError> {
+    let digest = push_record::read_current(rt, v)
         .filter(|p| p.content_reference == rec.content_reference)
         .and_then(|p| p.digest().map(str::to_string));
     let page = manifest_render::image_page(rec, digest.as_deref(), now_unix());
@@ -82,23 +71,25 @@ fn render_page(
 }
 
 /// STACK.md, recomputed from every variant's records. The caller holds the artifacts lock.
-fn write_stack(rt: &Runtime, cache: &StatCache) -> Result<(), TaskError> {
+fn write_stack(rt: &Runtime) -> Result<(), TaskError> {
     let rows: Vec<StackRow> = (0..rt.spec.variants.len())
-        .map(|v| stack_row(rt, v, cache))
+        .map(|v| stack_row(rt, v))
         .collect();
     let short = rt.git.short();
     let page = manifest_render::stack_page(&rows, short.as_deref());
     write_text(&manifests_dir(rt).join("STACK.md"), &page)
 }
 
-fn stack_row(rt: &Runtime, v: usize, cache: &StatCache) -> StackRow {
+fn stack_row(rt: &Runtime, v: usize) -> StackRow {
     let variant = rt.variant(v);
     let parent = variant.parent.map(|p| rt.variant(p).key.clone());
-    let rec = read_current(rt, v, cache);
+    let rec = read_current(rt, v);
+    let facts = rt.facts(v).ok();
     // A push of this identity under another commit's tag still names its digest.
     let pushed = push_record::read_any(rt, v).filter(|p| {
-        rt.identity(v, cache)
-            .is_ok_and(|id| p.content_reference == rt.content_ref(v, &id))
+        facts
+            .as_ref()
+            .is_some_and(|f| p.content_reference == f.content.to_string())
     });
     let digest = pushed.as_ref().and_then(|p| p.digest().map(str::to_string));
     if let Some(rec) = rec {
@@ -112,11 +103,11 @@ fn stack_row(rt: &Runtime, v: usize, cache: &StatCache) -> StackRow {
             last_built: manifest_format::date(rec.built_at),
         };
     }
-    let reference = match rt.identity(v, cache) {
-        Ok(id) => rt.content_ref(v, &id),
-        Err(_) => rt.repository(v),
+    let reference = match &facts {
+        Some(f) => f.content.to_string(),
+        None => rt.human(v).name(),
     };
-    let published = rt.is_published(v, cache).unwrap_or(false);
+    let published = rt.is_published(v).unwrap_or(false);
     StackRow {
         key: variant.key.clone(),
         page: None,

@@ -2,15 +2,14 @@
 //! IMAGES_TEST_PASSED. Every push subtask checks it before its first push, so a push started
 //! with `--only` cannot slip past a failed or missing test either.
 use crate::exec::work::TaskError;
-use crate::fingerprint::StatCache;
 use crate::stack::artifacts;
 use crate::stack::runtime::Runtime;
 
 /// Ok when every built image passed its tests; otherwise the refusal, naming the images.
-pub fn check(rt: &Runtime, cache: &StatCache) -> Result<(), TaskError> {
-    let built: Vec<String> = artifacts::built_variants(rt, cache)?
+pub fn check(rt: &Runtime) -> Result<(), TaskError> {
+    let built: Vec<String> = artifacts::built_variants(rt)?
         .into_iter()
-        .map(|v| rt.human_ref(v))
+        .map(|v| rt.human(v).to_string())
         .collect();
     let passed = artifacts::read_list(rt, "IMAGES_TEST_PASSED");
     let missing = untested(&built, &passed);

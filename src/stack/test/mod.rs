@@ -16,7 +16,7 @@ use super::runtime::Runtime;
 use crate::config::stack_model::StackSpec;
 use crate::exec::work::{standard_decide, Produced, TaskCx, TaskError, Work};
 use crate::fingerprint::record::hex;
-use crate::fingerprint::{DirtyReason, Fingerprint, RecordSummary, StatCache};
+use crate::fingerprint::{DirtyReason, Fingerprint, RecordSummary};
 use case::CaseResult;
 use discover::Kind;
 use std::collections::BTreeSet;
@@ -42,9 +42,9 @@ fn reuse() -> std::sync::MutexGuard<'static, BTreeSet<String>> {
 
 /// Everything that changes a variant's test results: the image identity, every file of its
 /// test folders, which files are tests (the executable bit is not in a content hash), limits.
-pub fn fingerprint_of(rt: &Runtime, v: usize, cache: &StatCache) -> Result<Fingerprint, TaskError> {
-    let id = rt.identity(v, cache)?;
-    let inputs = discover::hash_inputs(&rt.root, &rt.spec, v, cache)
+pub fn fingerprint_of(rt: &Runtime, v: usize) -> Result<Fingerprint, TaskError> {
+    let facts = rt.facts(v)?;
+    let inputs = discover::hash_inputs(&rt.root, &rt.spec, v, rt.cache())
         .map_err(|e| TaskError::new(format!("cannot read the test files: {e}")))?;
     let (tests, _) = discover::tests_of(&rt.root, &rt.spec, v);
     let limits = &rt.spec.image(&rt.variant(v).image).test;
@@ -54,7 +54,7 @@ pub fn fingerprint_of(rt: &Runtime, v: usize, cache: &StatCache) -> Result<Finge
         ..Default::default()
     };
     let settings = [
-        ("identity", rt.content_tag(v, &id)),
+        ("identity", facts.content.tag().to_string()),
         (
             "tests",
             tests
@@ -75,8 +75,8 @@ pub fn fingerprint_of(rt: &Runtime, v: usize, cache: &StatCache) -> Result<Finge
 }
 
 /// The digest stored results must carry to count for variant `v` now.
-pub fn current_digest(rt: &Runtime, v: usize, cache: &StatCache) -> Result<String, TaskError> {
-    Ok(hex(&fingerprint_of(rt, v, cache)?.digest()))
+pub fn current_digest(rt: &Runtime, v: usize) -> Result<String, TaskError> {
+    Ok(hex(&fingerprint_of(rt, v)?.digest()))
 }
 
 /// Parses every checks.toml of the stack, so a bad one stops dorun at load time with exit 2
@@ -93,8 +93,8 @@ pub fn validate_all(root: &Path, spec: &StackSpec) -> crate::error::Result<()> {
 
 /// The end-of-run table of test results (every built image with current results), for the
 /// coordinator to print after a run that included test subtasks.
-pub fn summary_table(rt: &Runtime, cache: &StatCache) -> Option<String> {
-    report::summary_table(rt, cache)
+pub fn summary_table(rt: &Runtime) -> Option<String> {
+    report::summary_table(rt)
 }
 
 impl TestWork {
@@ -104,10 +104,10 @@ impl TestWork {
 
     /// Changed (not published) and built: listed in IMAGES_BUILT. An engine or registry error
     /// counts as built, so the task runs (and reports it) rather than looking up to date.
-    fn is_built(&self, cx: &TaskCx) -> bool {
-        match self.rt.is_published(self.variant, cx.cache) {
+    fn is_built(&self) -> bool {
+        match self.rt.is_published(self.variant) {
             Ok(true) => false,
-            Ok(false) => self.rt.is_built(self.variant, cx.cache).unwrap_or(true),
+            Ok(false) => self.rt.is_built(self.variant).unwrap_or(true),
             Err(_) => true,
         }
     }
@@ -133,7 +133,7 @@ impl TestWork {
         let _ = writeln!(
             log,
             "testing {image} ({}) with {} test file(s); limits: memory {}, cpus {}, network {}, timeout {}",
-            rt.human_ref(v),
+            rt.human(v),
             tests.len(),
             limits.memory_bytes.map(|m| m.to_string()).unwrap_or_else(|| "unlimited".into()),
             limits.cpus.map(|c| c.to_string()).unwrap_or_else(|| "unlimited".into()),
@@ -150,7 +150,7 @@ impl TestWork {
             engine: &engine,
             image: image.to_string(),
             variant: self.key().to_string(),
-            repository: rt.repository(v),
+            repository: rt.human(v).name(),
             limits,
             interrupted: &cx.procs.interrupted,
         };
@@ -190,8 +190,8 @@ impl Work for TestWork {
         false
     }
 
-    fn fingerprint(&self, cx: &TaskCx) -> Result<Fingerprint, TaskError> {
-        fingerprint_of(&self.rt, self.variant, cx.cache)
+    fn fingerprint(&self, _cx: &TaskCx) -> Result<Fingerprint, TaskError> {
+        fingerprint_of(&self.rt, self.variant)
     }
 
     /// Judged by identity and test files, not by what `build:X` recorded (a build that only
@@ -208,10 +208,7 @@ impl Work for TestWork {
         reuse().remove(cx.name);
         // A registry only receives images through push, which requires passing tests. (Without
         // a registry "published" only means "in the local engine", which a failed image is too.)
-        if !force
-            && !self.rt.spec.registry.is_empty()
-            && self.rt.is_published(self.variant, cx.cache)?
-        {
+        if !force && self.rt.spec.registry.is_some() && self.rt.is_published(self.variant)? {
             return Ok((self.fingerprint(cx)?, Vec::new()));
         }
         standard_decide(self, cx, force)
@@ -221,22 +218,21 @@ impl Work for TestWork {
         let rt = &self.rt;
         let store = format!("{}/test/{}.json", rt.artifacts_dir.display(), self.key());
         match report::load(rt, self.variant) {
-            None => return vec![DirtyReason::Other(format!("test results {store} missing"))],
+            None => return vec![DirtyReason::TestResultsMissing { store }],
             Some(r) if !r.passed || r.fingerprint != hex(&record.fingerprint_digest) => {
-                return vec![DirtyReason::Other(format!(
-                    "test results {store} are not those of the last passing run"
-                ))]
+                return vec![DirtyReason::TestResultsStale { store }]
             }
             Some(_) => {}
         }
         // The lists name images by human tag, which moves with every commit.
-        let reference = rt.human_ref(self.variant);
-        if self.is_built(cx) && !artifacts::read_list(rt, "IMAGES_TEST_PASSED").contains(&reference)
-        {
+        let reference = rt.human(self.variant);
+        let listed =
+            artifacts::read_list(rt, "IMAGES_TEST_PASSED").contains(&reference.to_string());
+        if self.is_built() && !listed {
             reuse().insert(cx.name.to_string());
-            return vec![DirtyReason::Other(format!(
-                "IMAGES_TEST_PASSED does not list {reference} yet"
-            ))];
+            return vec![DirtyReason::NotListedAsPassed {
+                reference: reference.clone(),
+            }];
         }
         Vec::new()
     }
@@ -244,9 +240,8 @@ impl Work for TestWork {
     fn execute(&self, cx: &TaskCx, log: &mut File) -> Result<Produced, TaskError> {
         let rt = &self.rt;
         let v = self.variant;
-        let digest = current_digest(rt, v, cx.cache)?;
-        let id = rt.identity(v, cx.cache)?;
-        let image = rt.content_ref(v, &id);
+        let digest = current_digest(rt, v)?;
+        let image = rt.facts(v)?.content.to_string();
         let mut produced = Produced::default();
         produced.extra.insert("image".into(), image.clone());
 
@@ -262,7 +257,7 @@ impl Work for TestWork {
             for c in &r.cases {
                 let _ = writeln!(log, "--- PASS {} ({:.2}s)", c.name, c.seconds);
             }
-            report::refresh(rt, cx.cache)?;
+            report::refresh(rt)?;
             produced
                 .extra
                 .insert("passed".into(), r.cases.len().to_string());
@@ -271,7 +266,7 @@ impl Work for TestWork {
 
         let cases = self.run_tests(cx, &image, log)?;
         let results = report::VariantResults::new(self.key(), &image, digest, &cases);
-        report::record(rt, v, &results, cx.cache)?;
+        report::record(rt, v, &results)?;
         let failed = results.failed();
         let _ = writeln!(
             log,

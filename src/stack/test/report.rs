@@ -5,7 +5,6 @@
 //! while its fingerprint (image identity, test files, limits) is still the current one.
 use super::case::{tail, CaseResult};
 use crate::exec::work::TaskError;
-use crate::fingerprint::StatCache;
 use crate::stack::artifacts;
 use crate::stack::runtime::Runtime;
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
@@ -78,33 +77,28 @@ pub fn load(rt: &Runtime, v: usize) -> Option<VariantResults> {
 }
 
 /// Stores one variant's results, then rewrites the lists and junit.xml from every store.
-pub fn record(
-    rt: &Runtime,
-    v: usize,
-    results: &VariantResults,
-    cache: &StatCache,
-) -> Result<(), TaskError> {
+pub fn record(rt: &Runtime, v: usize, results: &VariantResults) -> Result<(), TaskError> {
     let _guard = rt.artifacts_lock.lock().unwrap_or_else(|p| p.into_inner());
     let path = store_path(rt, v);
     let text = serde_json::to_string_pretty(results).expect("json") + "\n";
     crate::stack::artifacts::write_file(&path, text.as_bytes())?;
-    refresh_locked(rt, cache)
+    refresh_locked(rt)
 }
 
 /// Rewrites IMAGES_TEST_PASSED, IMAGES_TEST_ERROR and junit.xml (the lists stay sorted in
 /// build order because `built_variants` is).
-pub fn refresh(rt: &Runtime, cache: &StatCache) -> Result<(), TaskError> {
+pub fn refresh(rt: &Runtime) -> Result<(), TaskError> {
     let _guard = rt.artifacts_lock.lock().unwrap_or_else(|p| p.into_inner());
-    refresh_locked(rt, cache)
+    refresh_locked(rt)
 }
 
-fn refresh_locked(rt: &Runtime, cache: &StatCache) -> Result<(), TaskError> {
-    let current = current_results(rt, cache)?;
+fn refresh_locked(rt: &Runtime) -> Result<(), TaskError> {
+    let current = current_results(rt)?;
     let (mut passed, mut error) = (Vec::new(), Vec::new());
     for (v, r) in &current {
         match r.passed {
-            true => passed.push(rt.human_ref(*v)),
-            false => error.push(rt.human_ref(*v)),
+            true => passed.push(rt.human(*v).to_string()),
+            false => error.push(rt.human(*v).to_string()),
         }
     }
     artifacts::write_list(rt, "IMAGES_TEST_PASSED", &passed)?;
@@ -115,14 +109,11 @@ fn refresh_locked(rt: &Runtime, cache: &StatCache) -> Result<(), TaskError> {
 }
 
 /// Built variants (build order) with stored results that are still current.
-pub fn current_results(
-    rt: &Runtime,
-    cache: &StatCache,
-) -> Result<Vec<(usize, VariantResults)>, TaskError> {
+pub fn current_results(rt: &Runtime) -> Result<Vec<(usize, VariantResults)>, TaskError> {
     let mut out = Vec::new();
-    for v in artifacts::built_variants(rt, cache)? {
+    for v in artifacts::built_variants(rt)? {
         let Some(r) = load(rt, v) else { continue };
-        if r.fingerprint == super::current_digest(rt, v, cache)? {
+        if r.fingerprint == super::current_digest(rt, v)? {
             out.push((v, r));
         }
     }
@@ -135,7 +126,7 @@ pub fn junit(rt: &Runtime, results: &[(usize, VariantResults)]) -> String {
     for (v, r) in results {
         let key = &rt.variant(*v).key;
         let mut suite = TestSuite::new(key.as_str());
-        suite.add_property(("image", rt.human_ref(*v).as_str()));
+        suite.add_property(("image", rt.human(*v).to_string().as_str()));
         for c in &r.cases {
             let status = match c.passed {
                 true => TestCaseStatus::success(),
@@ -161,11 +152,11 @@ pub fn junit(rt: &Runtime, results: &[(usize, VariantResults)]) -> String {
 
 /// A short table of every current result, for the log and the end of the run; `None` when
 /// no built image has test results yet.
-pub fn summary_table(rt: &Runtime, cache: &StatCache) -> Option<String> {
-    let results = current_results(rt, cache).ok()?;
+pub fn summary_table(rt: &Runtime) -> Option<String> {
+    let results = current_results(rt).ok()?;
     let rows: Vec<(String, String, &VariantResults)> = results
         .iter()
-        .map(|(v, r)| (rt.variant(*v).key.clone(), rt.human_ref(*v), r))
+        .map(|(v, r)| (rt.variant(*v).key.clone(), rt.human(*v).to_string(), r))
         .collect();
     table(&rows)
 }
