@@ -246,3 +246,59 @@ pub fn summarize(reasons: &[DirtyReason]) -> String {
     }
     s.join(", ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn image(text: &str) -> ImageRef {
+        ImageRef::parse(text).unwrap()
+    }
+
+    #[test]
+    fn image_reasons_name_their_references_and_values() {
+        let moved = DirtyReason::TagMoved {
+            reference: image("r:5000/ns/a:stable"),
+            found: format!("sha256:a1b2{}", "0".repeat(60)),
+            expected: format!("sha256:c3d4{}", "f".repeat(60)),
+        };
+        assert_eq!(
+            moved.to_string(),
+            "r:5000/ns/a:stable points to another image (sha256:a1b200000000 → sha256:c3d4ffffffff)"
+        );
+        let parent = DirtyReason::ParentChanged {
+            parent: "base".into(),
+            old: Some("t-id-a1b2".into()),
+            new: Some("t-id-c3d4".into()),
+        };
+        assert_eq!(
+            parent.to_string(),
+            "parent image base changed (t-id-a1b2 → t-id-c3d4)"
+        );
+        let asks = |registry: Option<&str>| {
+            DirtyReason::AsksEveryRun {
+                registry: registry.map(str::to_string),
+            }
+            .to_string()
+        };
+        assert_eq!(asks(None), "asks the local engine on every run");
+        assert_eq!(asks(Some("r:5000")), "asks r:5000 on every run");
+        let missing = DirtyReason::ImageMissing {
+            content: image("ns/a:t-id-0123456789ab"),
+        };
+        assert_eq!(
+            missing.to_string(),
+            "ns/a:t-id-0123456789ab is neither in the registry nor in the local engine"
+        );
+    }
+
+    #[test]
+    fn a_short_digest_keeps_twelve_hex_digits() {
+        assert_eq!(
+            short_digest("sha256:0123456789abcdef"),
+            "sha256:0123456789ab"
+        );
+        assert_eq!(short_digest("sha256:01"), "sha256:01");
+        assert_eq!(short_digest("0123456789abcdef"), "0123456789ab");
+    }
+}

@@ -210,3 +210,64 @@ fn write_build_record(
     let text = serde_json::to_string_pretty(&record).expect("json") + "\n";
     crate::stack::artifacts::write_file(&path, text.as_bytes())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fp(settings: &[(&str, &str)], inputs: &[(&str, u8)]) -> Fingerprint {
+        Fingerprint {
+            kind: "images-build".into(),
+            settings: settings
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            inputs: inputs
+                .iter()
+                .map(|(p, h)| (p.to_string(), [*h; 32]))
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_changed_file_explains_the_new_identity() {
+        let old = fp(&[(IDENTITY, "t-id-a1")], &[("images/web/x", 1)]);
+        let new = fp(&[(IDENTITY, "t-id-c3")], &[("images/web/x", 2)]);
+        assert_eq!(
+            explain(&old, &new),
+            [DirtyReason::InputChanged("images/web/x".into())]
+        );
+    }
+
+    #[test]
+    fn the_identity_is_named_when_nothing_else_changed() {
+        // A mode bit or the Dockerfile's name: in the identity, not in another field.
+        let old = fp(&[(IDENTITY, "t-id-a1")], &[("images/web/x", 1)]);
+        let new = fp(&[(IDENTITY, "t-id-c3")], &[("images/web/x", 1)]);
+        let reasons = explain(&old, &new);
+        assert_eq!(
+            reasons,
+            [DirtyReason::IdentityChanged {
+                old: "t-id-a1".into(),
+                new: "t-id-c3".into()
+            }]
+        );
+        assert_eq!(reasons[0].to_string(), "identity t-id-a1 → t-id-c3");
+        assert!(explain(&new, &new).is_empty());
+    }
+
+    #[test]
+    fn a_new_parent_carries_its_old_and_new_content_tags() {
+        let key = format!("{PARENT}base");
+        let old = fp(&[(&key, "t-id-a1"), (IDENTITY, "t-id-01")], &[]);
+        let new = fp(&[(&key, "t-id-c3"), (IDENTITY, "t-id-02")], &[]);
+        assert_eq!(
+            explain(&old, &new)
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
+            ["parent image base changed (t-id-a1 → t-id-c3)"]
+        );
+    }
+}

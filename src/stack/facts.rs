@@ -42,3 +42,52 @@ impl VariantFacts {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::stack_model::Plan;
+
+    fn spec(registry: Option<&str>, namespace: &str) -> StackSpec {
+        StackSpec {
+            images_dir: "images".into(),
+            registry: registry.map(str::to_string),
+            namespace: namespace.into(),
+            tag_prefix: "1".into(),
+            stable_tag: "stable".into(),
+            rebuild_all_on: Vec::new(),
+            common_tests: None,
+            plans: vec![Plan {
+                name: "slim".into(),
+                tag_prefix: "1-slim".into(),
+                build_args: Default::default(),
+            }],
+            images: Vec::new(),
+            manifests: Default::default(),
+            variants: Vec::new(),
+        }
+    }
+
+    fn variant(plan: Option<&str>) -> Variant {
+        Variant {
+            key: "web".into(),
+            image: "web".into(),
+            plan: plan.map(str::to_string),
+            parent: None,
+        }
+    }
+
+    #[test]
+    fn references_leave_out_what_is_not_configured() {
+        let git = GitInfo {
+            hash: Some("0123456789abcdef".into()),
+            message: None,
+        };
+        let names = Names::of(&spec(Some("r:5000"), "ns"), &git, &variant(None));
+        assert_eq!(names.human.to_string(), "r:5000/ns/web:1-0123456");
+        assert_eq!(names.stable.to_string(), "r:5000/ns/web:stable");
+        let local = Names::of(&spec(None, ""), &git, &variant(Some("slim")));
+        assert_eq!(local.stable.to_string(), "web:1-slim-stable");
+        assert_eq!(local.stable.registry, None);
+    }
+}

@@ -54,12 +54,12 @@ pub fn compute(
         // The name's bytes enter the hash; the lossless string form keys the stat cache.
         let rel = format!("{context_rel}/{}", rel_path::encode(entry.rel.as_os_str()));
         let shown = || rel_path::display(&rel).into_owned();
-        let meta =
-            std::fs::symlink_metadata(&entry.path).map_err(|e| format!("{}: {e}", shown()))?;
+        // The walk's own lstat: what the stat cache keys on is what the build sends.
+        let meta = &entry.meta;
         // The kind and the executable bit change what COPY produces; the content too.
         let content = match entry.kind {
             EntryKind::File => cache
-                .hash(root, &rel, &meta)
+                .hash(root, &rel, meta)
                 .map_err(|e| format!("{}: {e}", shown()))?,
             EntryKind::Symlink => {
                 let target =
