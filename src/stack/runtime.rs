@@ -214,8 +214,8 @@ impl Runtime {
 
     /// A variant's identity and content reference (its parent's first), made once per run.
     pub fn facts(&self, v: usize) -> Result<Arc<VariantFacts>, TaskError> {
-        // Parents first, before this variant's lock: locks are only ever taken from a child
-        // towards its parent, so two variants never wait on each other.
+        // The parent's facts first, before taking this variant's lock: no lock is held while
+        // another is taken, and a variant is hashed once while its siblings hash in parallel.
         let parent = match self.variant(v).parent {
             Some(p) => Some(self.facts(p)?),
             None => None,
@@ -283,7 +283,7 @@ impl Runtime {
     }
 
     /// The digest the registry holds under `reference`'s tag, if any.
-    pub fn registry_digest(
+    fn registry_digest(
         &self,
         registry: &Registry,
         reference: &ImageRef,

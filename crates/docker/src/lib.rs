@@ -43,6 +43,13 @@
 //! registry.tags(repo) -> Result<Vec<String>>;  registry.ping() -> Result<()>
 //! ```
 //!
+//! # References
+//! ```text
+//! ImageRef::parse("host:5000/ns/name:tag@sha256:…") / ImageRef::tagged(registry, repo, tag)
+//!     Docker's split (host = first component with `.`, `:` or `localhost`), kept as written:
+//!     Display gives back the text; `tag()` is `latest` when absent
+//! ```
+//!
 //! # Errors
 //! One enum, [`DockerError`], with the user-facing wording; [`DockerError::is_environment`]
 //! marks "engine or registry unreachable" (exit code 3 in the CLI). No error message or
