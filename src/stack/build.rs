@@ -91,7 +91,7 @@ impl Work for BuildWork {
         let facts = rt.facts(v)?;
         let content_ref = &facts.content;
         let human_ref = rt.human(v);
-        let engine = rt.engine().map_err(TaskError::environment)?;
+        let engine = rt.engine()?;
         let mut produced = Produced::default();
         produced
             .extra

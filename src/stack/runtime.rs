@@ -25,7 +25,8 @@ pub struct Runtime {
     pub git: GitInfo,
     /// The run's stat cache: identities hash the context files through it.
     cache: Arc<StatCache>,
-    engine: OnceLock<Result<Arc<Engine>, String>>,
+    /// The engine, or why it cannot be reached (an environment failure, kept with its source).
+    engine: OnceLock<Result<Arc<Engine>, TaskError>>,
     /// The registry client, with the credentials found once (or why none could be read).
     registry: OnceLock<Result<(Registry, Option<Credentials>), String>>,
     deadlines: Deadlines,
@@ -103,10 +104,10 @@ impl Runtime {
 
     /// The engine, connected on first use, with this run's deadline and container labels; the
     /// error says how to reach one.
-    pub fn engine(&self) -> Result<Arc<Engine>, String> {
+    pub fn engine(&self) -> Result<Arc<Engine>, TaskError> {
         self.engine
             .get_or_init(|| {
-                let mut engine = Engine::connect().map_err(|e| e.to_string())?;
+                let mut engine = Engine::connect().map_err(TaskError::from)?;
                 engine.set_request_timeout(self.deadlines.engine);
                 engine.set_owner(self.owner.clone());
                 Ok(Arc::new(engine))
@@ -126,9 +127,9 @@ impl Runtime {
     /// Like `preflight`, for commands that can answer without the engine or registry (`list`,
     /// `info`): why one of them is unavailable, if it is. Their questions then fail at once.
     pub fn check_environment(&self) -> Option<String> {
-        if let Err(why) = self.engine() {
-            let _ = self.engine_down.set(why.clone());
-            return Some(why);
+        if let Err(e) = self.engine() {
+            let _ = self.engine_down.set(e.message.clone());
+            return Some(e.message);
         }
         let why = match self.registry() {
             Ok(None) => return None,
@@ -142,7 +143,9 @@ impl Runtime {
     /// Removes the containers earlier runs of this project left behind (killed before they
     /// could clean up). Only for a process holding the project lock: no other run is alive.
     pub fn sweep_dead_runs(&self) -> crate::error::Result<usize> {
-        let engine = self.engine().map_err(crate::error::Error::Environment)?;
+        let engine = self
+            .engine()
+            .map_err(|e| crate::error::Error::Environment(e.message))?;
         engine
             .remove_containers_of_other_runs()
             .map_err(|e| crate::error::Error::Environment(e.to_string()))
@@ -196,7 +199,7 @@ impl Runtime {
 
     /// The local image id of a reference, or None when the engine does not have it.
     pub fn local_image(&self, reference: &ImageRef) -> Result<Option<String>, TaskError> {
-        let engine = self.engine().map_err(TaskError::environment)?;
+        let engine = self.engine()?;
         Self::ask(&self.engine_down, || {
             engine.image_id(&reference.to_string())
         })

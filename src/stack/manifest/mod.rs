@@ -93,7 +93,7 @@ impl Work for ManifestWork {
         let variant = rt.variant(v);
         let facts = rt.facts(v)?;
         let content_ref = facts.content.to_string();
-        let engine = rt.engine().map_err(TaskError::environment)?;
+        let engine = rt.engine()?;
         let docker = TaskError::from;
         let config = engine.image_config(&content_ref).map_err(|e| match e {
             dorun_docker::DockerError::ImageNotFound { .. } => TaskError::new(format!(

@@ -168,7 +168,7 @@ impl Work for PushWork {
         }
         push_gate::check(rt)?;
         let refs = self.refs()?;
-        let engine = rt.engine().map_err(TaskError::environment)?;
+        let engine = rt.engine()?;
         let Some(image_id) = self.rt.local_image(&refs.content)? else {
             return Err(TaskError::new(format!(
                 "{} is not in the local engine: run `dorun build:{}` first",

@@ -120,7 +120,7 @@ impl TestWork {
     ) -> Result<Vec<CaseResult>, TaskError> {
         let rt = &self.rt;
         let v = self.variant;
-        let engine = rt.engine().map_err(TaskError::environment)?;
+        let engine = rt.engine()?;
         let present = engine.image_id(image).map_err(TaskError::from)?;
         if present.is_none() {
             return Err(TaskError::new(format!(
