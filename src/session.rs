@@ -24,7 +24,7 @@ impl Session {
         let state = Arc::new(State::new(project.root.join(&project.settings.state_dir)));
         let cache = Arc::new(StatCache::load(&state.stat_cache_path()));
         let procs = Arc::new(Procs::default());
-        let images = crate::stack::stack(&project)?;
+        let images = crate::stack::stack(&project, cache.clone())?;
         let works: Vec<Option<Arc<dyn Work>>> = graph
             .nodes
             .iter()

@@ -94,7 +94,7 @@ fn print_test_summary(session: &Session, order: &[usize], global: &GlobalOptions
         return;
     }
     if let Some(rt) = &session.stack.rt {
-        if let Some(table) = crate::stack::test::summary_table(rt, &session.shared.cache) {
+        if let Some(table) = crate::stack::test::summary_table(rt) {
             eprintln!("{table}");
         }
     }

@@ -12,11 +12,11 @@ pub const MAX_TAG_LEN: usize = 128;
 pub const CONTENT_TAG_SUFFIX_LEN: usize = "-id-".len() + 12;
 
 /// Checks `registry` (`host`, `host:port`, `[v6]:port`) and returns it without a trailing `/`.
-/// Empty means "local engine only". The error is the reason, with a hint.
-pub fn check_registry(value: &str) -> Result<String, String> {
+/// Empty is None: "local engine only". The error is the reason, with a hint.
+pub fn check_registry(value: &str) -> Result<Option<String>, String> {
     let registry = value.trim().trim_end_matches('/');
     if registry.is_empty() {
-        return Ok(String::new());
+        return Ok(None);
     }
     let hint = "write host or host:port, e.g. `127.0.0.1:5000` or `ghcr.io`";
     if let Some((scheme, _)) = registry.split_once("://") {
@@ -52,7 +52,7 @@ pub fn check_registry(value: &str) -> Result<String, String> {
              host:port (`{host}:5000`) or its full domain name"
         ));
     }
-    Ok(registry.to_string())
+    Ok(Some(registry.to_string()))
 }
 
 fn split_port(registry: &str) -> (&str, Option<&str>) {
@@ -101,13 +101,13 @@ pub fn resolve_registry(
     written: Option<&Spanned<String>>,
     from_env: Option<String>,
     loc: &Locator,
-) -> Result<String> {
+) -> Result<Option<String>> {
     if let Some(env) = from_env {
         return check_registry(&env)
             .map_err(|why| Error::Usage(format!("DORUN_REGISTRY=`{env}` is invalid: {why}")));
     }
     match written {
-        None => Ok(String::new()),
+        None => Ok(None),
         Some(r) => check_registry(r.get_ref())
             .map_err(|why| loc.error(r, format!("invalid registry `{}`: {why}", r.get_ref()))),
     }
@@ -131,7 +131,11 @@ mod tests {
         ] {
             assert!(check_registry(ok).is_ok(), "{ok}");
         }
-        assert_eq!(check_registry("r.lan:5000/").unwrap(), "r.lan:5000");
+        assert_eq!(
+            check_registry("r.lan:5000/").unwrap().as_deref(),
+            Some("r.lan:5000")
+        );
+        assert_eq!(check_registry(" ").unwrap(), None);
         for (bad, why) in [
             ("http://host:5000", "no scheme (`http://`)"),
             ("https://ghcr.io", "no scheme"),

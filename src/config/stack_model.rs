@@ -2,14 +2,15 @@
 //! manifest commands, and the variants (one per image and plan, parents first), with the
 //! reference and tag rules derived from them (SPEC §3, §4). Resolved from tasks.toml by
 //! `config::stack`.
+use dorun_docker::ImageRef;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 #[derive(Debug, Clone)]
 pub struct StackSpec {
     pub images_dir: String,
-    /// `host[:port]`, or empty for "local engine only".
-    pub registry: String,
+    /// `host[:port]`; None: images live in the local engine only.
+    pub registry: Option<String>,
     pub namespace: String,
     pub tag_prefix: String,
     pub stable_tag: String,
@@ -82,14 +83,10 @@ impl StackSpec {
             .expect("validated plan name")
     }
 
-    /// `registry/namespace/image`, leaving out the empty parts.
-    pub fn repository(&self, image: &str) -> String {
-        [self.registry.as_str(), self.namespace.as_str(), image]
-            .iter()
-            .filter(|s| !s.is_empty())
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("/")
+    /// `[registry/][namespace/]image:tag`: the one place a reference to an image of this
+    /// stack is made.
+    pub fn image_ref(&self, image: &str, tag: &str) -> ImageRef {
+        ImageRef::tagged(self.registry.as_deref(), &self.registry_path(image), tag)
     }
 
     /// The repository path inside the registry (`namespace/image`).

@@ -1,6 +1,8 @@
 //! Why a task must run, in words (`input src/a.txt changed`), found by comparing the stored
-//! fingerprint field by field with the current one.
+//! fingerprint field by field with the current one, and the image tasks' own reasons, which
+//! carry the references and values they compare. Every reason is worded here.
 use super::record::Fingerprint;
+use dorun_docker::ImageRef;
 use std::fmt;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,8 +25,70 @@ pub enum DirtyReason {
     DepRan(String),
     DepWillRun(String),
     DepsChanged,
-    /// A builtin's own reason ("image dorun-demo/base:...-id-... not in the local engine").
+    /// A builtin's own reason ("fingerprint changed").
     Other(String),
+    /// `images-changed` asks the registry (None: the local engine) on every run.
+    AsksEveryRun {
+        registry: Option<String>,
+    },
+    /// The identity changed with nothing else in the fingerprint to explain it (a mode bit, the
+    /// Dockerfile's name): old and new content tags.
+    IdentityChanged {
+        old: String,
+        new: String,
+    },
+    /// The parent variant's identity changed: its old and new content tags.
+    ParentChanged {
+        parent: String,
+        old: Option<String>,
+        new: Option<String>,
+    },
+    /// The image is in the engine, but not under this commit's human tag.
+    TagMissing {
+        reference: ImageRef,
+    },
+    /// The identity is neither in the registry nor in the local engine.
+    ImageMissing {
+        content: ImageRef,
+    },
+    /// A push has nothing to decide without a registry.
+    NoRegistry,
+    /// The registry has no manifest under this tag.
+    NotInRegistry {
+        reference: ImageRef,
+    },
+    /// The registry has this tag on another manifest than the content tag's.
+    TagMoved {
+        reference: ImageRef,
+        found: String,
+        expected: String,
+    },
+    /// Every tag is in the registry, but a killed run did not record this one's push.
+    PushNotRecorded {
+        reference: ImageRef,
+    },
+    /// The stored test results (`artifacts/test/<key>.json`) are gone.
+    TestResultsMissing {
+        store: String,
+    },
+    /// The stored test results are not those of the last passing run.
+    TestResultsStale {
+        store: String,
+    },
+    /// The results pass but IMAGES_TEST_PASSED does not name this commit's tag yet.
+    NotListedAsPassed {
+        reference: ImageRef,
+    },
+    /// The results pass, but were listed under another commit's tag than this one.
+    ListedUnderAnotherTag {
+        reference: ImageRef,
+    },
+}
+
+/// `sha256:0123456789abcdef…` → `sha256:0123456789ab`: enough to tell two digests apart.
+fn short_digest(digest: &str) -> &str {
+    let end = digest.find(':').map_or(0, |i| i + 1) + 12;
+    digest.get(..end).unwrap_or(digest)
 }
 
 impl fmt::Display for DirtyReason {
@@ -51,6 +115,56 @@ impl fmt::Display for DirtyReason {
             DepWillRun(d) => write!(f, "dependency {d} will run"),
             DepsChanged => write!(f, "dependencies changed"),
             Other(s) => write!(f, "{s}"),
+            AsksEveryRun { registry } => write!(
+                f,
+                "asks {} on every run",
+                registry.as_deref().unwrap_or("the local engine")
+            ),
+            IdentityChanged { old, new } => write!(f, "identity {old} → {new}"),
+            ParentChanged { parent, old, new } => {
+                let shown = |t: &Option<String>| t.clone().unwrap_or_else(|| "none".into());
+                write!(
+                    f,
+                    "parent image {parent} changed ({} → {})",
+                    shown(old),
+                    shown(new)
+                )
+            }
+            TagMissing { reference } => {
+                write!(f, "already built; only the tag {reference} is missing")
+            }
+            ImageMissing { content } => write!(
+                f,
+                "{content} is neither in the registry nor in the local engine"
+            ),
+            NoRegistry => write!(f, "no registry configured"),
+            NotInRegistry { reference } => write!(f, "{reference} is not in the registry"),
+            TagMoved {
+                reference,
+                found,
+                expected,
+            } => write!(
+                f,
+                "{reference} points to another image ({} → {})",
+                short_digest(found),
+                short_digest(expected)
+            ),
+            PushNotRecorded { reference } => write!(
+                f,
+                "the push of {reference} was not recorded (an interrupted run)"
+            ),
+            TestResultsMissing { store } => write!(f, "test results {store} missing"),
+            TestResultsStale { store } => write!(
+                f,
+                "test results {store} are not those of the last passing run"
+            ),
+            NotListedAsPassed { reference } => {
+                write!(f, "IMAGES_TEST_PASSED does not list {reference} yet")
+            }
+            ListedUnderAnotherTag { reference } => write!(
+                f,
+                "its tests passed on this identity; the lists are to name it as {reference}"
+            ),
         }
     }
 }
@@ -249,5 +363,72 @@ mod tests {
             summarize(&many),
             "input a changed, input b changed, dependency gen will run, 2 more"
         );
+    }
+
+    fn image(text: &str) -> ImageRef {
+        ImageRef::parse(text).unwrap()
+    }
+
+    #[test]
+    fn image_reasons_name_their_references_and_values() {
+        let moved = DirtyReason::TagMoved {
+            reference: image("r:5000/ns/a:stable"),
+            found: format!("sha256:a1b2{}", "0".repeat(60)),
+            expected: format!("sha256:c3d4{}", "f".repeat(60)),
+        };
+        assert_eq!(
+            moved.to_string(),
+            "r:5000/ns/a:stable points to another image (sha256:a1b200000000 → sha256:c3d4ffffffff)"
+        );
+        let parent = DirtyReason::ParentChanged {
+            parent: "base".into(),
+            old: Some("t-id-a1b2".into()),
+            new: Some("t-id-c3d4".into()),
+        };
+        assert_eq!(
+            parent.to_string(),
+            "parent image base changed (t-id-a1b2 → t-id-c3d4)"
+        );
+        let asks = |registry: Option<&str>| {
+            DirtyReason::AsksEveryRun {
+                registry: registry.map(str::to_string),
+            }
+            .to_string()
+        };
+        assert_eq!(asks(None), "asks the local engine on every run");
+        assert_eq!(asks(Some("r:5000")), "asks r:5000 on every run");
+        let missing = DirtyReason::ImageMissing {
+            content: image("ns/a:t-id-0123456789ab"),
+        };
+        assert_eq!(
+            missing.to_string(),
+            "ns/a:t-id-0123456789ab is neither in the registry nor in the local engine"
+        );
+    }
+
+    #[test]
+    fn a_passed_test_names_the_tag_its_lists_are_to_use() {
+        let reference = image("r:5000/ns/a:1-abc1234");
+        assert_eq!(
+            DirtyReason::ListedUnderAnotherTag {
+                reference: reference.clone()
+            }
+            .to_string(),
+            "its tests passed on this identity; the lists are to name it as r:5000/ns/a:1-abc1234"
+        );
+        assert_eq!(
+            DirtyReason::NotListedAsPassed { reference }.to_string(),
+            "IMAGES_TEST_PASSED does not list r:5000/ns/a:1-abc1234 yet"
+        );
+    }
+
+    #[test]
+    fn a_short_digest_keeps_twelve_hex_digits() {
+        assert_eq!(
+            short_digest("sha256:0123456789abcdef"),
+            "sha256:0123456789ab"
+        );
+        assert_eq!(short_digest("sha256:01"), "sha256:01");
+        assert_eq!(short_digest("0123456789abcdef"), "0123456789ab");
     }
 }

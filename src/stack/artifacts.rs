@@ -4,7 +4,6 @@
 use super::pipeline::ChangedSet;
 use super::runtime::Runtime;
 use crate::exec::work::TaskError;
-use crate::fingerprint::StatCache;
 
 /// Writes an artifact atomically; the error names the file.
 pub fn write_file(path: &std::path::Path, bytes: &[u8]) -> Result<(), TaskError> {
@@ -36,12 +35,12 @@ pub fn read_list(rt: &Runtime, name: &str) -> Vec<String> {
 
 /// Remembers which content references are unpublished now (with those the pipeline already
 /// remembered for the current identities), so a resumed run still counts them as changed.
-pub fn remember_changed(rt: &Runtime, cache: &StatCache) -> Result<(), TaskError> {
+pub fn remember_changed(rt: &Runtime) -> Result<(), TaskError> {
     let mut unpublished = Vec::new();
     let mut current = Vec::new();
     for v in 0..rt.spec.variants.len() {
-        let reference = rt.content_ref(v, &rt.identity(v, cache)?);
-        if !rt.in_registry(v, cache)? {
+        let reference = rt.facts(v)?.content.to_string();
+        if !rt.in_registry(v)? {
             unpublished.push(reference.clone());
         }
         current.push(reference);

@@ -4,7 +4,7 @@
 use super::runtime::Runtime;
 use crate::exec::work::{Decision, Produced, TaskCx, TaskError, Work};
 use crate::fingerprint::{reason, DirtyReason, Fingerprint};
-use dorun_docker::{BuildEvent, BuildRequest};
+use dorun_docker::{BuildEvent, BuildRequest, ImageRef};
 use serde_json::json;
 use std::fs::File;
 use std::io::Write;
@@ -15,28 +15,31 @@ pub struct BuildWork {
     pub variant: usize,
 }
 
-impl BuildWork {}
+/// The fingerprint setting holding the content tag: the identity sums up every other field.
+const IDENTITY: &str = "identity";
+/// Prefix of the setting holding the parent's content tag.
+const PARENT: &str = "parent image ";
 
 impl Work for BuildWork {
-    fn fingerprint(&self, cx: &TaskCx) -> Result<Fingerprint, TaskError> {
-        let id = self.rt.identity(self.variant, cx.cache)?;
+    fn fingerprint(&self, _cx: &TaskCx) -> Result<Fingerprint, TaskError> {
+        let rt = &self.rt;
+        let facts = rt.facts(self.variant)?;
         let mut fp = Fingerprint {
             kind: "images-build".into(),
-            inputs: id.inputs.clone(),
+            inputs: facts.identity.inputs.clone(),
             ..Default::default()
         };
-        for (k, v) in &id.build_args {
+        for (k, v) in &facts.identity.build_args {
             fp.settings.insert(format!("build-arg {k}"), v.clone());
         }
-        if let Some(p) = self.rt.variant(self.variant).parent {
-            let parent = self.rt.identity(p, cx.cache)?;
+        if let Some(p) = rt.variant(self.variant).parent {
             fp.settings.insert(
-                format!("parent image {}", self.rt.variant(p).key),
-                self.rt.content_tag(p, &parent),
+                format!("{PARENT}{}", rt.variant(p).key),
+                rt.facts(p)?.content.tag().to_string(),
             );
         }
         fp.settings
-            .insert("identity".into(), self.rt.content_tag(self.variant, &id));
+            .insert(IDENTITY.into(), facts.content.tag().to_string());
         Ok(fp)
     }
 
@@ -48,34 +51,34 @@ impl Work for BuildWork {
         let rt = &self.rt;
         let v = self.variant;
         let fp = self.fingerprint(cx)?;
-        let id = rt.identity(v, cx.cache)?;
-        let content_ref = rt.content_ref(v, &id);
+        let facts = rt.facts(v)?;
         if force {
             return Ok(Decision::stale(fp, vec![DirtyReason::Forced]));
         }
-        if let Some(image) = self.rt.local_image(&content_ref)? {
-            let human = rt.human_ref(v);
-            let reasons = if self.rt.local_image(&human)?.as_deref() == Some(image.as_str()) {
+        if let Some(image) = rt.local_image(&facts.content)? {
+            let human = rt.human(v);
+            let reasons = if rt.local_image(human)?.as_deref() == Some(image.as_str()) {
                 Vec::new()
             } else {
-                vec![DirtyReason::Other(format!(
-                    "already built; only the tag {human} is missing"
-                ))]
+                vec![DirtyReason::TagMissing {
+                    reference: human.clone(),
+                }]
             };
             return Ok(Decision::stale(fp, reasons));
         }
-        if rt.is_published(v, cx.cache)? {
+        if rt.is_published(v)? {
             return Ok(Decision::up_to_date(fp));
         }
-        let mut reasons = match cx.state.load(cx.name) {
-            Some(record) => reason::explain(&record.fingerprint, &fp),
+        let reasons = match cx.state.load(cx.name) {
+            Some(record) => explain(&record.fingerprint, &fp),
             None => Vec::new(),
         };
-        reasons.retain(|r| !matches!(r, DirtyReason::SettingChanged(s) if s == "identity"));
         if reasons.is_empty() {
-            reasons.push(DirtyReason::Other(format!(
-                "{content_ref} is neither in the registry nor in the local engine"
-            )));
+            let content = facts.content.clone();
+            return Ok(Decision::stale(
+                fp,
+                vec![DirtyReason::ImageMissing { content }],
+            ));
         }
         Ok(Decision::stale(fp, reasons))
     }
@@ -88,43 +91,47 @@ impl Work for BuildWork {
     ) -> Result<Produced, TaskError> {
         let rt = &self.rt;
         let v = self.variant;
-        let id = rt.identity(v, cx.cache)?;
-        let content_ref = rt.content_ref(v, &id);
-        let human_ref = rt.human_ref(v);
-        let engine = rt.engine().map_err(TaskError::environment)?;
+        let facts = rt.facts(v)?;
+        let content_ref = &facts.content;
+        let human_ref = rt.human(v);
+        let engine = rt.engine()?;
         let mut produced = Produced::default();
-        produced.extra.insert("reference".into(), human_ref.clone());
         produced
             .extra
-            .insert("content-tag".into(), content_ref.clone());
-        if let Some(image_id) = self.rt.local_image(&content_ref)? {
+            .insert("reference".into(), human_ref.to_string());
+        produced
+            .extra
+            .insert("content-tag".into(), content_ref.to_string());
+        if let Some(image_id) = rt.local_image(content_ref)? {
             let _ = writeln!(
                 log,
                 "{content_ref} is already built ({image_id}); tagging {human_ref}"
             );
             engine
-                .tag_reference(&content_ref, &human_ref)
+                .tag_reference(&content_ref.to_string(), &human_ref.to_string())
                 .map_err(TaskError::from)?;
             produced.extra.insert("image-id".into(), image_id);
-            rt.ledger.built(rt, cx.cache, v)?;
+            rt.ledger.built(rt, v)?;
             return Ok(produced);
         }
         let variant = rt.variant(v);
         let image = rt.spec.image(&variant.image);
-        let mut build_args = id.build_args.clone();
+        let mut build_args = facts.identity.build_args.clone();
         if let Some(p) = variant.parent {
-            let parent = rt.identity(p, cx.cache)?;
-            build_args.insert("BASE_IMAGE".into(), rt.content_ref(p, &parent));
-            build_args.insert("BASE_TAG".into(), rt.content_tag(p, &parent));
+            let parent = &rt.facts(p)?.content;
+            build_args.insert("BASE_IMAGE".into(), parent.to_string());
+            build_args.insert("BASE_TAG".into(), parent.tag().to_string());
         }
         // No labels: the classic builder turns each into an extra build step, and the identity
-        // is already in the content tag.
+        // is already in the content tag. The context is the listing the identity was computed
+        // over: what is sent is exactly what was hashed.
         let request = BuildRequest {
             context_dir: rt.root.join(&rt.spec.images_dir).join(&image.name),
             dockerfile: image.dockerfile.clone(),
-            tags: vec![content_ref.clone(), human_ref.clone()],
+            tags: vec![content_ref.to_string(), human_ref.to_string()],
             build_args,
             labels: Default::default(),
+            context: Some(facts.identity.context.clone()),
         };
         let _ = writeln!(log, "building {content_ref} and {human_ref}");
         let mut on_event = |event: BuildEvent| match event {
@@ -136,21 +143,52 @@ impl Work for BuildWork {
         let outcome = engine
             .build(&request, &mut on_event)
             .map_err(TaskError::from)?;
-        write_build_record(rt, v, &content_ref, &human_ref, &outcome)?;
+        write_build_record(rt, v, content_ref, human_ref, &outcome)?;
         produced
             .extra
             .insert("image-id".into(), outcome.image_id.clone());
-        rt.ledger.built(rt, cx.cache, v)?;
+        rt.ledger.built(rt, v)?;
         Ok(produced)
     }
+}
+
+/// Why the build must run, against its last record: the fields that changed, with the parent's
+/// and the identity's old and new content tags. The identity sums up the other fields, so it
+/// is named only when none of them changed.
+fn explain(old: &Fingerprint, new: &Fingerprint) -> Vec<DirtyReason> {
+    let value = |fp: &Fingerprint, key: &str| fp.settings.get(key).cloned();
+    let mut identity = None;
+    let mut reasons = Vec::new();
+    for reason in reason::explain(old, new) {
+        match reason {
+            DirtyReason::SettingChanged(key) if key == IDENTITY => {
+                identity = Some(DirtyReason::IdentityChanged {
+                    old: value(old, &key).unwrap_or_default(),
+                    new: value(new, &key).unwrap_or_default(),
+                });
+            }
+            DirtyReason::SettingChanged(key) if key.starts_with(PARENT) => {
+                reasons.push(DirtyReason::ParentChanged {
+                    parent: key[PARENT.len()..].to_string(),
+                    old: value(old, &key),
+                    new: value(new, &key),
+                });
+            }
+            other => reasons.push(other),
+        }
+    }
+    if reasons.is_empty() {
+        reasons.extend(identity);
+    }
+    reasons
 }
 
 /// `artifacts/build/<name>[@plan].json`: layers, sizes, ids and build time.
 fn write_build_record(
     rt: &Runtime,
     v: usize,
-    content_ref: &str,
-    human_ref: &str,
+    content_ref: &ImageRef,
+    human_ref: &ImageRef,
     outcome: &dorun_docker::BuildOutcome,
 ) -> Result<(), TaskError> {
     let variant = rt.variant(v);
@@ -162,8 +200,8 @@ fn write_build_record(
     let record = json!({
         "image": variant.image,
         "plan": variant.plan,
-        "reference": human_ref,
-        "content_reference": content_ref,
+        "reference": human_ref.to_string(),
+        "content_reference": content_ref.to_string(),
         "image_id": outcome.image_id,
         "size": outcome.size,
         "build_seconds": (outcome.seconds * 1000.0).round() / 1000.0,
@@ -174,4 +212,65 @@ fn write_build_record(
     let path = rt.artifact(&format!("build/{}.json", variant.key));
     let text = serde_json::to_string_pretty(&record).expect("json") + "\n";
     crate::stack::artifacts::write_file(&path, text.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fp(settings: &[(&str, &str)], inputs: &[(&str, u8)]) -> Fingerprint {
+        Fingerprint {
+            kind: "images-build".into(),
+            settings: settings
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            inputs: inputs
+                .iter()
+                .map(|(p, h)| (p.to_string(), [*h; 32]))
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_changed_file_explains_the_new_identity() {
+        let old = fp(&[(IDENTITY, "t-id-a1")], &[("images/web/x", 1)]);
+        let new = fp(&[(IDENTITY, "t-id-c3")], &[("images/web/x", 2)]);
+        assert_eq!(
+            explain(&old, &new),
+            [DirtyReason::InputChanged("images/web/x".into())]
+        );
+    }
+
+    #[test]
+    fn the_identity_is_named_when_nothing_else_changed() {
+        // A mode bit or the Dockerfile's name: in the identity, not in another field.
+        let old = fp(&[(IDENTITY, "t-id-a1")], &[("images/web/x", 1)]);
+        let new = fp(&[(IDENTITY, "t-id-c3")], &[("images/web/x", 1)]);
+        let reasons = explain(&old, &new);
+        assert_eq!(
+            reasons,
+            [DirtyReason::IdentityChanged {
+                old: "t-id-a1".into(),
+                new: "t-id-c3".into()
+            }]
+        );
+        assert_eq!(reasons[0].to_string(), "identity t-id-a1 → t-id-c3");
+        assert!(explain(&new, &new).is_empty());
+    }
+
+    #[test]
+    fn a_new_parent_carries_its_old_and_new_content_tags() {
+        let key = format!("{PARENT}base");
+        let old = fp(&[(&key, "t-id-a1"), (IDENTITY, "t-id-01")], &[]);
+        let new = fp(&[(&key, "t-id-c3"), (IDENTITY, "t-id-02")], &[]);
+        assert_eq!(
+            explain(&old, &new)
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
+            ["parent image base changed (t-id-a1 → t-id-c3)"]
+        );
+    }
 }

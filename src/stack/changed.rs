@@ -19,8 +19,10 @@ impl Work for ChangedWork {
             kind: "images-changed".into(),
             ..Default::default()
         };
-        fp.settings
-            .insert("registry".into(), self.rt.spec.registry.clone());
+        fp.settings.insert(
+            "registry".into(),
+            self.rt.spec.registry.clone().unwrap_or_default(),
+        );
         Ok(fp)
     }
 
@@ -29,44 +31,36 @@ impl Work for ChangedWork {
     }
 
     fn decide(&self, cx: &TaskCx, _force: bool) -> Result<Decision, TaskError> {
-        let where_ = if self.rt.spec.registry.is_empty() {
-            "the local engine".to_string()
-        } else {
-            self.rt.spec.registry.clone()
-        };
         Ok(Decision::stale(
             self.fingerprint(cx)?,
-            vec![DirtyReason::Other(format!("asks {where_} on every run"))],
+            vec![DirtyReason::AsksEveryRun {
+                registry: self.rt.spec.registry.clone(),
+            }],
         ))
     }
 
     fn execute(
         &self,
-        cx: &TaskCx,
+        _cx: &TaskCx,
         _decision: &Decision,
         log: &mut File,
     ) -> Result<Produced, TaskError> {
         let rt = &self.rt;
-        artifacts::remember_changed(rt, cx.cache)?;
-        let changed = rt.ledger.view(rt, cx.cache, |book| book.changed())?;
+        artifacts::remember_changed(rt)?;
+        let changed = rt.ledger.view(rt, |book| book.changed())?;
         for (v, variant) in rt.spec.variants.iter().enumerate() {
-            let id = rt.identity(v, cx.cache)?;
+            let facts = rt.facts(v)?;
             let state = if changed.contains(&v) {
                 "changed"
             } else {
                 "published"
             };
-            let _ = writeln!(
-                log,
-                "{:<24} {state:<9} {}",
-                variant.key,
-                rt.content_ref(v, &id)
-            );
+            let _ = writeln!(log, "{:<24} {state:<9} {}", variant.key, facts.content);
         }
         let names: Vec<String> = changed.iter().map(|&v| rt.variant(v).key.clone()).collect();
         // Every list derives from the changed set: all are rewritten now, so that a run in
         // which every later subtask is up to date does not leave lists from an earlier pipeline.
-        rt.ledger.write_lists(rt, cx.cache)?;
+        rt.ledger.write_lists(rt)?;
         artifacts::write_git(rt)?;
         let mut produced = Produced::default();
         produced.extra.insert("changed".into(), names.join(" "));

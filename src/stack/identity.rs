@@ -1,10 +1,11 @@
 //! Image identity (SPEC §4): blake3 over the build context as the engine sees it (honouring
 //! `.dockerignore`), the Dockerfile, the resolved build args, the `rebuild-all-on` files and the
 //! parent's identity. Paths are relative (their bytes, UTF-8 or not); no mtime or absolute path
-//! enters the hash.
+//! enters the hash. The context listing the hash was computed over is kept, and the build sends
+//! exactly that list, so the files hashed and the files sent cannot differ.
 use crate::config::stack_model::{StackSpec, Variant};
 use crate::fingerprint::{files, rel_path, Hash, StatCache};
-use dorun_docker::EntryKind;
+use dorun_docker::{ContextListing, EntryKind};
 use std::collections::BTreeMap;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
@@ -17,6 +18,9 @@ pub struct Identity {
     /// `images/NAME/...` and the rebuild-all-on files, so a change can be named.
     pub inputs: Vec<(String, Hash)>,
     pub build_args: BTreeMap<String, String>,
+    /// The build context as walked for the digest (parents first, names in byte order): the
+    /// build streams this list instead of walking the directory again.
+    pub context: ContextListing,
 }
 
 impl Identity {
@@ -46,16 +50,16 @@ pub fn compute(
     let mut inputs = Vec::new();
     let mut hasher = blake3::Hasher::new();
     hasher.update(b"dorun-identity-v1\0");
-    for entry in listing.entries {
+    for entry in &listing.entries {
         // The name's bytes enter the hash; the lossless string form keys the stat cache.
         let rel = format!("{context_rel}/{}", rel_path::encode(entry.rel.as_os_str()));
         let shown = || rel_path::display(&rel).into_owned();
-        let meta =
-            std::fs::symlink_metadata(&entry.path).map_err(|e| format!("{}: {e}", shown()))?;
+        // The walk's own lstat: what the stat cache keys on is what the build sends.
+        let meta = &entry.meta;
         // The kind and the executable bit change what COPY produces; the content too.
         let content = match entry.kind {
             EntryKind::File => cache
-                .hash(root, &rel, &meta)
+                .hash(root, &rel, meta)
                 .map_err(|e| format!("{}: {e}", shown()))?,
             EntryKind::Symlink => {
                 let target =
@@ -106,5 +110,6 @@ pub fn compute(
         digest: *hasher.finalize().as_bytes(),
         inputs,
         build_args,
+        context: listing,
     })
 }

@@ -10,7 +10,6 @@ mod seed;
 pub use book::{Book, Entry, TestRow};
 
 use crate::exec::work::{now_unix, TaskError};
-use crate::fingerprint::StatCache;
 use crate::stack::artifacts;
 use crate::stack::manifest::model::ManifestRecord;
 use crate::stack::manifest::{record as manifest_record, render as manifest_render};
@@ -29,20 +28,15 @@ pub struct Ledger {
 
 impl Ledger {
     /// Answers a question from the book (seeding it first if needed).
-    pub fn view<T>(
-        &self,
-        rt: &Runtime,
-        cache: &StatCache,
-        question: impl FnOnce(&Book) -> T,
-    ) -> Result<T, TaskError> {
-        let guard = self.seeded(rt, cache)?;
+    pub fn view<T>(&self, rt: &Runtime, question: impl FnOnce(&Book) -> T) -> Result<T, TaskError> {
+        let guard = self.seeded(rt)?;
         Ok(question(guard.as_ref().expect("seeded")))
     }
 
     /// `images-changed`: every list, from the book as seeded for this run (so a run in which
     /// every later subtask is up to date does not leave lists of an earlier pipeline).
-    pub fn write_lists(&self, rt: &Runtime, cache: &StatCache) -> Result<(), TaskError> {
-        self.update(rt, cache, |book| {
+    pub fn write_lists(&self, rt: &Runtime) -> Result<(), TaskError> {
+        self.update(rt, |book| {
             artifacts::write_list(rt, "IMAGES_CHANGED", &book.changed_keys())?;
             artifacts::write_list(rt, "IMAGES_BUILT", &book.built_refs())?;
             write_tests(rt, book)?;
@@ -51,42 +45,30 @@ impl Ledger {
     }
 
     /// A build (or a tag added to an image built earlier) left variant `v` in the engine.
-    pub fn built(&self, rt: &Runtime, cache: &StatCache, v: usize) -> Result<(), TaskError> {
-        self.update(rt, cache, |book| {
+    pub fn built(&self, rt: &Runtime, v: usize) -> Result<(), TaskError> {
+        self.update(rt, |book| {
             book.entries[v].built = true;
             artifacts::write_list(rt, "IMAGES_BUILT", &book.built_refs())
         })
     }
 
     /// Variant `v`'s tests ran to the end with these (already stored) results.
-    pub fn tested(
-        &self,
-        rt: &Runtime,
-        cache: &StatCache,
-        v: usize,
-        results: VariantResults,
-    ) -> Result<(), TaskError> {
-        self.update(rt, cache, |book| {
+    pub fn tested(&self, rt: &Runtime, v: usize, results: VariantResults) -> Result<(), TaskError> {
+        self.update(rt, |book| {
             book.entries[v].test = Some(results);
             write_tests(rt, book)
         })
     }
 
     /// IMAGES_TEST_PASSED, IMAGES_TEST_ERROR and junit.xml as they stand (the human tag moved).
-    pub fn rewrite_tests(&self, rt: &Runtime, cache: &StatCache) -> Result<(), TaskError> {
-        self.update(rt, cache, |book| write_tests(rt, book))
+    pub fn rewrite_tests(&self, rt: &Runtime) -> Result<(), TaskError> {
+        self.update(rt, |book| write_tests(rt, book))
     }
 
     /// Variant `v`'s (already stored) push record after a tag the registry accepted: the list,
     /// the variant's page (now with its digest) and STACK.md.
-    pub fn pushed(
-        &self,
-        rt: &Runtime,
-        cache: &StatCache,
-        v: usize,
-        record: PushRecord,
-    ) -> Result<(), TaskError> {
-        self.update(rt, cache, |book| {
+    pub fn pushed(&self, rt: &Runtime, v: usize, record: PushRecord) -> Result<(), TaskError> {
+        self.update(rt, |book| {
             book.entries[v].push = Some(record);
             artifacts::write_list(rt, "IMAGES_PUSHED", &book.pushed_lines())?;
             if book.entries[v].manifest.is_some() {
@@ -97,8 +79,8 @@ impl Ledger {
     }
 
     /// IMAGES_PUSHED without what no longer describes the current identities.
-    pub fn rewrite_pushed(&self, rt: &Runtime, cache: &StatCache) -> Result<(), TaskError> {
-        self.update(rt, cache, |book| {
+    pub fn rewrite_pushed(&self, rt: &Runtime) -> Result<(), TaskError> {
+        self.update(rt, |book| {
             artifacts::write_list(rt, "IMAGES_PUSHED", &book.pushed_lines())
         })
     }
@@ -107,11 +89,10 @@ impl Ledger {
     pub fn described(
         &self,
         rt: &Runtime,
-        cache: &StatCache,
         v: usize,
         record: ManifestRecord,
     ) -> Result<(), TaskError> {
-        self.update(rt, cache, |book| {
+        self.update(rt, |book| {
             book.entries[v].manifest = Some(record);
             write_page(rt, book, v)?;
             write_stack(rt, book)
@@ -121,25 +102,20 @@ impl Ledger {
     fn update(
         &self,
         rt: &Runtime,
-        cache: &StatCache,
         change: impl FnOnce(&mut Book) -> Result<(), TaskError>,
     ) -> Result<(), TaskError> {
-        let mut guard = self.seeded(rt, cache)?;
+        let mut guard = self.seeded(rt)?;
         change(guard.as_mut().expect("seeded"))
     }
 
     /// The locked book, seeded first when this is the run's first use. The seed is read without
     /// the book's lock (it may ask the engine and registry), so no file write ever waits on
     /// the engine; reports are applied on top of the seed under the lock, so none is lost.
-    fn seeded(
-        &self,
-        rt: &Runtime,
-        cache: &StatCache,
-    ) -> Result<MutexGuard<'_, Option<Book>>, TaskError> {
+    fn seeded(&self, rt: &Runtime) -> Result<MutexGuard<'_, Option<Book>>, TaskError> {
         if self.lock().is_none() {
             let _one_reader = self.seeding.lock().unwrap_or_else(|p| p.into_inner());
             if self.lock().is_none() {
-                let book = seed::read(rt, cache)?;
+                let book = seed::read(rt)?;
                 self.lock().get_or_insert(book);
             }
         }

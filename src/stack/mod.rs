@@ -3,6 +3,7 @@ pub mod artifacts;
 pub mod build;
 pub mod changed;
 pub mod deadlines;
+pub mod facts;
 pub mod git;
 pub mod identity;
 pub mod ledger;
@@ -16,6 +17,7 @@ pub mod test;
 
 use crate::config::{Builtin, Project};
 use crate::exec::work::Work;
+use crate::fingerprint::StatCache;
 use crate::graph::ImageJob;
 use runtime::Runtime;
 use std::sync::Arc;
@@ -26,16 +28,20 @@ pub struct Stack {
 }
 
 /// Fails (exit 2) on a malformed deadline in the environment, when there is a stack.
-pub fn stack(project: &Project) -> crate::error::Result<Stack> {
+pub fn stack(project: &Project, cache: Arc<StatCache>) -> crate::error::Result<Stack> {
     let Some(spec) = &project.stack else {
         return Ok(Stack { rt: None });
     };
+    let dirs = runtime::Dirs {
+        root: project.root.clone(),
+        artifacts_dir: project.settings.artifacts_dir.clone(),
+        manifests_dir: project.settings.manifests_dir.clone(),
+        state_dir: project.root.join(&project.settings.state_dir),
+    };
     let rt = Arc::new(Runtime::new(
-        project.root.clone(),
+        dirs,
         spec.clone(),
-        project.settings.artifacts_dir.clone(),
-        project.settings.manifests_dir.clone(),
-        project.root.join(&project.settings.state_dir),
+        cache,
         deadlines::Deadlines::from_env()?,
     ));
     Ok(Stack { rt: Some(rt) })

@@ -14,7 +14,7 @@ pub fn published_or_standard<W: Work>(
     cx: &TaskCx,
     force: bool,
 ) -> Result<Decision, TaskError> {
-    if !force && !rt.spec.registry.is_empty() && rt.is_published(v, cx.cache)? {
+    if !force && rt.spec.registry.is_some() && rt.is_published(v)? {
         return Ok(Decision::up_to_date(work.fingerprint(cx)?));
     }
     standard_decide(work, cx, force)

@@ -1,17 +1,19 @@
 //! What the image tasks of one dorun process share: the stack spec, the engine connection
-//! (opened once, lazily), memoized identities and registry answers, and the ledger of the
-//! stack-wide artifact files.
-//! Once the engine or the registry failed to answer, later questions to it fail at once with
-//! the same words, rather than each waiting out its deadline again.
+//! (opened once, lazily), each variant's facts (references and identity, made once), the
+//! registry client with its credentials (looked up once), the registry's answers, and the
+//! ledger of the stack-wide artifact files. Once the engine or the registry failed to answer,
+//! later questions to it fail at once with the same words, rather than each waiting out its
+//! deadline again.
 use super::deadlines::Deadlines;
+use super::facts::{Names, VariantFacts};
 use super::git::GitInfo;
-use super::identity::{self, Identity};
+use super::identity;
 use super::ledger::Ledger;
 use super::pipeline::ChangedSet;
 use crate::config::stack_model::{StackSpec, Variant};
 use crate::exec::work::TaskError;
 use crate::fingerprint::StatCache;
-use dorun_docker::{Credentials, DockerError, Engine, LocalImages, Owner, Registry};
+use dorun_docker::{Credentials, DockerError, Engine, ImageRef, LocalImages, Owner, Registry};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -23,15 +25,23 @@ pub struct Runtime {
     /// Absolute: where the pipeline's changed set is kept.
     pub state_dir: PathBuf,
     pub git: GitInfo,
-    engine: OnceLock<Result<Arc<Engine>, String>>,
-    registry: OnceLock<Registry>,
+    /// The run's stat cache: identities hash the context files through it.
+    cache: Arc<StatCache>,
+    /// The engine, or why it cannot be reached (an environment failure, kept with its source).
+    engine: OnceLock<Result<Arc<Engine>, TaskError>>,
+    /// The registry client, with the credentials found once (or why none could be read).
+    registry: OnceLock<Result<(Registry, Option<Credentials>), String>>,
     deadlines: Deadlines,
     /// Labels of the containers this process makes.
     owner: Owner,
     /// Why the engine, or the registry, stopped answering (first failure wins).
     engine_down: OnceLock<String>,
     registry_down: OnceLock<String>,
-    identities: Mutex<Vec<Option<Identity>>>,
+    /// Per variant, made at the start: the references its content does not change.
+    names: Vec<Names>,
+    /// Per variant, made on first use: identity and content reference. One lock per variant,
+    /// so variants are hashed in parallel but each only once.
+    facts: Vec<Mutex<Option<Arc<VariantFacts>>>>,
     /// The registry's (or engine's) answer per variant: is its content tag there?
     in_registry: Mutex<Vec<Option<bool>>>,
     pipeline: OnceLock<ChangedSet>,
@@ -39,36 +49,55 @@ pub struct Runtime {
     pub ledger: Ledger,
 }
 
+/// Where the runtime's files go, relative to the project root unless said otherwise.
+pub struct Dirs {
+    pub root: PathBuf,
+    pub artifacts_dir: PathBuf,
+    pub manifests_dir: PathBuf,
+    /// Absolute.
+    pub state_dir: PathBuf,
+}
+
 impl Runtime {
     pub fn new(
-        root: PathBuf,
+        dirs: Dirs,
         spec: StackSpec,
-        artifacts_dir: PathBuf,
-        manifests_dir: PathBuf,
-        state_dir: PathBuf,
+        cache: Arc<StatCache>,
         deadlines: Deadlines,
     ) -> Runtime {
+        let git = GitInfo::read(&dirs.root);
+        let owner = super::owner::of(&dirs.state_dir);
+        let names = spec
+            .variants
+            .iter()
+            .map(|v| Names::of(&spec, &git, v))
+            .collect();
         let n = spec.variants.len();
-        let git = GitInfo::read(&root);
-        let owner = super::owner::of(&state_dir);
         Runtime {
-            root,
+            root: dirs.root,
+            artifacts_dir: dirs.artifacts_dir,
+            manifests_dir: dirs.manifests_dir,
+            state_dir: dirs.state_dir,
             spec,
-            artifacts_dir,
-            manifests_dir,
-            state_dir,
             git,
+            cache,
             engine: OnceLock::new(),
             registry: OnceLock::new(),
             deadlines,
             owner,
             engine_down: OnceLock::new(),
             registry_down: OnceLock::new(),
-            identities: Mutex::new(vec![None; n]),
+            names,
+            facts: (0..n).map(|_| Mutex::new(None)).collect(),
             in_registry: Mutex::new(vec![None; n]),
             pipeline: OnceLock::new(),
             ledger: Ledger::default(),
         }
+    }
+
+    /// The run's stat cache, for the image tasks' own file hashing (test folders).
+    pub fn cache(&self) -> &StatCache {
+        &self.cache
     }
 
     pub fn variant(&self, v: usize) -> &Variant {
@@ -77,10 +106,10 @@ impl Runtime {
 
     /// The engine, connected on first use, with this run's deadline and container labels; the
     /// error says how to reach one.
-    pub fn engine(&self) -> Result<Arc<Engine>, String> {
+    pub fn engine(&self) -> Result<Arc<Engine>, TaskError> {
         self.engine
             .get_or_init(|| {
-                let mut engine = Engine::connect().map_err(|e| e.to_string())?;
+                let mut engine = Engine::connect().map_err(TaskError::from)?;
                 engine.set_request_timeout(self.deadlines.engine);
                 engine.set_owner(self.owner.clone());
                 Ok(Arc::new(engine))
@@ -100,12 +129,15 @@ impl Runtime {
     /// Like `preflight`, for commands that can answer without the engine or registry (`list`,
     /// `info`): why one of them is unavailable, if it is. Their questions then fail at once.
     pub fn check_environment(&self) -> Option<String> {
-        if let Err(why) = self.engine() {
-            let _ = self.engine_down.set(why.clone());
-            return Some(why);
+        if let Err(e) = self.engine() {
+            let _ = self.engine_down.set(e.message.clone());
+            return Some(e.message);
         }
-        let registry = self.registry()?;
-        let why = registry.ping().err()?.to_string();
+        let why = match self.registry() {
+            Ok(None) => return None,
+            Ok(Some(registry)) => registry.ping().err()?.to_string(),
+            Err(e) => e.message,
+        };
         let _ = self.registry_down.set(why.clone());
         Some(why)
     }
@@ -113,23 +145,41 @@ impl Runtime {
     /// Removes the containers earlier runs of this project left behind (killed before they
     /// could clean up). Only for a process holding the project lock: no other run is alive.
     pub fn sweep_dead_runs(&self) -> crate::error::Result<usize> {
-        let engine = self.engine().map_err(crate::error::Error::Environment)?;
+        let engine = self
+            .engine()
+            .map_err(|e| crate::error::Error::Environment(e.message))?;
         engine
             .remove_containers_of_other_runs()
             .map_err(|e| crate::error::Error::Environment(e.to_string()))
     }
 
-    /// The registry client, made once per process: credential lookup may start a helper
-    /// process, and the client caches its bearer tokens.
-    pub fn registry(&self) -> Option<&Registry> {
-        if self.spec.registry.is_empty() {
-            return None;
-        }
-        let registry = self.registry.get_or_init(|| {
-            let creds = Credentials::lookup(&self.spec.registry).ok().flatten();
-            Registry::new(&self.spec.registry, creds).with_timeout(self.deadlines.registry)
+    /// The registry client and its credentials, made once per process: the lookup may start
+    /// a helper process, and the client caches its bearer tokens. None without a registry.
+    /// A credential setup that cannot be read is the environment's fault wherever it is first
+    /// needed (reading the registry or pushing to it): the run stops with exit 3 naming it.
+    fn client(&self) -> Result<Option<&(Registry, Option<Credentials>)>, TaskError> {
+        let Some(host) = &self.spec.registry else {
+            return Ok(None);
+        };
+        let client = self.registry.get_or_init(|| {
+            let creds = Credentials::lookup(host).map_err(|e| e.to_string())?;
+            let registry = Registry::new(host, creds.clone()).with_timeout(self.deadlines.registry);
+            Ok((registry, creds))
         });
-        Some(registry)
+        match client {
+            Ok(client) => Ok(Some(client)),
+            Err(why) => Err(TaskError::environment(why.clone())),
+        }
+    }
+
+    /// The registry client (None without a registry).
+    pub fn registry(&self) -> Result<Option<&Registry>, TaskError> {
+        Ok(self.client()?.map(|(registry, _)| registry))
+    }
+
+    /// The credentials a push sends (None: anonymous); the same ones the client reads with.
+    pub fn credentials(&self) -> Result<Option<&Credentials>, TaskError> {
+        Ok(self.client()?.and_then(|(_, creds)| creds.as_ref()))
     }
 
     /// The answer of the engine (`engine_down`) or registry (`registry_down`), remembering
@@ -150,98 +200,98 @@ impl Runtime {
     }
 
     /// The local image id of a reference, or None when the engine does not have it.
-    pub fn local_image(&self, reference: &str) -> Result<Option<String>, TaskError> {
-        let engine = self.engine().map_err(TaskError::environment)?;
-        Self::ask(&self.engine_down, || engine.image_id(reference))
+    pub fn local_image(&self, reference: &ImageRef) -> Result<Option<String>, TaskError> {
+        let engine = self.engine()?;
+        Self::ask(&self.engine_down, || {
+            engine.image_id(&reference.to_string())
+        })
     }
 
     /// Every tagged image of the engine, in one request.
     pub fn local_images(&self) -> Result<LocalImages, TaskError> {
-        let engine = self.engine().map_err(TaskError::environment)?;
+        let engine = self.engine()?;
         Self::ask(&self.engine_down, || engine.local_images())
     }
 
-    /// A variant's identity (its parent's first), computed once per process.
-    pub fn identity(&self, v: usize, cache: &StatCache) -> Result<Identity, TaskError> {
-        if let Some(id) = &self.identities.lock().unwrap()[v] {
-            return Ok(id.clone());
-        }
+    /// A variant's identity and content reference (its parent's first), made once per run.
+    pub fn facts(&self, v: usize) -> Result<Arc<VariantFacts>, TaskError> {
+        // The parent's facts first, before taking this variant's lock: no lock is held while
+        // another is taken, and a variant is hashed once while its siblings hash in parallel.
         let parent = match self.variant(v).parent {
-            Some(p) => Some(self.identity(p, cache)?),
+            Some(p) => Some(self.facts(p)?),
             None => None,
         };
-        let id = identity::compute(
+        let mut slot = self.facts[v].lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(facts) = &*slot {
+            return Ok(facts.clone());
+        }
+        let variant = self.variant(v);
+        let identity = identity::compute(
             &self.root,
             &self.spec,
-            self.variant(v),
-            parent.as_ref(),
-            cache,
+            variant,
+            parent.as_ref().map(|p| &p.identity),
+            &self.cache,
         )
         .map_err(|e| {
             TaskError::new(format!(
                 "cannot compute the identity of {}: {e}",
-                self.variant(v).key
+                variant.key
             ))
         })?;
-        self.identities.lock().unwrap()[v] = Some(id.clone());
-        Ok(id)
+        let facts = Arc::new(VariantFacts::new(&self.spec, variant, identity));
+        *slot = Some(facts.clone());
+        Ok(facts)
     }
 
-    pub fn content_tag(&self, v: usize, id: &Identity) -> String {
-        format!(
-            "{}-id-{}",
-            self.spec.tag_prefix_of(self.variant(v)),
-            id.short()
-        )
+    /// `…:<prefix>-<commit>`: this commit's tag of the variant.
+    pub fn human(&self, v: usize) -> &ImageRef {
+        &self.names[v].human
     }
 
-    pub fn human_tag(&self, v: usize) -> String {
-        self.git.human_tag(self.spec.tag_prefix_of(self.variant(v)))
-    }
-
-    pub fn repository(&self, v: usize) -> String {
-        self.spec.repository(&self.variant(v).image)
-    }
-
-    pub fn content_ref(&self, v: usize, id: &Identity) -> String {
-        format!("{}:{}", self.repository(v), self.content_tag(v, id))
-    }
-
-    pub fn human_ref(&self, v: usize) -> String {
-        format!("{}:{}", self.repository(v), self.human_tag(v))
+    /// `…:stable`: the tag a push moves to the pushed image.
+    pub fn stable(&self, v: usize) -> &ImageRef {
+        &self.names[v].stable
     }
 
     /// Whether this identity was published before this pipeline: its content tag is in the
     /// registry (with no registry configured: in the local engine) and it is not one the
     /// pipeline found unpublished and pushed since (see `pipeline`).
-    pub fn is_published(&self, v: usize, cache: &StatCache) -> Result<bool, TaskError> {
-        if !self.in_registry(v, cache)? {
+    pub fn is_published(&self, v: usize) -> Result<bool, TaskError> {
+        if !self.in_registry(v)? {
             return Ok(false);
         }
-        let id = self.identity(v, cache)?;
+        let content = self.facts(v)?.content.to_string();
         let pipeline = self
             .pipeline
             .get_or_init(|| ChangedSet::load(&self.state_dir));
-        Ok(!pipeline.contains(&self.content_ref(v, &id)))
+        Ok(!pipeline.contains(&content))
     }
 
     /// Whether the registry (with no registry configured: the local engine) has this
     /// identity's content tag now. Asked once per process.
-    pub fn in_registry(&self, v: usize, cache: &StatCache) -> Result<bool, TaskError> {
-        if let Some(p) = self.in_registry.lock().unwrap()[v] {
+    pub fn in_registry(&self, v: usize) -> Result<bool, TaskError> {
+        if let Some(p) = self.in_registry.lock().unwrap_or_else(|p| p.into_inner())[v] {
             return Ok(p);
         }
-        let id = self.identity(v, cache)?;
-        let tag = self.content_tag(v, &id);
-        let found = match self.registry() {
-            Some(registry) => Self::ask(&self.registry_down, || {
-                registry.manifest_digest(&self.spec.registry_path(&self.variant(v).image), &tag)
-            })?
-            .is_some(),
-            None => self.local_image(&self.content_ref(v, &id))?.is_some(),
+        let content = self.facts(v)?.content.clone();
+        let found = match self.registry()? {
+            Some(registry) => self.registry_digest(registry, &content)?.is_some(),
+            None => self.local_image(&content)?.is_some(),
         };
-        self.in_registry.lock().unwrap()[v] = Some(found);
+        self.in_registry.lock().unwrap_or_else(|p| p.into_inner())[v] = Some(found);
         Ok(found)
+    }
+
+    /// The digest the registry holds under `reference`'s tag, if any.
+    fn registry_digest(
+        &self,
+        registry: &Registry,
+        reference: &ImageRef,
+    ) -> Result<Option<String>, TaskError> {
+        Self::ask(&self.registry_down, || {
+            registry.manifest_digest(&reference.repository, reference.tag())
+        })
     }
 
     pub fn artifact(&self, name: &str) -> PathBuf {

@@ -425,3 +425,48 @@ fn odd_context_entries_are_sent_and_hashed() {
         out.stderr
     );
 }
+
+/// The build sends the context its identity was computed over: a file that appears between the
+/// identity (taken by `images-changed`) and the build is not in the image that the content tag
+/// names; the next run hashes it, gets a new identity and builds it in.
+#[test]
+fn the_context_sent_is_the_context_hashed() {
+    if !docker_available() {
+        return;
+    }
+    let f = StackFixture::new(&[("base", None)], "", "");
+    f.append("images/base/Dockerfile", "COPY . /ctx/\n");
+    let tasks = f.read("tasks.toml");
+    let build = r#"build = { builtin = "images-build", deps = ["changed"] }"#;
+    assert!(tasks.contains(build), "{tasks}");
+    let late = tasks.replace(
+        build,
+        r#"build = { builtin = "images-build", deps = ["changed", "late"] }"#,
+    )
+        + "\n[tasks.late]\ndeps = [\"changed\"]\nrun = [\"echo late > images/base/late.txt\"]\n";
+    f.write("tasks.toml", &late);
+    f.test().arg("build").run();
+    let engine = dorun_docker::Engine::connect().unwrap();
+    let first = f.list("IMAGES_BUILT");
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert!(engine
+        .stat_path(&first[0], "/ctx/Dockerfile")
+        .unwrap()
+        .is_some());
+    assert_eq!(
+        engine.stat_path(&first[0], "/ctx/late.txt").unwrap(),
+        None,
+        "a file the identity did not hash was sent"
+    );
+
+    f.test()
+        .args(&["-v", "build"])
+        .stderr_contains("input images/base/late.txt added")
+        .run();
+    assert_eq!(built(&f), ["build:base"]);
+    let second = f.list("IMAGES_BUILT");
+    assert!(engine
+        .stat_path(&second[0], "/ctx/late.txt")
+        .unwrap()
+        .is_some());
+}

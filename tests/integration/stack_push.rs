@@ -247,3 +247,28 @@ fn without_a_registry_push_fails_with_a_clear_message() {
     );
     assert!(f.list("IMAGES_PUSHED").is_empty());
 }
+
+/// Credentials are read once, for reading the registry and pushing to it alike: a setup that
+/// cannot be read stops the run before any task (exit 3), naming the problem, instead of the
+/// registry being read anonymously and only the push failing later.
+#[test]
+fn unreadable_credentials_stop_the_run_before_any_task() {
+    if !docker_available() {
+        return;
+    }
+    let host = registry();
+    let f = StackFixture::new(&[("base", None)], &host, "");
+    let out = f
+        .test()
+        .arg("changed")
+        .env("DORUN_REGISTRY_USER", "someone")
+        .status(3)
+        .run();
+    let text = out.all();
+    assert!(
+        text.contains(&format!("cannot read credentials for {host}"))
+            && text.contains("DORUN_REGISTRY_PASSWORD is not"),
+        "{text}"
+    );
+    assert!(f.list("IMAGES_CHANGED").is_empty());
+}

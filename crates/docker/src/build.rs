@@ -8,7 +8,7 @@ use std::time::Instant;
 use bollard::query_parameters::{BuildImageOptions, BuilderVersion};
 use futures_util::StreamExt;
 
-use crate::context::{context_entries, stream_tar};
+use crate::context::{context_entries, stream_tar, ContextListing};
 use crate::engine::Engine;
 use crate::error::{DockerError, Result};
 use crate::image::Layer;
@@ -25,6 +25,9 @@ pub struct BuildRequest {
     pub build_args: BTreeMap<String, String>,
     /// Labels added to the image.
     pub labels: BTreeMap<String, String>,
+    /// The files to send, as [`context_entries`] listed them (for instance while hashing the
+    /// image's identity), so that what was hashed is what is sent. None: list them now.
+    pub context: Option<ContextListing>,
 }
 
 /// Progress of a build, in order.
@@ -61,7 +64,10 @@ impl Engine {
         on_event: &mut dyn FnMut(BuildEvent),
     ) -> Result<BuildOutcome> {
         let started = Instant::now();
-        let listing = context_entries(&req.context_dir, &req.dockerfile)?;
+        let listing = match &req.context {
+            Some(listing) => listing.clone(),
+            None => context_entries(&req.context_dir, &req.dockerfile)?,
+        };
         for left_out in &listing.left_out {
             on_event(BuildEvent::Line(left_out.warning()));
         }

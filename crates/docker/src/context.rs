@@ -41,13 +41,16 @@ pub enum EntryKind {
 }
 
 /// One path of the build context.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct ContextEntry {
     /// Relative to the context root, `/`-separated, never empty; any bytes.
     pub rel: PathBuf,
     /// Where it lives on disk.
     pub path: PathBuf,
     pub kind: EntryKind,
+    /// The entry's own metadata (`lstat`) as the walk found it: the tar header's mode, size and
+    /// times come from it, so a listing hashed earlier is sent as it was hashed.
+    pub meta: std::fs::Metadata,
 }
 
 /// A path that is not excluded but cannot be sent: a socket (the docker CLI cannot send one
@@ -71,7 +74,7 @@ impl LeftOut {
 }
 
 /// Everything [`context_entries`] found.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct ContextListing {
     /// What is sent, in the order it is sent (parents first, names in byte order).
     pub entries: Vec<ContextEntry>,
@@ -168,10 +171,14 @@ pub fn context_entries(context_dir: &Path, dockerfile: &str) -> Result<ContextLi
             listing.left_out.push(LeftOut { rel, what });
             continue;
         };
+        let meta = item
+            .metadata()
+            .map_err(|e| ctx_err(item.path(), e.to_string()))?;
         listing.entries.push(ContextEntry {
             rel,
             path: item.path().to_path_buf(),
             kind,
+            meta,
         });
     }
     Ok(listing)
@@ -241,9 +248,9 @@ fn write_tar(sink: ChannelWriter, entries: &[ContextEntry]) -> Result<()> {
 }
 
 fn append(tar: &mut tar::Builder<ChannelWriter>, entry: &ContextEntry) -> io::Result<()> {
-    let meta = std::fs::symlink_metadata(&entry.path)?;
+    let meta = &entry.meta;
     let mut header = tar::Header::new_gnu();
-    header.set_metadata_in_mode(&meta, tar::HeaderMode::Complete);
+    header.set_metadata_in_mode(meta, tar::HeaderMode::Complete);
     // The docker CLI sends every context file as root; do the same so builds match.
     header.set_uid(0);
     header.set_gid(0);
@@ -253,6 +260,11 @@ fn append(tar: &mut tar::Builder<ChannelWriter>, entry: &ContextEntry) -> io::Re
         EntryKind::File => {
             let size = meta.len();
             let file = File::open(&entry.path)?;
+            if changed_since_listed(meta, &file.metadata()?) {
+                return Err(io::Error::other(
+                    "changed after it was listed (and hashed for the identity): run again",
+                ));
+            }
             tar.append_data(&mut header, &entry.rel, ExactReader::new(file, size))
         }
         // A FIFO is never opened: reading it could block forever.
@@ -266,6 +278,18 @@ fn append(tar: &mut tar::Builder<ChannelWriter>, entry: &ContextEntry) -> io::Re
             tar.append_link(&mut header, &entry.rel, target)
         }
     }
+}
+
+/// A file whose size or modification time moved since the walk no longer holds what was listed
+/// (and hashed): sending it would put content under an identity that does not cover it.
+fn changed_since_listed(listed: &std::fs::Metadata, now: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    (
+        listed.len(),
+        listed.mtime(),
+        listed.mtime_nsec(),
+        listed.ino(),
+    ) != (now.len(), now.mtime(), now.mtime_nsec(), now.ino())
 }
 
 /// Reads exactly `size` bytes: a file that shrinks while being sent would otherwise corrupt
@@ -439,6 +463,26 @@ mod tests {
             seen.push(name);
         }
         assert_eq!(seen, ["Dockerfile", "data", "data/big.txt"]);
+    }
+
+    #[test]
+    fn a_file_changed_after_the_listing_is_not_sent() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "Dockerfile", "FROM scratch\n");
+        write(dir.path(), "data.txt", "hashed");
+        let listing = context_entries(dir.path(), "Dockerfile").unwrap();
+        write(dir.path(), "data.txt", "changed since");
+        let ts = stream_tar(listing.entries);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let chunks: Vec<io::Result<Bytes>> = rt.block_on(ts.body.collect());
+        assert!(chunks.iter().any(|c| c.is_err()), "the body is aborted");
+        let err = ts.writer.join().unwrap().unwrap_err();
+        assert!(
+            err.to_string().contains("changed after it was listed"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@ use bollard::query_parameters::{RemoveImageOptions, TagImageOptions};
 
 use crate::engine::Engine;
 use crate::error::{DockerError, Result};
-use crate::reference::split_tag;
+use crate::reference::ImageRef;
 
 /// One layer of an image's history.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,8 +63,8 @@ impl Engine {
 
     /// Tags `image` with a full `repo:tag` reference.
     pub fn tag_reference(&self, image: &str, reference: &str) -> Result<()> {
-        let (repo, tag) = split_tag(reference);
-        self.tag(image, repo, tag)
+        let parsed = ImageRef::parse(reference)?;
+        self.tag(image, &parsed.name(), parsed.tag())
     }
 
     /// Removes a local image reference (untags it; deletes it when no tag remains). A missing

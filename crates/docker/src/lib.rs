@@ -27,7 +27,8 @@
 //! Engine::live_containers() -> Vec<String>;  engine.host();  engine.api_version()
 //! ```
 //! The build context is streamed as a tar honouring `.dockerignore` with the docker CLI's
-//! semantics ([`context_entries`] lists the same files, for identity hashing; names are bytes).
+//! semantics ([`context_entries`] lists the same files, for identity hashing; names are bytes;
+//! a [`BuildRequest`] may carry that listing, and then exactly it is sent).
 //! Every container carries the label `dorun=1`, and with an [`Owner`] the labels of its project
 //! and run.
 //!
@@ -40,6 +41,13 @@
 //! registry.with_timeout(Duration)                           deadline per request (default 30 s)
 //! registry.manifest_digest(repo, tag) -> Result<Option<String>>
 //! registry.tags(repo) -> Result<Vec<String>>;  registry.ping() -> Result<()>
+//! ```
+//!
+//! # References
+//! ```text
+//! ImageRef::parse("host:5000/ns/name:tag@sha256:…") / ImageRef::tagged(registry, repo, tag)
+//!     Docker's split (host = first component with `.`, `:` or `localhost`), kept as written:
+//!     Display gives back the text; `tag()` is `latest` when absent
 //! ```
 //!
 //! # Errors
@@ -79,6 +87,6 @@ pub use image::{ImageConfig, Layer};
 pub use live::DORUN_LABEL;
 pub use local_images::LocalImages;
 pub use owner::{Owner, PID_LABEL, PROJECT_LABEL, RUN_LABEL};
-pub use reference::Reference;
+pub use reference::{ImageRef, DOCKER_HUB};
 pub use registry::{Registry, DEFAULT_REGISTRY_TIMEOUT};
 pub use stat::{FileInfo, MAX_CONTENTS};

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use crate::engine::Engine;
 use crate::error::Result;
-use crate::reference::Reference;
+use crate::reference::{ImageRef, DOCKER_HUB};
 
 /// Image ids by reference, at the moment of the listing.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -31,9 +31,16 @@ impl LocalImages {
     }
 }
 
+/// `registry/repository:tag` with Docker's implied parts written out: the registry
+/// (`docker.io`), an official image's `library/` and the tag (`latest`).
 fn spelled_out(reference: &str) -> String {
-    match Reference::parse(reference) {
-        Ok(r) => format!("{}:{}", r.name(), r.tag),
+    match ImageRef::parse(reference) {
+        Ok(r) => {
+            let host = r.registry_host();
+            let official = host == DOCKER_HUB && !r.repository.contains('/');
+            let library = if official { "library/" } else { "" };
+            format!("{host}/{library}{}:{}", r.repository, r.tag())
+        }
         Err(_) => reference.to_string(),
     }
 }

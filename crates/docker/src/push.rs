@@ -14,7 +14,7 @@ use crate::credentials::Credentials;
 use crate::engine::Engine;
 use crate::error::{redact, DockerError, Result};
 use crate::image::is_not_found;
-use crate::reference::Reference;
+use crate::reference::ImageRef;
 
 /// Pauses before the 2nd, 3rd and 4th attempt.
 const BACKOFF: [Duration; 3] = [
@@ -48,7 +48,13 @@ impl Engine {
         creds: Option<&Credentials>,
         on_line: &mut dyn FnMut(&str),
     ) -> Result<String> {
-        let parsed = Reference::parse(reference)?;
+        let parsed = ImageRef::parse(reference)?;
+        if parsed.digest.is_some() {
+            return Err(DockerError::InvalidReference {
+                reference: reference.to_string(),
+                reason: "digest references cannot be tagged or pushed".into(),
+            });
+        }
         let secret = creds.map(|c| c.password.as_str());
         let mut attempt = 0;
         loop {
@@ -68,13 +74,13 @@ impl Engine {
                 }
                 Failure::Transient { unreachable: true } => {
                     return Err(DockerError::RegistryUnreachable {
-                        registry: parsed.registry,
+                        registry: parsed.registry_host().to_string(),
                         detail: message,
                     })
                 }
                 Failure::Auth => {
                     return Err(DockerError::Auth {
-                        registry: parsed.registry,
+                        registry: parsed.registry_host().to_string(),
                         user: creds.map(|c| c.username.clone()),
                         detail: message,
                     })
@@ -93,26 +99,24 @@ impl Engine {
     /// (engine gone, image missing); the inner one carries the registry's error text.
     fn push_once(
         &self,
-        parsed: &Reference,
+        parsed: &ImageRef,
         reference: &str,
         creds: Option<&Credentials>,
         on_line: &mut dyn FnMut(&str),
     ) -> Result<std::result::Result<String, String>> {
-        let name = reference
-            .strip_suffix(&format!(":{}", parsed.tag))
-            .unwrap_or(reference);
+        let name = parsed.name();
         let options = PushImageOptions {
-            tag: Some(parsed.tag.clone()),
+            tag: Some(parsed.tag().to_string()),
             platform: None,
         };
         let auth = creds.map(|c| DockerCredentials {
             username: Some(c.username.clone()),
             password: Some(c.password.clone()),
-            serveraddress: Some(parsed.registry.clone()),
+            serveraddress: Some(parsed.registry_host().to_string()),
             ..Default::default()
         });
         self.block_on(async {
-            let mut stream = self.docker.push_image(name, Some(options), auth);
+            let mut stream = self.docker.push_image(&name, Some(options), auth);
             let mut digest = None;
             while let Some(item) = stream.next().await {
                 match item {

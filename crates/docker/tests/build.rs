@@ -275,3 +275,36 @@ fn large_context_streams_in_chunks() {
     assert_eq!(info.size, 64 * 1024 * 1024);
     assert!(info.contents.is_none());
 }
+
+/// A request carrying a context listing sends exactly that list: a file that appears after the
+/// listing was made (after dorun hashed the context for the identity) is not sent, so the image
+/// cannot hold a file its content tag does not account for.
+#[test]
+fn a_given_context_listing_is_sent_as_listed() {
+    let Some(engine) = common::engine() else {
+        return;
+    };
+    let mut images = Images::new(&engine);
+    let dir = busybox_context("COPY . /ctx/\n");
+    let ctx = dir.path();
+    std::fs::write(ctx.join("hashed.txt"), "in the listing").unwrap();
+    let listing = dorun_docker::context_entries(ctx, "Dockerfile").unwrap();
+    std::fs::write(ctx.join("late.txt"), "written after the listing").unwrap();
+
+    let tag = images.track(&unique_ref("listed"));
+    let mut req = request(ctx, &tag);
+    req.context = Some(listing);
+    let (result, events) = build(&engine, &req);
+    result.unwrap_or_else(|e| panic!("{e}\n{events:#?}"));
+    assert!(engine.stat_path(&tag, "/ctx/hashed.txt").unwrap().is_some());
+    assert_eq!(engine.stat_path(&tag, "/ctx/late.txt").unwrap(), None);
+
+    // Without a listing the build lists the directory itself, as before.
+    let walked = images.track(&unique_ref("walked"));
+    let (result, events) = build(&engine, &request(ctx, &walked));
+    result.unwrap_or_else(|e| panic!("{e}\n{events:#?}"));
+    assert!(engine
+        .stat_path(&walked, "/ctx/late.txt")
+        .unwrap()
+        .is_some());
+}

@@ -31,8 +31,9 @@ pub struct Entry {
 /// Every variant's entry, in build order (the order of every list).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Book {
-    /// The configured registry (empty: none); a push record for another one is history.
-    pub registry: String,
+    /// The configured registry (None: local engine only); a push record for another one is
+    /// history.
+    pub registry: Option<String>,
     pub entries: Vec<Entry>,
 }
 
@@ -100,7 +101,7 @@ impl Book {
     pub fn current_push(&self, v: usize) -> Option<&PushRecord> {
         let e = &self.entries[v];
         e.push.as_ref().filter(|r| {
-            r.registry == self.registry
+            Some(&r.registry) == self.registry.as_ref()
                 && r.content_reference == e.content_ref
                 && r.reference == e.human_ref
         })
@@ -198,7 +199,7 @@ mod tests {
 
     fn book(entries: Vec<Entry>) -> Book {
         Book {
-            registry: REGISTRY.into(),
+            registry: Some(REGISTRY.into()),
             entries,
         }
     }

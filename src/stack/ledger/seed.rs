@@ -4,16 +4,15 @@
 //! some image is changed (only changed images can count as built).
 use super::book::{Book, Entry};
 use crate::exec::work::TaskError;
-use crate::fingerprint::StatCache;
 use crate::stack::manifest::record as manifest_record;
 use crate::stack::push::record as push_record;
 use crate::stack::runtime::Runtime;
 use crate::stack::test::{self, report};
 use dorun_docker::LocalImages;
 
-pub fn read(rt: &Runtime, cache: &StatCache) -> Result<Book, TaskError> {
+pub fn read(rt: &Runtime) -> Result<Book, TaskError> {
     let mut entries = (0..rt.spec.variants.len())
-        .map(|v| entry(rt, v, cache))
+        .map(|v| entry(rt, v))
         .collect::<Result<Vec<Entry>, TaskError>>()?;
     if entries.iter().any(|e| e.changed) {
         let images = rt.local_images()?;
@@ -34,19 +33,18 @@ fn is_built(images: &LocalImages, e: &Entry) -> bool {
         .is_some_and(|id| images.id_of(&e.human_ref) == Some(id))
 }
 
-fn entry(rt: &Runtime, v: usize, cache: &StatCache) -> Result<Entry, TaskError> {
-    let id = rt.identity(v, cache)?;
-    let content_ref = rt.content_ref(v, &id);
+fn entry(rt: &Runtime, v: usize) -> Result<Entry, TaskError> {
+    let content_ref = rt.facts(v)?.content.to_string();
     // Results of other tests, limits or identities do not count; nor do those whose test
     // files cannot be read now (the test subtask reports that).
     let test = report::load(rt, v)
-        .filter(|r| test::current_digest(rt, v, cache).is_ok_and(|digest| digest == r.fingerprint));
+        .filter(|r| test::current_digest(rt, v).is_ok_and(|digest| digest == r.fingerprint));
     let manifest = manifest_record::read(rt, v).filter(|r| r.content_reference == content_ref);
     Ok(Entry {
         key: rt.variant(v).key.clone(),
         parent: rt.variant(v).parent,
-        human_ref: rt.human_ref(v),
-        changed: !rt.is_published(v, cache)?,
+        human_ref: rt.human(v).to_string(),
+        changed: !rt.is_published(v)?,
         built: false,
         test,
         push: push_record::read_any(rt, v),

@@ -31,17 +31,17 @@ pub struct ManifestWork {
 }
 
 impl Work for ManifestWork {
-    fn fingerprint(&self, cx: &TaskCx) -> Result<Fingerprint, TaskError> {
+    fn fingerprint(&self, _cx: &TaskCx) -> Result<Fingerprint, TaskError> {
         let rt = &self.rt;
         let v = self.variant;
-        let id = rt.identity(v, cx.cache)?;
         let mut fp = Fingerprint {
             kind: "images-manifest".into(),
             ..Default::default()
         };
         fp.settings
-            .insert("identity".into(), rt.content_ref(v, &id));
-        fp.settings.insert("reference".into(), rt.human_ref(v));
+            .insert("identity".into(), rt.facts(v)?.content.to_string());
+        fp.settings
+            .insert("reference".into(), rt.human(v).to_string());
         for name in &rt.spec.image(&rt.variant(v).image).manifests {
             let m = &rt.spec.manifests[name];
             fp.settings.insert(
@@ -80,16 +80,16 @@ impl Work for ManifestWork {
 
     fn execute(
         &self,
-        cx: &TaskCx,
+        _cx: &TaskCx,
         _decision: &Decision,
         log: &mut File,
     ) -> Result<Produced, TaskError> {
         let rt = &self.rt;
         let v = self.variant;
         let variant = rt.variant(v);
-        let id = rt.identity(v, cx.cache)?;
-        let content_ref = rt.content_ref(v, &id);
-        let engine = rt.engine().map_err(TaskError::environment)?;
+        let facts = rt.facts(v)?;
+        let content_ref = facts.content.to_string();
+        let engine = rt.engine()?;
         let docker = TaskError::from;
         let config = engine.image_config(&content_ref).map_err(|e| match e {
             dorun_docker::DockerError::ImageNotFound { .. } => TaskError::new(format!(
@@ -111,10 +111,10 @@ impl Work for ManifestWork {
             key: variant.key.clone(),
             image: variant.image.clone(),
             plan: variant.plan.clone(),
-            reference: rt.human_ref(v),
+            reference: rt.human(v).to_string(),
             content_reference: content_ref.clone(),
             parent: match variant.parent {
-                Some(p) => Some(rt.content_ref(p, &rt.identity(p, cx.cache)?)),
+                Some(p) => Some(rt.facts(p)?.content.to_string()),
                 None => None,
             },
             image_id: config.id.clone(),
@@ -158,7 +158,7 @@ impl Work for ManifestWork {
             );
             rec.sections.push(section);
         }
-        record::save(rt, v, &rec, cx.cache)?;
+        record::save(rt, v, &rec)?;
         let _ = writeln!(log, "wrote {}/{}", rt.manifests_dir.display(), rec.file);
         let mut produced = Produced::default();
         produced.extra.insert("manifest".into(), rec.file);

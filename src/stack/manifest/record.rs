@@ -4,14 +4,13 @@
 //! again after a push adds the digest.
 use super::model::ManifestRecord;
 use crate::exec::work::TaskError;
-use crate::fingerprint::StatCache;
 use crate::stack::runtime::Runtime;
 use serde::Serialize;
 use std::path::PathBuf;
 
 /// `<name>-<human tag>.md`: the plan shows in the tag's prefix.
 pub fn file_name(rt: &Runtime, v: usize) -> String {
-    format!("{}-{}.md", rt.variant(v).image, rt.human_tag(v))
+    format!("{}-{}.md", rt.variant(v).image, rt.human(v).tag())
 }
 
 pub fn manifests_dir(rt: &Runtime) -> PathBuf {
@@ -29,15 +28,10 @@ pub fn read(rt: &Runtime, v: usize) -> Option<ManifestRecord> {
 
 /// Stores a new record, has the ledger render its page and STACK.md, then removes the page of
 /// the variant's previous record (a new commit or identity renames it).
-pub fn save(
-    rt: &Runtime,
-    v: usize,
-    rec: &ManifestRecord,
-    cache: &StatCache,
-) -> Result<(), TaskError> {
+pub fn save(rt: &Runtime, v: usize, rec: &ManifestRecord) -> Result<(), TaskError> {
     let old = read(rt, v);
     write_json(&record_path(rt, v), rec)?;
-    rt.ledger.described(rt, cache, v, rec.clone())?;
+    rt.ledger.described(rt, v, rec.clone())?;
     if let Some(old) = old {
         let stale = old.file != rec.file && !old.file.contains('/') && !old.file.is_empty();
         if stale {

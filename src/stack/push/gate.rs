@@ -2,13 +2,12 @@
 //! IMAGES_TEST_PASSED. Every push subtask checks it before its first push, so a push started
 //! with `--only` cannot slip past a failed or missing test either.
 use crate::exec::work::TaskError;
-use crate::fingerprint::StatCache;
 use crate::stack::artifacts;
 use crate::stack::runtime::Runtime;
 
 /// Ok when every built image passed its tests; otherwise the refusal, naming the images.
-pub fn check(rt: &Runtime, cache: &StatCache) -> Result<(), TaskError> {
-    let built = rt.ledger.view(rt, cache, |book| book.built_refs())?;
+pub fn check(rt: &Runtime) -> Result<(), TaskError> {
+    let built = rt.ledger.view(rt, |book| book.built_refs())?;
     // The lists as written, not the ledger's results: a pass under another commit's human tag
     // counts only once a test subtask has listed the image again.
     let passed = artifacts::read_list(rt, "IMAGES_TEST_PASSED");

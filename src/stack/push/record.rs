@@ -4,7 +4,6 @@
 //! a push cut short lists exactly what reached the registry, and a resumed run ends with the same
 //! file as a clean one. No record ever holds a credential.
 use crate::exec::work::TaskError;
-use crate::fingerprint::StatCache;
 use crate::stack::runtime::Runtime;
 use serde::{Deserialize, Serialize};
 
@@ -63,12 +62,12 @@ pub fn read_any(rt: &Runtime, v: usize) -> Option<PushRecord> {
 
 /// The variant's record if it describes a push of the current identity, under the current
 /// human tag, to the configured registry: anything else is history, not this pipeline's result.
-pub fn read_current(rt: &Runtime, v: usize, cache: &StatCache) -> Option<PushRecord> {
+pub fn read_current(rt: &Runtime, v: usize) -> Option<PushRecord> {
     let record = read_any(rt, v)?;
-    let id = rt.identity(v, cache).ok()?;
-    let current = record.registry == rt.spec.registry
-        && record.content_reference == rt.content_ref(v, &id)
-        && record.reference == rt.human_ref(v);
+    let facts = rt.facts(v).ok()?;
+    let current = Some(&record.registry) == rt.spec.registry.as_ref()
+        && record.content_reference == facts.content.to_string()
+        && record.reference == rt.human(v).to_string();
     current.then_some(record)
 }
 

@@ -154,7 +154,7 @@ mod tests {
         };
         StackSpec {
             images_dir: "images".into(),
-            registry: String::new(),
+            registry: None,
             namespace: String::new(),
             tag_prefix: "t".into(),
             stable_tag: "stable".into(),

@@ -17,7 +17,7 @@ use super::runtime::Runtime;
 use crate::config::stack_model::StackSpec;
 use crate::exec::work::{Carry, Decision, Produced, TaskCx, TaskError, Work};
 use crate::fingerprint::record::hex;
-use crate::fingerprint::{DirtyReason, Fingerprint, RecordSummary, StatCache};
+use crate::fingerprint::{DirtyReason, Fingerprint, RecordSummary};
 use case::CaseResult;
 use discover::Kind;
 use std::fs::File;
@@ -35,9 +35,9 @@ pub struct TestWork {
 
 /// Everything that changes a variant's test results: the image identity, every file of its
 /// test folders, which files are tests (the executable bit is not in a content hash), limits.
-pub fn fingerprint_of(rt: &Runtime, v: usize, cache: &StatCache) -> Result<Fingerprint, TaskError> {
-    let id = rt.identity(v, cache)?;
-    let inputs = discover::hash_inputs(&rt.root, &rt.spec, v, cache)
+pub fn fingerprint_of(rt: &Runtime, v: usize) -> Result<Fingerprint, TaskError> {
+    let facts = rt.facts(v)?;
+    let inputs = discover::hash_inputs(&rt.root, &rt.spec, v, rt.cache())
         .map_err(|e| TaskError::new(format!("cannot read the test files: {e}")))?;
     let (tests, _) = discover::tests_of(&rt.root, &rt.spec, v);
     let limits = &rt.spec.image(&rt.variant(v).image).test;
@@ -47,7 +47,7 @@ pub fn fingerprint_of(rt: &Runtime, v: usize, cache: &StatCache) -> Result<Finge
         ..Default::default()
     };
     let settings = [
-        ("identity", rt.content_tag(v, &id)),
+        ("identity", facts.content.tag().to_string()),
         (
             "tests",
             tests
@@ -68,8 +68,8 @@ pub fn fingerprint_of(rt: &Runtime, v: usize, cache: &StatCache) -> Result<Finge
 }
 
 /// The digest stored results must carry to count for variant `v` now.
-pub fn current_digest(rt: &Runtime, v: usize, cache: &StatCache) -> Result<String, TaskError> {
-    Ok(hex(&fingerprint_of(rt, v, cache)?.digest()))
+pub fn current_digest(rt: &Runtime, v: usize) -> Result<String, TaskError> {
+    Ok(hex(&fingerprint_of(rt, v)?.digest()))
 }
 
 /// Parses every checks.toml of the stack, so a bad one stops dorun at load time with exit 2
@@ -86,8 +86,8 @@ pub fn validate_all(root: &Path, spec: &StackSpec) -> crate::error::Result<()> {
 
 /// The end-of-run table of test results (every built image with current results), for the
 /// coordinator to print after a run that included test subtasks.
-pub fn summary_table(rt: &Runtime, cache: &StatCache) -> Option<String> {
-    report::summary_table(rt, cache)
+pub fn summary_table(rt: &Runtime) -> Option<String> {
+    report::summary_table(rt)
 }
 
 impl TestWork {
@@ -100,11 +100,11 @@ impl TestWork {
     /// `plan` predicts that `build:X` runs first, X will be built by the time this is decided.
     fn is_built(&self, cx: &TaskCx) -> bool {
         let rt = &self.rt;
-        if cx.deps_will_run && !rt.is_published(self.variant, cx.cache).unwrap_or(false) {
+        if cx.deps_will_run && !rt.is_published(self.variant).unwrap_or(false) {
             return true;
         }
         rt.ledger
-            .view(rt, cx.cache, |book| book.is_built(self.variant))
+            .view(rt, |book| book.is_built(self.variant))
             .unwrap_or(true)
     }
 
@@ -116,7 +116,7 @@ impl TestWork {
     ) -> Result<Vec<CaseResult>, TaskError> {
         let rt = &self.rt;
         let v = self.variant;
-        let engine = rt.engine().map_err(TaskError::environment)?;
+        let engine = rt.engine()?;
         let present = engine.image_id(image).map_err(TaskError::from)?;
         if present.is_none() {
             return Err(TaskError::new(format!(
@@ -129,7 +129,7 @@ impl TestWork {
         let _ = writeln!(
             log,
             "testing {image} ({}) with {} test file(s); limits: memory {}, cpus {}, network {}, timeout {}",
-            rt.human_ref(v),
+            rt.human(v),
             tests.len(),
             limits.memory_bytes.map(|m| m.to_string()).unwrap_or_else(|| "unlimited".into()),
             limits.cpus.map(|c| c.to_string()).unwrap_or_else(|| "unlimited".into()),
@@ -146,7 +146,7 @@ impl TestWork {
             engine: &engine,
             image: image.to_string(),
             variant: self.key().to_string(),
-            repository: rt.repository(v),
+            repository: rt.human(v).name(),
             limits,
             interrupted: &cx.procs.interrupted,
         };
@@ -186,8 +186,8 @@ impl Work for TestWork {
         false
     }
 
-    fn fingerprint(&self, cx: &TaskCx) -> Result<Fingerprint, TaskError> {
-        fingerprint_of(&self.rt, self.variant, cx.cache)
+    fn fingerprint(&self, _cx: &TaskCx) -> Result<Fingerprint, TaskError> {
+        fingerprint_of(&self.rt, self.variant)
     }
 
     /// Judged by identity and test files, not by what `build:X` recorded (a build that only
@@ -203,20 +203,23 @@ impl Work for TestWork {
         // Judged by what this task recorded, not only by the list file, which every test task
         // rewrites whole: a decision must not depend on which other test finished first.
         if decision.is_up_to_date() && self.is_built(cx) {
-            let reference = self.rt.human_ref(self.variant);
+            let reference = self.rt.human(self.variant);
+            let listed_as = reference.to_string();
             let recorded = cx.state.load_summary(cx.name);
             let recorded = recorded.as_ref().and_then(|r| r.extra.get(LISTED_AS));
-            let why = if recorded != Some(&reference) {
-                Some(format!(
-                    "its tests passed on this identity; the lists are to name it as {reference}"
-                ))
-            } else if !artifacts::read_list(&self.rt, "IMAGES_TEST_PASSED").contains(&reference) {
-                Some(format!("IMAGES_TEST_PASSED does not list {reference} yet"))
+            let why = if recorded != Some(&listed_as) {
+                Some(DirtyReason::ListedUnderAnotherTag {
+                    reference: reference.clone(),
+                })
+            } else if !artifacts::read_list(&self.rt, "IMAGES_TEST_PASSED").contains(&listed_as) {
+                Some(DirtyReason::NotListedAsPassed {
+                    reference: reference.clone(),
+                })
             } else {
                 None
             };
             if let Some(why) = why {
-                decision.reasons.push(DirtyReason::Other(why));
+                decision.reasons.push(why);
                 decision.carry = Carry::StoredResultsValid;
             }
         }
@@ -227,11 +230,9 @@ impl Work for TestWork {
         let rt = &self.rt;
         let store = format!("{}/test/{}.json", rt.artifacts_dir.display(), self.key());
         match report::load(rt, self.variant) {
-            None => return vec![DirtyReason::Other(format!("test results {store} missing"))],
+            None => return vec![DirtyReason::TestResultsMissing { store }],
             Some(r) if !r.passed || r.fingerprint != hex(&record.fingerprint_digest) => {
-                return vec![DirtyReason::Other(format!(
-                    "test results {store} are not those of the last passing run"
-                ))]
+                return vec![DirtyReason::TestResultsStale { store }]
             }
             Some(_) => {}
         }
@@ -247,11 +248,12 @@ impl Work for TestWork {
         let rt = &self.rt;
         let v = self.variant;
         let digest = hex(&decision.fingerprint.digest());
-        let id = rt.identity(v, cx.cache)?;
-        let image = rt.content_ref(v, &id);
+        let image = rt.facts(v)?.content.to_string();
         let mut produced = Produced::default();
         produced.extra.insert("image".into(), image.clone());
-        produced.extra.insert(LISTED_AS.into(), rt.human_ref(v));
+        produced
+            .extra
+            .insert(LISTED_AS.into(), rt.human(v).to_string());
 
         let reusable = decision.carry == Carry::StoredResultsValid;
         if let Some(r) =
@@ -265,7 +267,7 @@ impl Work for TestWork {
             for c in &r.cases {
                 let _ = writeln!(log, "--- PASS {} ({:.2}s)", c.name, c.seconds);
             }
-            rt.ledger.rewrite_tests(rt, cx.cache)?;
+            rt.ledger.rewrite_tests(rt)?;
             produced
                 .extra
                 .insert("passed".into(), r.cases.len().to_string());
@@ -275,7 +277,7 @@ impl Work for TestWork {
         let cases = self.run_tests(cx, &image, log)?;
         let results = report::VariantResults::new(self.key(), &image, digest, &cases);
         report::store(rt, v, &results)?;
-        rt.ledger.tested(rt, cx.cache, v, results.clone())?;
+        rt.ledger.tested(rt, v, results.clone())?;
         let failed = results.failed();
         let _ = writeln!(
             log,

@@ -5,7 +5,6 @@
 //! while its fingerprint (image identity, test files, limits) is still the current one.
 use super::case::{tail, CaseResult};
 use crate::exec::work::TaskError;
-use crate::fingerprint::StatCache;
 use crate::stack::ledger::TestRow;
 use crate::stack::runtime::Runtime;
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
@@ -114,9 +113,9 @@ pub fn junit(rows: &[TestRow<'_>]) -> String {
 
 /// A short table of every current result, for the log and the end of the run; `None` when
 /// no built image has test results yet.
-pub fn summary_table(rt: &Runtime, cache: &StatCache) -> Option<String> {
+pub fn summary_table(rt: &Runtime) -> Option<String> {
     rt.ledger
-        .view(rt, cache, |book| table(&book.test_rows()))
+        .view(rt, |book| table(&book.test_rows()))
         .ok()
         .flatten()
 }

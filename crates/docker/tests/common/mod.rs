@@ -88,6 +88,7 @@ pub fn request(dir: &Path, tag: &str) -> BuildRequest {
         tags: vec![tag.to_string()],
         build_args: BTreeMap::new(),
         labels: BTreeMap::new(),
+        context: None,
     }
 }
 
