@@ -5,7 +5,7 @@ use crate::error::{Error, Result};
 use crate::graph::Graph;
 use crate::session::Session;
 
-pub fn run(cli: Cli) -> Result<()> {
+pub(crate) fn run(cli: Cli) -> Result<()> {
     let Cli {
         command,
         tasks,

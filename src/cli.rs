@@ -8,7 +8,7 @@ use std::path::PathBuf;
     version,
     about = "Keeps a stack of Docker images built, tested and published with the least work possible"
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
 
@@ -23,7 +23,7 @@ pub struct Cli {
 }
 
 #[derive(clap::Args, Debug, Clone, Default)]
-pub struct GlobalOptions {
+pub(crate) struct GlobalOptions {
     /// Path of tasks.toml (default: ./tasks.toml, searched upward)
     #[arg(short = 'f', long = "file", global = true)]
     pub file: Option<PathBuf>,
@@ -39,7 +39,7 @@ pub struct GlobalOptions {
 }
 
 #[derive(clap::Args, Debug, Clone, Default)]
-pub struct RunOptions {
+pub(crate) struct RunOptions {
     /// Number of tasks run at once (default: settings.jobs or the CPU count)
     #[arg(short = 'j', long = "jobs", env = "DORUN_JOBS")]
     pub jobs: Option<usize>,
@@ -55,7 +55,7 @@ pub struct RunOptions {
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Progress {
+pub(crate) enum Progress {
     #[default]
     Auto,
     Tty,
@@ -64,13 +64,13 @@ pub enum Progress {
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GraphFormat {
+pub(crate) enum GraphFormat {
     Dot,
     Mermaid,
 }
 
 #[derive(Subcommand, Debug)]
-pub enum Command {
+pub(crate) enum Command {
     /// Run tasks (same as `dorun TASK...`)
     Run {
         tasks: Vec<String>,

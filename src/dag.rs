@@ -2,7 +2,7 @@
 //! in a large tasks.toml would overflow the stack of a recursive walk.
 
 /// Every node, dependencies before dependents; roots (and ties) in index order.
-pub fn post_order<'a>(count: usize, deps: impl Fn(usize) -> &'a [usize]) -> Vec<usize> {
+pub(crate) fn post_order<'a>(count: usize, deps: impl Fn(usize) -> &'a [usize]) -> Vec<usize> {
     let mut done = vec![false; count];
     let mut order = Vec::with_capacity(count);
     // (node, how many of its deps were already pushed)
@@ -35,7 +35,10 @@ pub fn post_order<'a>(count: usize, deps: impl Fn(usize) -> &'a [usize]) -> Vec<
 
 /// The first dependency loop found, as the nodes along it with the first repeated at the end
 /// (`[a, b, a]`); None when the graph is acyclic.
-pub fn find_cycle<'a>(count: usize, deps: impl Fn(usize) -> &'a [usize]) -> Option<Vec<usize>> {
+pub(crate) fn find_cycle<'a>(
+    count: usize,
+    deps: impl Fn(usize) -> &'a [usize],
+) -> Option<Vec<usize>> {
     #[derive(Clone, Copy, PartialEq)]
     enum Mark {
         New,

@@ -25,7 +25,7 @@ impl Location {
 /// thousands of spans, and scanning from the start of the file for each one made loading it
 /// quadratic.
 #[derive(Debug, Clone)]
-pub struct LineIndex {
+pub(crate) struct LineIndex {
     line_starts: Vec<usize>,
     /// Offsets of UTF-8 continuation bytes: a column counts characters, not bytes.
     continuation_bytes: Vec<usize>,
@@ -35,7 +35,7 @@ pub struct LineIndex {
 const MAX_SHOWN_LINE: usize = 200;
 
 impl LineIndex {
-    pub fn new(source: &str) -> LineIndex {
+    pub(crate) fn new(source: &str) -> LineIndex {
         let bytes = source.as_bytes();
         let positions =
             |wanted: fn(u8) -> bool| (0..bytes.len()).filter(move |&i| wanted(bytes[i]));
@@ -48,7 +48,7 @@ impl LineIndex {
     }
 
     /// The 1-based line and column (in characters) of `offset`, with the text of its line.
-    pub fn locate(&self, file: &std::path::Path, source: &str, offset: usize) -> Location {
+    pub(crate) fn locate(&self, file: &std::path::Path, source: &str, offset: usize) -> Location {
         let mut offset = offset.min(source.len());
         while !source.is_char_boundary(offset) {
             offset -= 1;
@@ -231,7 +231,10 @@ impl std::error::Error for Error {}
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// The closest candidate by edit distance, when close enough to be a plausible typo.
-pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+pub(crate) fn suggest<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
     candidates
         .into_iter()
         .map(|c| (strsim::damerau_levenshtein(name, c), c))

@@ -28,7 +28,7 @@ outputs = ["out/hello.txt"]  # a missing or modified output makes the task run a
 # build = { builtin = "images-build", deps = ["changed"] }
 "#;
 
-pub fn write_starter(path: &Path) -> Result<()> {
+pub(crate) fn write_starter(path: &Path) -> Result<()> {
     if path.exists() {
         return Err(Error::Usage(format!(
             "{} already exists; dorun init never overwrites it",

@@ -1,21 +1,32 @@
 //! dorun: a declarative task runner whose first-class job is a stack of Docker images.
 //! `main_entry` parses the command line, runs it and maps errors to the documented exit codes.
-pub mod app;
-pub mod cli;
-pub mod commands;
-pub mod config;
-pub mod dag;
-pub mod error;
-pub mod exec;
-pub mod fingerprint;
-pub mod graph;
-pub mod init;
-pub mod report;
-pub mod session;
-pub mod stack;
-pub mod state;
+pub(crate) mod app;
+pub(crate) mod cli;
+pub(crate) mod commands;
+pub(crate) mod config;
+pub(crate) mod dag;
+pub(crate) mod error;
+pub(crate) mod exec;
+pub(crate) mod fingerprint;
+pub(crate) mod graph;
+pub(crate) mod init;
+pub(crate) mod report;
+pub(crate) mod session;
+pub(crate) mod stack;
+pub(crate) mod state;
+pub(crate) mod sync;
 
 use clap::Parser;
+
+// The library's API beyond `main_entry`: the loaders, as the binary runs them, for the
+// in-process property tests (tests/integration/properties.rs).
+pub use config::load as load_tasks_toml;
+pub use error::{Error, Result};
+pub use graph::Graph;
+/// The `checks.toml` loader of image tests.
+pub mod checks {
+    pub use crate::stack::test::checks::{load, parse};
+}
 
 pub fn main_entry() -> i32 {
     let cli = match cli::Cli::try_parse() {

@@ -13,13 +13,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 /// A loaded project with its graph and the shared pieces every command uses.
-pub struct Session {
+pub(crate) struct Session {
     pub shared: Arc<Shared>,
     pub stack: crate::stack::Stack,
 }
 
 impl Session {
-    pub fn new(project: Project, graph: Graph) -> Result<Session> {
+    pub(crate) fn new(project: Project, graph: Graph) -> Result<Session> {
         let project = Arc::new(project);
         let state = Arc::new(State::new(project.root.join(&project.settings.state_dir)));
         let cache = Arc::new(StatCache::load(&state.stat_cache_path()));
@@ -52,7 +52,7 @@ impl Session {
 
     /// Half-written files of a killed run: its temp files in the state, artifacts and
     /// manifests dirs. Called under the project lock.
-    pub fn sweep_temp_files(&self) {
+    pub(crate) fn sweep_temp_files(&self) {
         let project = &self.shared.project;
         let settings = &project.settings;
         let dirs: Vec<PathBuf> = [
@@ -66,12 +66,16 @@ impl Session {
         crate::state::sweep_temp_files(&dirs);
     }
 
-    pub fn graph(&self) -> &Graph {
+    pub(crate) fn graph(&self) -> &Graph {
         &self.shared.graph
     }
 
     /// Selected nodes (all declared tasks when `patterns` is empty) and their closure.
-    pub fn selection(&self, patterns: &[String], only: bool) -> Result<(Vec<usize>, Vec<usize>)> {
+    pub(crate) fn selection(
+        &self,
+        patterns: &[String],
+        only: bool,
+    ) -> Result<(Vec<usize>, Vec<usize>)> {
         let roots = if patterns.is_empty() {
             let g = self.graph();
             (0..g.nodes.len())
@@ -85,7 +89,7 @@ impl Session {
     }
 
     /// -B applies to the selected tasks and, for a builtin's name, to its subtasks.
-    pub fn forced(&self, roots: &[usize], force: bool) -> Vec<bool> {
+    pub(crate) fn forced(&self, roots: &[usize], force: bool) -> Vec<bool> {
         let g = self.graph();
         let mut forced = vec![false; g.nodes.len()];
         if force {
@@ -102,7 +106,7 @@ impl Session {
     }
 
     /// The stack runtime, when any of `order` is an image task.
-    pub fn images_in(&self, order: &[usize]) -> Option<&crate::stack::runtime::Runtime> {
+    pub(crate) fn images_in(&self, order: &[usize]) -> Option<&crate::stack::runtime::Runtime> {
         let rt = self.stack.rt.as_deref()?;
         order
             .iter()
@@ -111,7 +115,7 @@ impl Session {
     }
 
     /// Image tasks need the engine (and registry): check once, up front, for exit code 3.
-    pub fn preflight(&self, order: &[usize]) -> Result<()> {
+    pub(crate) fn preflight(&self, order: &[usize]) -> Result<()> {
         match self.images_in(order) {
             Some(rt) => rt.preflight(),
             None => Ok(()),
@@ -120,13 +124,13 @@ impl Session {
 
     /// For `list` and `info`, which answer from local state what needs no engine or registry:
     /// why the engine or registry is unavailable, if it is (said once, on stderr).
-    pub fn environment_note(&self, order: &[usize]) -> Option<String> {
+    pub(crate) fn environment_note(&self, order: &[usize]) -> Option<String> {
         let why = self.images_in(order)?.check_environment()?;
         eprintln!("dorun: warning: {why}\n  statuses that depend on it are shown as unknown");
         Some(why)
     }
 
-    pub fn predict(&self, order: &[usize], forced: &[bool]) -> Vec<Prediction> {
+    pub(crate) fn predict(&self, order: &[usize], forced: &[bool]) -> Vec<Prediction> {
         predict(&self.shared, order, forced)
     }
 }

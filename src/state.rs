@@ -7,31 +7,27 @@ use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-pub struct State {
+pub(crate) struct State {
     dir: PathBuf,
 }
 
 /// Held for the whole run; the OS releases it if dorun is killed.
-pub struct Lock {
+pub(crate) struct Lock {
     _file: File,
 }
 
 impl State {
-    pub fn new(dir: PathBuf) -> State {
+    pub(crate) fn new(dir: PathBuf) -> State {
         State { dir }
     }
 
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
-    pub fn stat_cache_path(&self) -> PathBuf {
+    pub(crate) fn stat_cache_path(&self) -> PathBuf {
         self.dir.join("stat-cache")
     }
 
     /// Takes the project lock, or fails at once with exit code 3 naming the holder: waiting
     /// silently in CI hides a mistake (two jobs in one workspace), failing fast shows it.
-    pub fn lock(&self) -> Result<Lock> {
+    pub(crate) fn lock(&self) -> Result<Lock> {
         std::fs::create_dir_all(self.dir.join("tasks")).map_err(|e| Error::io(&self.dir, e))?;
         let path = self.dir.join("lock");
         let mut file = std::fs::OpenOptions::new()
@@ -69,7 +65,7 @@ impl State {
     }
 
     /// The summary of the last success, if intact: all a no-op decision reads.
-    pub fn load_summary(&self, task: &str) -> Option<RecordSummary> {
+    pub(crate) fn load_summary(&self, task: &str) -> Option<RecordSummary> {
         // Read only the head of the file: the fingerprint after it can be large.
         use std::io::Read;
         let mut file = File::open(self.record_path(task)).ok()?;
@@ -91,7 +87,7 @@ impl State {
     }
 
     /// The whole record of the last success (summary and full fingerprint), if intact.
-    pub fn load(&self, task: &str) -> Option<TaskRecord> {
+    pub(crate) fn load(&self, task: &str) -> Option<TaskRecord> {
         let bytes = std::fs::read(self.record_path(task)).ok()?;
         let (summary, rest) = decode_summary(&bytes, bytes.len() as u64)?;
         let fingerprint: Fingerprint = decode_checked(rest)?;
@@ -106,7 +102,7 @@ impl State {
 
     /// File layout: magic, total length, then two checksummed sections (the small summary, then the
     /// fingerprint), each as `blake3 | u64 length | bincode`.
-    pub fn save(&self, task: &str, record: &TaskRecord) -> Result<()> {
+    pub(crate) fn save(&self, task: &str, record: &TaskRecord) -> Result<()> {
         let mut bytes = Vec::new();
         bytes.extend_from_slice(MAGIC);
         bytes.extend_from_slice(&[0; 8]); // total length, filled in below
@@ -119,14 +115,14 @@ impl State {
     }
 
     /// Drops a task's record; done before the task starts so a killed run leaves it stale.
-    pub fn forget(&self, task: &str) -> Result<bool> {
+    pub(crate) fn forget(&self, task: &str) -> Result<bool> {
         let path = self.record_path(task);
         remove_if_written_by_dorun(&path, RECORD_KIND).map_err(|e| Error::io(&path, e))
     }
 
     /// Drops every record and the stat cache; only files that carry dorun's header are deleted,
     /// whatever else the state directory holds.
-    pub fn forget_all(&self) -> Result<usize> {
+    pub(crate) fn forget_all(&self) -> Result<usize> {
         let dir = self.dir.join("tasks");
         let mut n = 0;
         if let Ok(entries) = std::fs::read_dir(&dir) {
@@ -228,12 +224,12 @@ fn file_name(task: &str) -> String {
 
 /// The name of every temp file `write_atomic` makes: a dorun killed between create and rename
 /// leaves one behind, and only files so named are swept.
-pub const TEMP_PREFIX: &str = ".dorun-tmp.";
+pub(crate) const TEMP_PREFIX: &str = ".dorun-tmp.";
 
 /// Removes the temp files a killed dorun left in the directories it writes (and their
 /// sub-directories one level down: artifacts/build, artifacts/test, …). Called with the project
 /// lock held, so no live dorun is writing them; returns how many were removed.
-pub fn sweep_temp_files(dirs: &[PathBuf]) -> usize {
+pub(crate) fn sweep_temp_files(dirs: &[PathBuf]) -> usize {
     let mut removed = 0;
     for dir in dirs {
         for entry in walkdir::WalkDir::new(dir)
@@ -260,7 +256,7 @@ pub fn sweep_temp_files(dirs: &[PathBuf]) -> usize {
 /// a no-op-heavy workload (see the README's design notes). The file gets the mode a plain
 /// create would give it (0666 less the umask, 0644 usually), not the temp file's private 0600:
 /// artifacts are build outputs that other users and CI steps read.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let parent = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent)?;

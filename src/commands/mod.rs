@@ -1,5 +1,5 @@
 //! The commands of SPEC §2: `run` (its own module), and list, info, plan, forget, clean, graph.
-pub mod run;
+pub(crate) mod run;
 
 use crate::error::{Error, Result};
 use crate::exec::plan::Prediction;
@@ -11,7 +11,7 @@ use crate::session::Session;
 use serde_json::json;
 use std::path::{Component, Path};
 
-pub fn list(session: &Session, all: bool, json_out: bool) -> Result<()> {
+pub(crate) fn list(session: &Session, all: bool, json_out: bool) -> Result<()> {
     let g = session.graph();
     let shown: Vec<usize> = (0..g.nodes.len())
         .filter(|&i| all || g.nodes[i].parent_task.is_none())
@@ -43,7 +43,7 @@ pub fn list(session: &Session, all: bool, json_out: bool) -> Result<()> {
     Ok(())
 }
 
-pub fn info(session: &Session, patterns: &[String]) -> Result<()> {
+pub(crate) fn info(session: &Session, patterns: &[String]) -> Result<()> {
     let (roots, order) = session.selection(patterns, false)?;
     let g = session.graph();
     let forced = vec![false; g.nodes.len()];
@@ -98,7 +98,7 @@ pub fn info(session: &Session, patterns: &[String]) -> Result<()> {
     Ok(())
 }
 
-pub fn plan(
+pub(crate) fn plan(
     session: &Session,
     patterns: &[String],
     json_out: bool,
@@ -153,7 +153,7 @@ pub fn plan(
     Ok(())
 }
 
-pub fn forget(session: &Session, patterns: &[String], all: bool) -> Result<()> {
+pub(crate) fn forget(session: &Session, patterns: &[String], all: bool) -> Result<()> {
     let state = &session.shared.state;
     if !all && patterns.is_empty() {
         return Err(Error::Usage(
@@ -188,7 +188,7 @@ pub fn forget(session: &Session, patterns: &[String], all: bool) -> Result<()> {
     Ok(())
 }
 
-pub fn clean(session: &Session, patterns: &[String], dry_run: bool) -> Result<()> {
+pub(crate) fn clean(session: &Session, patterns: &[String], dry_run: bool) -> Result<()> {
     let g = session.graph();
     let root = &session.shared.project.root;
     // Only the named tasks (doit: deps are cleaned only when asked); a builtin brings its subtasks.
@@ -256,7 +256,7 @@ fn is_inside(root: &Path, path: &Path) -> bool {
     }
 }
 
-pub fn graph(session: &Session, patterns: &[String], mermaid: bool) -> Result<()> {
+pub(crate) fn graph(session: &Session, patterns: &[String], mermaid: bool) -> Result<()> {
     let g = session.graph();
     let (_, order) = session.selection(patterns, false)?;
     if mermaid {

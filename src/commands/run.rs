@@ -9,7 +9,7 @@ use crate::report;
 use crate::session::Session;
 
 /// Runs the tasks `patterns` name, and what they depend on.
-pub fn run(
+pub(crate) fn run(
     session: &Session,
     patterns: &[String],
     run: &RunOptions,

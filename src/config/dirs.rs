@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use toml::Spanned;
 
 /// One directory setting: its key, its value as written (None: the default) and the default.
-pub struct DirSetting<'a> {
+pub(crate) struct DirSetting<'a> {
     pub key: &'static str,
     pub value: Option<&'a Spanned<String>>,
     pub default: &'static str,
@@ -16,13 +16,13 @@ pub struct DirSetting<'a> {
 
 /// Where the images live, when tasks.toml has a `[stack]`: the images directory
 /// (project-relative) and the declared image names.
-pub struct Images<'a> {
+pub(crate) struct Images<'a> {
     pub dir: &'a str,
     pub names: Vec<&'a str>,
 }
 
 /// Checks a directory setting and returns it relative to the project root, as written.
-pub fn check(
+pub(crate) fn check(
     setting: &DirSetting,
     root: &Path,
     images: Option<&Images>,

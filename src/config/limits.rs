@@ -2,14 +2,14 @@
 //! tasks.toml is loaded, so that a bad limit fails with its line and not when a test starts.
 
 /// Docker refuses a memory limit below 6 MB.
-pub const MIN_MEMORY_BYTES: i64 = 6 * 1024 * 1024;
+pub(crate) const MIN_MEMORY_BYTES: i64 = 6 * 1024 * 1024;
 /// Docker's smallest CPU share.
-pub const MIN_CPUS: f64 = 0.01;
+pub(crate) const MIN_CPUS: f64 = 0.01;
 /// No machine dorun runs on has more; a larger number is a typo.
-pub const MAX_CPUS: f64 = 1024.0;
+pub(crate) const MAX_CPUS: f64 = 1024.0;
 
 /// `512m`, `1g`, `1048576` (bytes) as Docker reads them, at least 6 MB; the error says why not.
-pub fn parse_memory(text: &str) -> Result<i64, String> {
+pub(crate) fn parse_memory(text: &str) -> Result<i64, String> {
     let lower = text.trim().to_ascii_lowercase();
     let s = lower.strip_suffix('b').unwrap_or(&lower);
     let (number, multiplier) = match s.chars().last() {
@@ -37,7 +37,7 @@ pub fn parse_memory(text: &str) -> Result<i64, String> {
 }
 
 /// A number of CPUs: finite, at least 0.01 (Docker's smallest share), at most 1024.
-pub fn check_cpus(cpus: f64) -> Result<f64, String> {
+pub(crate) fn check_cpus(cpus: f64) -> Result<f64, String> {
     if cpus.is_finite() && (MIN_CPUS..=MAX_CPUS).contains(&cpus) {
         Ok(cpus)
     } else {

@@ -1,23 +1,22 @@
 //! Reading tasks.toml: find the file, parse it (`schema`), warn about unknown keys, and turn it
 //! into the validated model (`resolve`).
-pub mod dirs;
-pub mod limits;
-pub mod model;
-pub mod reference;
-pub mod resolve;
-pub mod schema;
-pub mod stack;
-pub mod stack_model;
-pub mod unknown_keys;
+pub(crate) mod dirs;
+pub(crate) mod limits;
+pub(crate) mod model;
+pub(crate) mod reference;
+pub(crate) mod resolve;
+pub(crate) mod schema;
+pub(crate) mod stack;
+pub(crate) mod stack_model;
+pub(crate) mod unknown_keys;
 
 use crate::error::{Error, Location, Result};
 use std::path::{Path, PathBuf};
 
-pub use model::*;
-pub use stack_model::{ImageSpec, ManifestCommand, Plan, StackSpec, TestLimits, Variant};
+pub(crate) use model::*;
 
 /// Finds tasks.toml: an explicit `-f PATH`, else `./tasks.toml` searched upward like git.
-pub fn find_file(explicit: Option<&Path>, cwd: &Path) -> Result<PathBuf> {
+pub(crate) fn find_file(explicit: Option<&Path>, cwd: &Path) -> Result<PathBuf> {
     if let Some(path) = explicit {
         let path = cwd.join(path);
         if !path.is_file() {
@@ -59,7 +58,7 @@ pub fn load(file: &Path) -> Result<Project> {
 
 /// The text of a TOML file, or a configuration error at the first byte that is not UTF-8 (TOML
 /// files are UTF-8; a Latin-1 editor or a stray binary byte is the usual cause).
-pub fn utf8(file: &Path, bytes: Vec<u8>) -> Result<String> {
+pub(crate) fn utf8(file: &Path, bytes: Vec<u8>) -> Result<String> {
     String::from_utf8(bytes).map_err(|e| {
         let valid = e.utf8_error().valid_up_to();
         let bytes = e.as_bytes();

@@ -5,15 +5,15 @@ use crate::error::{Error, Location, Result};
 use toml::Spanned;
 
 /// Docker's limit on the length of a tag.
-pub const MAX_TAG_LEN: usize = 128;
+pub(crate) const MAX_TAG_LEN: usize = 128;
 
 /// What dorun appends to a tag prefix: the content tag (`-id-` and 12 hex digits) is the longest;
 /// the human tag adds `-` and a 7-digit commit.
-pub const CONTENT_TAG_SUFFIX_LEN: usize = "-id-".len() + 12;
+pub(crate) const CONTENT_TAG_SUFFIX_LEN: usize = "-id-".len() + 12;
 
 /// Checks `registry` (`host`, `host:port`, `[v6]:port`) and returns it without a trailing `/`.
 /// Empty is None: "local engine only". The error is the reason, with a hint.
-pub fn check_registry(value: &str) -> Result<Option<String>, String> {
+pub(crate) fn check_registry(value: &str) -> Result<Option<String>, String> {
     let registry = value.trim().trim_end_matches('/');
     if registry.is_empty() {
         return Ok(None);
@@ -70,7 +70,7 @@ fn split_port(registry: &str) -> (&str, Option<&str>) {
 /// The longest tag dorun derives from a tag prefix must fit Docker's 128 characters: the content
 /// tag `<prefix>-id-<12 hex>`, and with plans the stable tag `<prefix>-<stable-tag>`.
 /// `written` is where the prefix comes from (its own `tag-prefix`, or a plan name).
-pub fn check_derived_tags(
+pub(crate) fn check_derived_tags(
     prefix: &str,
     stable_suffix: Option<&str>,
     written: Location,
@@ -97,7 +97,7 @@ pub fn check_derived_tags(
 }
 
 /// A registry from `DORUN_REGISTRY` or tasks.toml, checked; errors exit 2 with their origin.
-pub fn resolve_registry(
+pub(crate) fn resolve_registry(
     written: Option<&Spanned<String>>,
     from_env: Option<String>,
     loc: &Locator,

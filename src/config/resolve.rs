@@ -7,14 +7,14 @@ use std::time::Duration;
 use toml::Spanned;
 
 /// Turns spans into locations in this file (the line index is built once per file).
-pub struct Locator<'a> {
+pub(crate) struct Locator<'a> {
     pub file: &'a Path,
     pub source: &'a str,
     lines: LineIndex,
 }
 
 impl<'a> Locator<'a> {
-    pub fn new(file: &'a Path, source: &'a str) -> Locator<'a> {
+    pub(crate) fn new(file: &'a Path, source: &'a str) -> Locator<'a> {
         Locator {
             file,
             source,
@@ -22,19 +22,19 @@ impl<'a> Locator<'a> {
         }
     }
 
-    pub fn at<T>(&self, s: &Spanned<T>) -> Location {
+    pub(crate) fn at<T>(&self, s: &Spanned<T>) -> Location {
         self.at_offset(s.span().start)
     }
 
-    pub fn at_offset(&self, offset: usize) -> Location {
+    pub(crate) fn at_offset(&self, offset: usize) -> Location {
         self.lines.locate(self.file, self.source, offset)
     }
-    pub fn error<T>(&self, s: &Spanned<T>, message: impl Into<String>) -> Error {
+    pub(crate) fn error<T>(&self, s: &Spanned<T>, message: impl Into<String>) -> Error {
         Error::config(Some(self.at(s)), message)
     }
 }
 
-pub fn resolve(
+pub(crate) fn resolve(
     raw: RawFile,
     root: PathBuf,
     file: PathBuf,
@@ -210,11 +210,11 @@ fn resolve_shell(raw: RawTask, loc: &Locator) -> Result<ShellSpec> {
 }
 
 /// A timeout longer than this is a mistake, and a far larger one would overflow the clock.
-pub const MAX_DURATION: Duration = Duration::from_secs(366 * 24 * 3600);
+pub(crate) const MAX_DURATION: Duration = Duration::from_secs(366 * 24 * 3600);
 
 /// `10m`, `90s`, `1h 30m` (humantime), or a bare number of seconds; longer than zero and at most
 /// `MAX_DURATION`.
-pub fn parse_duration(s: &Spanned<String>, loc: &Locator) -> Result<Duration> {
+pub(crate) fn parse_duration(s: &Spanned<String>, loc: &Locator) -> Result<Duration> {
     let text = s.get_ref().trim();
     duration(text).map_err(|why| {
         loc.error(
@@ -247,14 +247,14 @@ fn duration(text: &str) -> Result<Duration, String> {
 
 /// Inputs and outputs are project-relative: an absolute or `..` path could name files dorun must
 /// never clean, and would put an absolute path into a fingerprint.
-pub fn check_relative_glob(pattern: &Spanned<String>, loc: &Locator) -> Result<()> {
+pub(crate) fn check_relative_glob(pattern: &Spanned<String>, loc: &Locator) -> Result<()> {
     check_inside(pattern, loc)?;
     globset::Glob::new(pattern.get_ref())
         .map(|_| ())
         .map_err(|e| loc.error(pattern, format!("bad glob `{}`: {e}", pattern.get_ref())))
 }
 
-pub fn check_inside(path: &Spanned<String>, loc: &Locator) -> Result<()> {
+pub(crate) fn check_inside(path: &Spanned<String>, loc: &Locator) -> Result<()> {
     let p = Path::new(path.get_ref());
     if path.get_ref().contains('\0') {
         return Err(loc.error(path, "a path cannot contain a NUL character (\\u0000)"));

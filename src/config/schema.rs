@@ -6,7 +6,7 @@ use toml::Spanned;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub struct RawFile {
+pub(crate) struct RawFile {
     #[serde(default)]
     pub settings: RawSettings,
     #[serde(default)]
@@ -22,7 +22,7 @@ pub struct RawFile {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub struct RawSettings {
+pub(crate) struct RawSettings {
     pub default: Option<Spanned<TaskNames>>,
     pub jobs: Option<Spanned<usize>>,
     pub artifacts_dir: Option<Spanned<String>>,
@@ -34,7 +34,7 @@ pub struct RawSettings {
 /// `default = "build"` or `default = ["build", "test"]`; list entries keep their own spans so an
 /// unknown name is reported where it is written.
 #[derive(Debug, Clone)]
-pub enum TaskNames {
+pub(crate) enum TaskNames {
     One(String),
     Many(Vec<Spanned<String>>),
 }
@@ -67,10 +67,10 @@ impl<'de> Deserialize<'de> for TaskNames {
 
 /// `run = "cmd"` and `run = ["a", "b"]` are both accepted.
 #[derive(Debug, Clone, Default)]
-pub struct StringOrList(pub Vec<String>);
+pub(crate) struct StringOrList(pub Vec<String>);
 
 impl StringOrList {
-    pub fn into_vec(self) -> Vec<String> {
+    pub(crate) fn into_vec(self) -> Vec<String> {
         self.0
     }
 }
@@ -103,7 +103,7 @@ impl<'de> Deserialize<'de> for StringOrList {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub struct RawTask {
+pub(crate) struct RawTask {
     pub doc: Option<String>,
     pub builtin: Option<Spanned<String>>,
     pub run: Option<StringOrList>,
@@ -124,7 +124,7 @@ pub struct RawTask {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub struct RawStack {
+pub(crate) struct RawStack {
     pub images_dir: Option<Spanned<String>>,
     pub registry: Option<Spanned<String>>,
     pub namespace: Option<Spanned<String>>,
@@ -139,7 +139,7 @@ pub struct RawStack {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub struct RawPlan {
+pub(crate) struct RawPlan {
     pub tag_prefix: Option<Spanned<String>>,
     #[serde(default)]
     pub build_args: BTreeMap<String, String>,
@@ -147,7 +147,7 @@ pub struct RawPlan {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub struct RawImage {
+pub(crate) struct RawImage {
     pub depends_on: Option<Spanned<String>>,
     #[serde(default)]
     pub build_args: BTreeMap<String, String>,
@@ -161,7 +161,7 @@ pub struct RawImage {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub struct RawTestLimits {
+pub(crate) struct RawTestLimits {
     pub memory: Option<Spanned<String>>,
     pub cpus: Option<Spanned<f64>>,
     pub network: Option<String>,
@@ -170,7 +170,7 @@ pub struct RawTestLimits {
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub struct RawManifest {
+pub(crate) struct RawManifest {
     pub description: Option<String>,
     pub command: Spanned<String>,
 }

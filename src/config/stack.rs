@@ -12,7 +12,7 @@ use super::stack_model::{
     ImageSpec, ManifestCommand, Plan, StackSpec, TestLimits, Variant, DEFAULT_TEST_TIMEOUT,
 };
 
-pub fn resolve(
+pub(crate) fn resolve(
     raw: Option<RawStack>,
     images: BTreeMap<Spanned<String>, RawImage>,
     manifests: BTreeMap<Spanned<String>, RawManifest>,
@@ -414,13 +414,13 @@ fn expand_variants(
 }
 
 /// A path component of a Docker reference: `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`.
-pub fn valid_path_component(s: &str) -> bool {
+pub(crate) fn valid_path_component(s: &str) -> bool {
     let re = regex::Regex::new(r"^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*$").unwrap();
     re.is_match(s)
 }
 
 /// A Docker tag: `[\w][\w.-]{0,127}`.
-pub fn valid_tag(s: &str) -> bool {
+pub(crate) fn valid_tag(s: &str) -> bool {
     let re = regex::Regex::new(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$").unwrap();
     re.is_match(s)
 }

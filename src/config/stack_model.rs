@@ -66,7 +66,7 @@ pub struct Variant {
 }
 
 /// Tests run at most this long unless the image says otherwise.
-pub const DEFAULT_TEST_TIMEOUT: Duration = Duration::from_secs(600);
+pub(crate) const DEFAULT_TEST_TIMEOUT: Duration = Duration::from_secs(600);
 
 impl StackSpec {
     pub fn image(&self, name: &str) -> &ImageSpec {

@@ -40,7 +40,7 @@ const TEST_LIMITS: &[&str] = &["memory", "cpus", "network", "timeout"];
 const MANIFEST: &[&str] = &["description", "command"];
 
 /// One warning per unknown key: `file:line:col: unknown key `x` in [tasks.lint] (ignored)`.
-pub fn find(file: &Path, source: &str) -> Vec<String> {
+pub(crate) fn find(file: &Path, source: &str) -> Vec<String> {
     let Ok(doc) = ImDocument::parse(source) else {
         return Vec::new(); // the real parser reports syntax errors
     };
@@ -86,7 +86,7 @@ pub fn find(file: &Path, source: &str) -> Vec<String> {
 }
 
 /// Inline tables and standard tables look alike to the checker.
-pub trait TableLike {
+pub(crate) trait TableLike {
     fn keys_with_spans(&self) -> Vec<(String, usize)>;
     fn sub_table(&self, key: &str) -> Option<Box<dyn TableLike + '_>>;
 }

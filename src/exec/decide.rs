@@ -7,11 +7,11 @@ use crate::fingerprint::Hash;
 use crate::graph::Action;
 
 /// Input paths with their content hashes, hashed ahead of the decision.
-pub type Inputs = Vec<(String, Hash)>;
+pub(crate) type Inputs = Vec<(String, Hash)>;
 
 /// What a decision needs beyond the shared pieces: taken by the coordinator when the node is
 /// started, or by `plan` in dependency order.
-pub struct Job {
+pub(crate) struct Job {
     pub node: usize,
     /// Each dependency's name and result digest, in declaration order.
     pub deps: Vec<(String, Hash)>,
@@ -23,7 +23,7 @@ pub struct Job {
 
 impl Job {
     /// The context the task is judged (and then run) in; it takes the prefetched inputs.
-    pub fn cx<'a>(
+    pub(crate) fn cx<'a>(
         &mut self,
         shared: &'a Shared,
         on_step: &'a (dyn Fn(usize, usize, &str) + Sync),
@@ -44,7 +44,7 @@ impl Job {
 
 /// The decision on a task node: whether it is up to date, and if not why, with what its check
 /// found for `execute`. `plan` shows exactly this value; the coordinator acts on it.
-pub fn decide(shared: &Shared, job: &Job, cx: &TaskCx) -> Result<Decision, TaskError> {
+pub(crate) fn decide(shared: &Shared, job: &Job, cx: &TaskCx) -> Result<Decision, TaskError> {
     let work = shared.works[job.node]
         .as_ref()
         .expect("every task node has work");
@@ -53,37 +53,37 @@ pub fn decide(shared: &Shared, job: &Job, cx: &TaskCx) -> Result<Decision, TaskE
 
 /// Per node, the result digest it resolved to so far and whether it ran (for `plan`: whether
 /// it is predicted to run).
-pub struct Results {
+pub(crate) struct Results {
     result: Vec<Option<Hash>>,
     ran: Vec<bool>,
 }
 
 impl Results {
-    pub fn new(nodes: usize) -> Results {
+    pub(crate) fn new(nodes: usize) -> Results {
         Results {
             result: vec![None; nodes],
             ran: vec![false; nodes],
         }
     }
 
-    pub fn set(&mut self, node: usize, result: Hash, ran: bool) {
+    pub(crate) fn set(&mut self, node: usize, result: Hash, ran: bool) {
         self.result[node] = Some(result);
         self.ran[node] = ran;
     }
 
     /// For `plan`: `node` cannot be judged, so it is assumed to run; dependents see its
     /// recorded result meanwhile.
-    pub fn will_run(&mut self, node: usize) {
+    pub(crate) fn will_run(&mut self, node: usize) {
         self.ran[node] = true;
     }
 
-    pub fn ran(&self, node: usize) -> bool {
+    pub(crate) fn ran(&self, node: usize) -> bool {
         self.ran[node]
     }
 
     /// A group only gathers its members: it is done as soon as they are, its result combines
     /// theirs and it ran when any of them did. Returns whether it ran.
-    pub fn finish_group(&mut self, shared: &Shared, node: usize) -> bool {
+    pub(crate) fn finish_group(&mut self, shared: &Shared, node: usize) -> bool {
         let ran = shared.graph.nodes[node].deps.iter().any(|&d| self.ran[d]);
         let result = combine(&self.deps_of(shared, node));
         self.set(node, result, ran);
@@ -91,7 +91,7 @@ impl Results {
     }
 
     /// A job for `node` with its dependencies' results as they stand now.
-    pub fn job(&self, shared: &Shared, node: usize, force: bool) -> Job {
+    pub(crate) fn job(&self, shared: &Shared, node: usize, force: bool) -> Job {
         Job {
             node,
             deps: self.deps_of(shared, node),

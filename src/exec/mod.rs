@@ -1,9 +1,9 @@
 //! Running the graph: the pure queue, the coordinator, the kinds of work and child processes.
-pub mod decide;
-pub mod plan;
-pub mod procs;
-pub mod queue;
-pub mod runner;
-pub mod shell;
-pub mod work;
-pub mod worker;
+pub(crate) mod decide;
+pub(crate) mod plan;
+pub(crate) mod procs;
+pub(crate) mod queue;
+pub(crate) mod runner;
+pub(crate) mod shell;
+pub(crate) mod work;
+pub(crate) mod worker;

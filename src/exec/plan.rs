@@ -6,7 +6,7 @@ use crate::fingerprint::DirtyReason;
 use crate::graph::Action;
 
 #[derive(Debug, Clone)]
-pub struct Prediction {
+pub(crate) struct Prediction {
     pub node: usize,
     /// Why it would run: the reasons of the decision `run` would act on now, then the
     /// dependencies that will run first.
@@ -18,13 +18,13 @@ pub struct Prediction {
 }
 
 impl Prediction {
-    pub fn stale(&self) -> bool {
+    pub(crate) fn stale(&self) -> bool {
         !self.reasons.is_empty() || self.error.is_some()
     }
 }
 
 /// Predictions for `order` (topological, as `Graph::closure` returns it).
-pub fn predict(shared: &Shared, order: &[usize], forced: &[bool]) -> Vec<Prediction> {
+pub(crate) fn predict(shared: &Shared, order: &[usize], forced: &[bool]) -> Vec<Prediction> {
     let graph = &shared.graph;
     // `ran` here means "predicted to run".
     let mut results = Results::new(graph.nodes.len());

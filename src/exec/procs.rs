@@ -10,14 +10,14 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 #[derive(Default)]
-pub struct Procs {
+pub(crate) struct Procs {
     groups: Mutex<HashSet<i32>>,
     pub interrupted: std::sync::Arc<AtomicBool>,
 }
 
 /// How a command ended, when it did not succeed.
 #[derive(Debug)]
-pub struct CommandFailure {
+pub(crate) struct CommandFailure {
     pub message: String,
     pub exit_code: Option<i32>,
     /// Killed because `timeout` ran out (the caller words the message with the task's limit).
@@ -26,8 +26,8 @@ pub struct CommandFailure {
 
 impl Procs {
     /// Sends `signal` to every live process group (Ctrl-C: TERM, then KILL).
-    pub fn signal_all(&self, signal: i32) {
-        for &pgid in self.groups.lock().unwrap().iter() {
+    pub(crate) fn signal_all(&self, signal: i32) {
+        for &pgid in crate::sync::lock(&self.groups).iter() {
             // SAFETY: killpg(2) takes plain integers; a group that is already gone is ESRCH.
             unsafe {
                 libc::killpg(pgid, signal);
@@ -35,12 +35,12 @@ impl Procs {
         }
     }
 
-    pub fn is_interrupted(&self) -> bool {
+    pub(crate) fn is_interrupted(&self) -> bool {
         self.interrupted.load(Ordering::SeqCst)
     }
 
     /// Runs `sh -c command` with output appended to `log`; kills the group after `timeout`.
-    pub fn run_shell(
+    pub(crate) fn run_shell(
         &self,
         command: &str,
         cwd: &Path,
@@ -78,7 +78,7 @@ impl Procs {
             timed_out: false,
         })?;
         let pgid = child.id() as i32;
-        self.groups.lock().unwrap().insert(pgid);
+        crate::sync::lock(&self.groups).insert(pgid);
         let started = Instant::now();
         let mut pause = Duration::from_millis(1);
         let result = loop {
@@ -94,7 +94,7 @@ impl Procs {
                         libc::killpg(pgid, libc::SIGKILL);
                     }
                     let _ = child.wait();
-                    self.groups.lock().unwrap().remove(&pgid);
+                    crate::sync::lock(&self.groups).remove(&pgid);
                     return Err(CommandFailure {
                         message: format!("timed out after {}", humantime::format_duration(limit)),
                         exit_code: None,
@@ -105,7 +105,7 @@ impl Procs {
             std::thread::sleep(pause);
             pause = (pause * 2).min(Duration::from_millis(25));
         };
-        self.groups.lock().unwrap().remove(&pgid);
+        crate::sync::lock(&self.groups).remove(&pgid);
         let status = result.map_err(|e| CommandFailure {
             message: format!("waiting for the command failed: {e}"),
             exit_code: None,

@@ -15,7 +15,7 @@ enum Slot {
     Skipped,
 }
 
-pub struct Queue {
+pub(crate) struct Queue {
     slot: Vec<Slot>,
     missing: Vec<usize>,
     dependents: Vec<Vec<usize>>,
@@ -29,15 +29,16 @@ pub struct Queue {
 
 impl Queue {
     /// A queue where every node costs the same: ready nodes go by how many chained dependents
-    /// wait on them.
-    pub fn new(deps: &[Vec<usize>], selected: &[usize]) -> Queue {
+    /// wait on them (the unit tests' queue).
+    #[cfg(test)]
+    pub(crate) fn new(deps: &[Vec<usize>], selected: &[usize]) -> Queue {
         Queue::with_costs(deps, selected, &vec![1; deps.len()])
     }
 
     /// `deps[i]` are node i's dependencies and `cost[i]` its expected duration in any unit (the
     /// coordinator gives milliseconds from the last recorded run); only `selected` nodes are
     /// scheduled, and a dependency outside the selection counts as satisfied (`--only`).
-    pub fn with_costs(deps: &[Vec<usize>], selected: &[usize], cost: &[u64]) -> Queue {
+    pub(crate) fn with_costs(deps: &[Vec<usize>], selected: &[usize], cost: &[u64]) -> Queue {
         let n = deps.len();
         let mut slot = vec![Slot::NotSelected; n];
         for &s in selected {
@@ -70,13 +71,13 @@ impl Queue {
         }
     }
 
-    pub fn pop(&mut self) -> Option<usize> {
+    pub(crate) fn pop(&mut self) -> Option<usize> {
         let (_, Reverse(n)) = self.ready.pop()?;
         self.slot[n] = Slot::Running;
         Some(n)
     }
 
-    pub fn succeeded(&mut self, n: usize) {
+    pub(crate) fn succeeded(&mut self, n: usize) {
         self.slot[n] = Slot::Done;
         for &d in &self.dependents[n].clone() {
             self.missing[d] -= 1;
@@ -88,7 +89,7 @@ impl Queue {
     }
 
     /// Marks `n` failed and returns every node skipped because of it (transitively).
-    pub fn failed(&mut self, n: usize) -> Vec<usize> {
+    pub(crate) fn failed(&mut self, n: usize) -> Vec<usize> {
         self.slot[n] = Slot::Failed;
         let mut skipped = Vec::new();
         let mut stack = self.dependents[n].clone();
@@ -105,13 +106,13 @@ impl Queue {
     }
 
     /// Nodes that never started (after a stop without --keep-going, or an interrupt).
-    pub fn not_started(&self) -> Vec<usize> {
+    pub(crate) fn not_started(&self) -> Vec<usize> {
         (0..self.slot.len())
             .filter(|&i| matches!(self.slot[i], Slot::Waiting | Slot::Ready))
             .collect()
     }
 
-    pub fn has_ready(&self) -> bool {
+    pub(crate) fn has_ready(&self) -> bool {
         !self.ready.is_empty()
     }
 }

@@ -25,7 +25,7 @@ const INTERRUPT_KILL: Duration = Duration::from_secs(2);
 /// The expected duration of a task never run before, for the queue's critical paths.
 const UNKNOWN_COST_MS: u64 = 1000;
 
-pub struct RunOptions {
+pub(crate) struct RunOptions {
     pub jobs: usize,
     pub keep_going: bool,
     /// Nodes treated as stale whatever their fingerprint says.
@@ -33,7 +33,7 @@ pub struct RunOptions {
 }
 
 /// What the workers share, read-only apart from the stat cache and the process registry.
-pub struct Shared {
+pub(crate) struct Shared {
     pub project: Arc<Project>,
     pub graph: Arc<Graph>,
     pub state: Arc<State>,
@@ -44,7 +44,7 @@ pub struct Shared {
     pub on_interrupt: Option<Box<dyn Fn() + Send + Sync>>,
 }
 
-pub struct RunSummary {
+pub(crate) struct RunSummary {
     pub results: Vec<TaskResult>,
     pub interrupted: bool,
     /// The first failure of the engine or registry to answer: the run stopped there (exit 3).
@@ -52,12 +52,12 @@ pub struct RunSummary {
 }
 
 impl RunSummary {
-    pub fn failed(&self) -> bool {
+    pub(crate) fn failed(&self) -> bool {
         self.results.iter().any(|r| r.status == Status::Failed)
     }
 }
 
-pub fn run(
+pub(crate) fn run(
     shared: Arc<Shared>,
     selected: &[usize],
     opts: &RunOptions,
@@ -375,7 +375,7 @@ fn prefetch(shared: &Shared, selected: &[usize]) -> (Vec<Option<Inputs>>, Vec<u6
                         .state
                         .load_summary(&shared.graph.nodes[n].name)
                         .map_or(UNKNOWN_COST_MS, |r| (r.seconds * 1000.0) as u64);
-                    *out[n].lock().unwrap_or_else(|p| p.into_inner()) = (inputs, cost);
+                    *crate::sync::lock(&out[n]) = (inputs, cost);
                 }
             });
         }

@@ -8,7 +8,7 @@ use std::fs::File;
 use std::io::Write;
 use std::path::Path;
 
-pub struct ShellWork {
+pub(crate) struct ShellWork {
     pub spec: ShellSpec,
 }
 
@@ -35,7 +35,7 @@ impl Work for ShellWork {
     }
 
     fn fingerprint(&self, cx: &TaskCx) -> Result<Fingerprint, TaskError> {
-        let prefetched = cx.prefetched.lock().unwrap().take();
+        let prefetched = crate::sync::lock(&cx.prefetched).take();
         let inputs = match prefetched {
             Some(inputs) => inputs,
             None => hash_inputs(cx.root(), &self.spec.inputs, cx.cache)?,

@@ -10,7 +10,7 @@ use std::path::Path;
 use super::procs::Procs;
 
 /// Everything a task may look at while deciding or running.
-pub struct TaskCx<'a> {
+pub(crate) struct TaskCx<'a> {
     pub name: &'a str,
     pub project: &'a Project,
     pub state: &'a State,
@@ -30,13 +30,13 @@ pub struct TaskCx<'a> {
 }
 
 impl TaskCx<'_> {
-    pub fn root(&self) -> &Path {
+    pub(crate) fn root(&self) -> &Path {
         &self.project.root
     }
 }
 
 #[derive(Debug, Clone)]
-pub struct TaskError {
+pub(crate) struct TaskError {
     pub message: String,
     pub exit_code: Option<i32>,
     /// The engine or registry did not answer (unreachable, or past its deadline): the run
@@ -45,7 +45,7 @@ pub struct TaskError {
 }
 
 impl TaskError {
-    pub fn new(message: impl Into<String>) -> TaskError {
+    pub(crate) fn new(message: impl Into<String>) -> TaskError {
         TaskError {
             message: message.into(),
             exit_code: None,
@@ -54,7 +54,7 @@ impl TaskError {
     }
 
     /// A failure of the environment rather than of the task (see `environment`).
-    pub fn environment(message: impl Into<String>) -> TaskError {
+    pub(crate) fn environment(message: impl Into<String>) -> TaskError {
         TaskError {
             environment: true,
             ..TaskError::new(message)
@@ -75,12 +75,12 @@ impl From<dorun_docker::DockerError> for TaskError {
 
 /// What a successful run leaves behind, recorded with the fingerprint.
 #[derive(Debug, Default)]
-pub struct Produced {
+pub(crate) struct Produced {
     pub outputs: Vec<(String, Hash)>,
     pub extra: BTreeMap<String, String>,
 }
 
-pub trait Work: Send + Sync {
+pub(crate) trait Work: Send + Sync {
     /// The current fingerprint: inputs are hashed here, right before the task would start.
     fn fingerprint(&self, cx: &TaskCx) -> Result<Fingerprint, TaskError>;
 
@@ -131,7 +131,7 @@ pub trait Work: Send + Sync {
 /// What one up-to-date check concluded, computed once and acted on as is: `plan` shows it, and
 /// the coordinator runs the task only when it is stale and hands it to `execute`.
 #[derive(Debug, Clone)]
-pub struct Decision {
+pub(crate) struct Decision {
     /// Recorded with the result when the task runs and succeeds.
     pub fingerprint: Fingerprint,
     /// Why the task must run; empty when it is up to date.
@@ -142,7 +142,7 @@ pub struct Decision {
 
 /// Knowledge a decision hands to `execute`, so that it need not be found out twice.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Carry {
+pub(crate) enum Carry {
     #[default]
     Nothing,
     /// The results stored for this exact fingerprint are still those of a passing run (image
@@ -152,11 +152,11 @@ pub enum Carry {
 }
 
 impl Decision {
-    pub fn up_to_date(fingerprint: Fingerprint) -> Decision {
+    pub(crate) fn up_to_date(fingerprint: Fingerprint) -> Decision {
         Decision::stale(fingerprint, Vec::new())
     }
 
-    pub fn stale(fingerprint: Fingerprint, reasons: Vec<DirtyReason>) -> Decision {
+    pub(crate) fn stale(fingerprint: Fingerprint, reasons: Vec<DirtyReason>) -> Decision {
         Decision {
             fingerprint,
             reasons,
@@ -164,20 +164,20 @@ impl Decision {
         }
     }
 
-    pub fn is_up_to_date(&self) -> bool {
+    pub(crate) fn is_up_to_date(&self) -> bool {
         self.reasons.is_empty()
     }
 
     /// The result digest dependents see when the task does not run: the recorded one, or
     /// (an image task up to date without a record, e.g. published elsewhere) its fingerprint's.
-    pub fn result_without_running(&self, state: &State, name: &str) -> Hash {
+    pub(crate) fn result_without_running(&self, state: &State, name: &str) -> Hash {
         recorded_result(state, name).unwrap_or_else(|| self.fingerprint.digest())
     }
 }
 
 /// The rule of doit and make: stale when forced, `always`, never run, its fingerprint changed,
 /// or (only then checked) its outputs or `uptodate` commands say so.
-pub fn standard_decide<W: Work + ?Sized>(
+pub(crate) fn standard_decide<W: Work + ?Sized>(
     work: &W,
     cx: &TaskCx,
     force: bool,
@@ -213,11 +213,11 @@ pub fn standard_decide<W: Work + ?Sized>(
 }
 
 /// The result digest dependents fold into their fingerprint when this task is up to date.
-pub fn recorded_result(state: &State, name: &str) -> Option<Hash> {
+pub(crate) fn recorded_result(state: &State, name: &str) -> Option<Hash> {
     state.load_summary(name).map(|r| r.result_digest)
 }
 
-pub fn now_unix() -> u64 {
+pub(crate) fn now_unix() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())

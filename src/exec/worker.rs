@@ -12,7 +12,7 @@ use std::sync::{mpsc, Arc};
 use std::time::Instant;
 
 /// What a worker tells the coordinator.
-pub enum Msg {
+pub(crate) enum Msg {
     Started {
         node: usize,
         why: String,
@@ -29,7 +29,7 @@ pub enum Msg {
     },
 }
 
-pub enum Outcome {
+pub(crate) enum Outcome {
     UpToDate {
         result: Hash,
     },
@@ -48,14 +48,14 @@ pub enum Outcome {
     },
 }
 
-pub fn log_path(project: &Project, name: &str) -> PathBuf {
+pub(crate) fn log_path(project: &Project, name: &str) -> PathBuf {
     project
         .root
         .join(&project.settings.logs_dir)
         .join(format!("{}.log", name.replace(':', "/")))
 }
 
-pub fn spawn(shared: Arc<Shared>, job: Job, tx: mpsc::Sender<Msg>) {
+pub(crate) fn spawn(shared: Arc<Shared>, job: Job, tx: mpsc::Sender<Msg>) {
     std::thread::spawn(move || {
         let node = job.node;
         // A panic must still end the task, or the coordinator would wait for it forever.
@@ -87,15 +87,12 @@ fn run_one(shared: &Shared, mut job: Job, tx: &mpsc::Sender<Msg>) -> Outcome {
         .expect("every task node has work");
     let step_tx = std::sync::Mutex::new(tx.clone());
     let on_step = move |n: usize, m: usize, text: &str| {
-        let _ = step_tx
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .send(Msg::Step {
-                node,
-                n,
-                m,
-                text: text.to_string(),
-            });
+        let _ = crate::sync::lock(&step_tx).send(Msg::Step {
+            node,
+            n,
+            m,
+            text: text.to_string(),
+        });
     };
     let cx = job.cx(shared, &on_step);
     let started = Instant::now();
@@ -175,7 +172,7 @@ fn open_log(path: &Path) -> std::io::Result<std::fs::File> {
 }
 
 /// The last `lines` lines of a log, read from its end so a huge log costs nothing.
-pub fn log_tail(path: &Path, lines: usize) -> Option<String> {
+pub(crate) fn log_tail(path: &Path, lines: usize) -> Option<String> {
     let mut f = std::fs::File::open(path).ok()?;
     let len = f.metadata().ok()?.len();
     let start = len.saturating_sub(16 * 1024);

@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use std::path::Path;
 
 #[derive(Debug, Default)]
-pub struct Expansion {
+pub(crate) struct Expansion {
     /// Project-relative paths with `/` separators, sorted, without duplicates, with the stat
     /// fields the cache needs (kept small: sorting moves every element several times).
     pub files: Vec<(String, Stat)>,
@@ -30,7 +30,7 @@ fn matcher(pattern: &str) -> GlobMatcher {
         .compile_matcher()
 }
 
-pub fn expand(root: &Path, patterns: &[String]) -> Expansion {
+pub(crate) fn expand(root: &Path, patterns: &[String]) -> Expansion {
     let per_pattern: Vec<Expansion> = patterns.iter().map(|p| expand_one(root, p)).collect();
     let mut out = Expansion::default();
     for e in per_pattern {
@@ -132,7 +132,7 @@ fn sort_key(rel: &str, is_dir: bool) -> impl Iterator<Item = u8> + '_ {
 }
 
 /// Hashes every expanded file through the stat cache.
-pub fn hash_all(
+pub(crate) fn hash_all(
     root: &Path,
     files: &[(String, Stat)],
     cache: &StatCache,
@@ -170,7 +170,7 @@ pub fn hash_all(
 }
 
 /// Literal patterns (no glob characters) that name nothing: a missing input.
-pub fn missing_literals(root: &Path, patterns: &[String]) -> Vec<String> {
+pub(crate) fn missing_literals(root: &Path, patterns: &[String]) -> Vec<String> {
     patterns
         .iter()
         .map(|p| p.trim_start_matches("./"))

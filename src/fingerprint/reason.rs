@@ -6,7 +6,7 @@ use dorun_docker::ImageRef;
 use std::fmt;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DirtyReason {
+pub(crate) enum DirtyReason {
     NeverRun,
     Always,
     Forced,
@@ -21,7 +21,6 @@ pub enum DirtyReason {
     InputChanged(String),
     InputAdded(String),
     InputRemoved(String),
-    InputMissing(String),
     DepRan(String),
     DepWillRun(String),
     DepsChanged,
@@ -110,7 +109,6 @@ impl fmt::Display for DirtyReason {
             InputChanged(p) => write!(f, "input {} changed", shown(p)),
             InputAdded(p) => write!(f, "input {} added", shown(p)),
             InputRemoved(p) => write!(f, "input {} removed", shown(p)),
-            InputMissing(p) => write!(f, "input {} does not exist", shown(p)),
             DepRan(d) => write!(f, "dependency {d} ran"),
             DepWillRun(d) => write!(f, "dependency {d} will run"),
             DepsChanged => write!(f, "dependencies changed"),
@@ -170,7 +168,7 @@ impl fmt::Display for DirtyReason {
 }
 
 /// The differences between the stored and the current fingerprint, most telling first.
-pub fn explain(old: &Fingerprint, new: &Fingerprint) -> Vec<DirtyReason> {
+pub(crate) fn explain(old: &Fingerprint, new: &Fingerprint) -> Vec<DirtyReason> {
     use DirtyReason::*;
     let mut out = Vec::new();
     if old.kind != new.kind {
@@ -246,7 +244,7 @@ fn diff_lists(
 }
 
 /// "input a changed, input b changed, dependency gen will run, 2 more"
-pub fn summarize(reasons: &[DirtyReason]) -> String {
+pub(crate) fn summarize(reasons: &[DirtyReason]) -> String {
     const SHOWN: usize = 3;
     let mut s: Vec<String> = reasons.iter().take(SHOWN).map(|r| r.to_string()).collect();
     if reasons.len() > SHOWN {

@@ -3,11 +3,11 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-pub type Hash = [u8; 32];
+pub(crate) type Hash = [u8; 32];
 
 /// Everything that changes a task's result. No mtimes, no absolute paths.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Fingerprint {
+pub(crate) struct Fingerprint {
     /// `shell`, `images-build`, ...: a task that changes kind is stale.
     pub kind: String,
     pub command: Vec<String>,
@@ -24,7 +24,7 @@ impl Fingerprint {
     /// blake3 over every field, each length-prefixed so no two fingerprints collide by
     /// concatenation. Written by hand into one buffer: it runs for every task on every run,
     /// and a serde encoder spends more on bookkeeping than on the bytes.
-    pub fn digest(&self) -> Hash {
+    pub(crate) fn digest(&self) -> Hash {
         fn put(buf: &mut Vec<u8>, bytes: &[u8]) {
             buf.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
             buf.extend_from_slice(bytes);
@@ -56,7 +56,7 @@ impl Fingerprint {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct TaskRecord {
+pub(crate) struct TaskRecord {
     pub fingerprint: Fingerprint,
     pub outputs: Vec<(String, Hash)>,
     /// Builtin results worth keeping (image id, reference, digest...).
@@ -68,7 +68,7 @@ pub struct TaskRecord {
 
 impl TaskRecord {
     /// What dependents fold into their fingerprint: this task's inputs and what it produced.
-    pub fn result_digest(&self) -> Hash {
+    pub(crate) fn result_digest(&self) -> Hash {
         let mut h = blake3::Hasher::new();
         h.update(&self.fingerprint.digest());
         for (path, hash) in &self.outputs {
@@ -87,7 +87,7 @@ impl TaskRecord {
 /// no-op run decodes only this: the fingerprint's digest is compared, and the full fingerprint
 /// is read only to explain a difference.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct RecordSummary {
+pub(crate) struct RecordSummary {
     pub fingerprint_digest: Hash,
     pub result_digest: Hash,
     pub outputs: Vec<(String, Hash)>,
@@ -97,7 +97,7 @@ pub struct RecordSummary {
 }
 
 impl TaskRecord {
-    pub fn summary(&self) -> RecordSummary {
+    pub(crate) fn summary(&self) -> RecordSummary {
         RecordSummary {
             fingerprint_digest: self.fingerprint.digest(),
             result_digest: self.result_digest(),
@@ -110,11 +110,6 @@ impl TaskRecord {
 }
 
 /// A digest in lowercase hex.
-pub fn hex(h: &Hash) -> String {
+pub(crate) fn hex(h: &Hash) -> String {
     h.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// The first 12 hex digits, as content tags use them.
-pub fn short_hex(h: &Hash) -> String {
-    hex(h)[..12].to_string()
 }

@@ -11,7 +11,7 @@ use std::path::Path;
 const ESCAPE: char = '\0';
 
 /// The string form of a relative path (or one file name).
-pub fn encode(path: &OsStr) -> Cow<'_, str> {
+pub(crate) fn encode(path: &OsStr) -> Cow<'_, str> {
     if let Some(s) = path.to_str() {
         return Cow::Borrowed(s);
     }
@@ -27,7 +27,7 @@ pub fn encode(path: &OsStr) -> Cow<'_, str> {
 }
 
 /// The path a string from [`encode`] stands for.
-pub fn decode(rel: &str) -> Cow<'_, Path> {
+pub(crate) fn decode(rel: &str) -> Cow<'_, Path> {
     if !rel.contains(ESCAPE) {
         return Cow::Borrowed(Path::new(rel));
     }
@@ -51,7 +51,7 @@ pub fn decode(rel: &str) -> Cow<'_, Path> {
 }
 
 /// How a stored path is shown to people: bytes that are not UTF-8 as `\xNN`.
-pub fn display(rel: &str) -> Cow<'_, str> {
+pub(crate) fn display(rel: &str) -> Cow<'_, str> {
     if !rel.contains(ESCAPE) {
         return Cow::Borrowed(rel);
     }

@@ -16,7 +16,7 @@ use std::sync::RwLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Stat {
+pub(crate) struct Stat {
     pub size: u64,
     pub mtime_ns: i64,
     pub ino: u64,
@@ -24,7 +24,7 @@ pub struct Stat {
 }
 
 impl Stat {
-    pub fn of(meta: &std::fs::Metadata) -> Stat {
+    pub(crate) fn of(meta: &std::fs::Metadata) -> Stat {
         Stat {
             size: meta.size(),
             mtime_ns: meta.mtime() * 1_000_000_000 + meta.mtime_nsec(),
@@ -58,7 +58,7 @@ impl Stat {
 const RACY_NS: i64 = 2_000_000_000;
 
 /// A newly hashed file to add to the cache: path, stat, content hash.
-pub type FreshEntry = (String, Stat, Hash);
+pub(crate) type FreshEntry = (String, Stat, Hash);
 
 /// The index keys are already hashes; hashing them again would only cost time.
 #[derive(Default)]
@@ -91,7 +91,7 @@ fn path_hash(path: &[u8]) -> u64 {
 const FIXED: usize = 2 + 32 + 32;
 
 #[derive(Default)]
-pub struct StatCache {
+pub(crate) struct StatCache {
     /// The file body as loaded.
     loaded: Vec<u8>,
     /// Path hash → offset of the entry in `loaded`.
@@ -104,7 +104,7 @@ pub struct StatCache {
 const MAGIC: &[u8; 8] = b"dorunsc2";
 
 impl StatCache {
-    pub fn load(path: &Path) -> StatCache {
+    pub(crate) fn load(path: &Path) -> StatCache {
         let mut cache = StatCache::default();
         let Ok(bytes) = std::fs::read(path) else {
             return cache;
@@ -159,7 +159,7 @@ impl StatCache {
     }
 
     /// Writes the cache atomically when something was added.
-    pub fn save(&self, path: &Path) -> std::io::Result<()> {
+    pub(crate) fn save(&self, path: &Path) -> std::io::Result<()> {
         if !self.dirty.load(Ordering::Relaxed) {
             return Ok(());
         }
@@ -187,7 +187,12 @@ impl StatCache {
     }
 
     /// The content hash of `rel` (relative to `root`), from the cache when its stat is unchanged.
-    pub fn hash(&self, root: &Path, rel: &str, meta: &std::fs::Metadata) -> std::io::Result<Hash> {
+    pub(crate) fn hash(
+        &self,
+        root: &Path,
+        rel: &str,
+        meta: &std::fs::Metadata,
+    ) -> std::io::Result<Hash> {
         let (hash, fresh) = self.lookup(root, rel, Stat::of(meta))?;
         if let Some(entry) = fresh {
             self.insert(vec![entry]);
@@ -196,7 +201,7 @@ impl StatCache {
     }
 
     /// The cached hash when the stat still matches; never reads the file.
-    pub fn cached(&self, rel: &str, stat: Stat) -> Option<Hash> {
+    pub(crate) fn cached(&self, rel: &str, stat: Stat) -> Option<Hash> {
         if let Some((s, h)) = self.loaded_entry(rel) {
             if s == stat {
                 return Some(h);
@@ -210,7 +215,7 @@ impl StatCache {
 
     /// Like `hash`, but hands back the new cache entry (if any) for one batched `insert`, so
     /// parallel hashing does not fight over the write lock once per file.
-    pub fn lookup(
+    pub(crate) fn lookup(
         &self,
         root: &Path,
         rel: &str,
@@ -237,7 +242,7 @@ impl StatCache {
         Ok((hash, settled.then(|| (rel.to_string(), stat, hash))))
     }
 
-    pub fn insert(&self, fresh: Vec<FreshEntry>) {
+    pub(crate) fn insert(&self, fresh: Vec<FreshEntry>) {
         if fresh.is_empty() {
             return;
         }
@@ -268,7 +273,7 @@ fn push_entry(out: &mut Vec<u8>, path: &[u8], stat: Stat, hash: &Hash) {
 /// blake3 of a file's content. Small files (most inputs) are read with one `read` call of their
 /// known size, saving the second, empty read that detects end of file: a cold run hashes every
 /// input, and the syscalls cost more than the hashing.
-pub fn hash_file(path: &Path, expected_size: Option<u64>) -> std::io::Result<Hash> {
+pub(crate) fn hash_file(path: &Path, expected_size: Option<u64>) -> std::io::Result<Hash> {
     // One buffer per thread: zeroing a fresh 64 KiB buffer per file cost more than hashing.
     thread_local! {
         static BUF: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0; 64 * 1024]);

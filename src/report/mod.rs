@@ -1,15 +1,15 @@
 //! Everything the user sees while tasks run: one `Reporter` per run, chosen from --progress.
 //! Only the coordinator calls it, so output never interleaves.
-pub mod plain;
-pub mod run_json;
-pub mod tty;
+pub(crate) mod plain;
+pub(crate) mod run_json;
+pub(crate) mod tty;
 
 use crate::cli::Progress;
 use std::io::IsTerminal;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Status {
+pub(crate) enum Status {
     Ran,
     UpToDate,
     Failed,
@@ -17,7 +17,7 @@ pub enum Status {
 }
 
 impl Status {
-    pub fn word(self) -> &'static str {
+    pub(crate) fn word(self) -> &'static str {
         match self {
             Status::Ran => "ran",
             Status::UpToDate => "up-to-date",
@@ -29,7 +29,7 @@ impl Status {
 
 /// One finished task as the reporter and run.json see it.
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct TaskResult {
+pub(crate) struct TaskResult {
     pub name: String,
     pub status: Status,
     pub reason: String,
@@ -41,7 +41,7 @@ pub struct TaskResult {
     pub is_group: bool,
 }
 
-pub trait Reporter: Send {
+pub(crate) trait Reporter: Send {
     fn begin(&mut self, total: usize);
     fn started(&mut self, name: &str, why: &str);
     fn step(&mut self, name: &str, n: usize, m: usize, text: &str);
@@ -50,7 +50,7 @@ pub trait Reporter: Send {
     fn end(&mut self, results: &[TaskResult]);
 }
 
-pub fn reporter(progress: Progress, verbose: bool) -> Box<dyn Reporter> {
+pub(crate) fn reporter(progress: Progress, verbose: bool) -> Box<dyn Reporter> {
     let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         && std::io::stderr().is_terminal();
     match progress {
@@ -65,7 +65,7 @@ pub fn reporter(progress: Progress, verbose: bool) -> Box<dyn Reporter> {
 }
 
 /// The closing lines every reporter prints: failures and skips, then the counts.
-pub fn summary_lines(results: &[TaskResult]) -> Vec<String> {
+pub(crate) fn summary_lines(results: &[TaskResult]) -> Vec<String> {
     let count = |s: Status| {
         results
             .iter()
@@ -103,7 +103,7 @@ pub fn summary_lines(results: &[TaskResult]) -> Vec<String> {
     lines
 }
 
-pub fn paint(color: bool, code: &str, text: &str) -> String {
+pub(crate) fn paint(color: bool, code: &str, text: &str) -> String {
     if color {
         format!("\x1b[{code}m{text}\x1b[0m")
     } else {

@@ -2,14 +2,14 @@
 //! quiet mode that prints only failures and the summary.
 use super::{paint, summary_lines, Reporter, Status, TaskResult};
 
-pub struct Plain {
+pub(crate) struct Plain {
     verbose: bool,
     color: bool,
     quiet: bool,
 }
 
 impl Plain {
-    pub fn new(verbose: bool, color: bool, quiet: bool) -> Plain {
+    pub(crate) fn new(verbose: bool, color: bool, quiet: bool) -> Plain {
         Plain {
             verbose,
             color,

@@ -12,7 +12,7 @@ struct RunJson<'a> {
     tasks: &'a [TaskResult],
 }
 
-pub fn write(
+pub(crate) fn write(
     path: &Path,
     started_at: u64,
     seconds: f64,

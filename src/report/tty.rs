@@ -5,7 +5,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use std::collections::HashMap;
 use std::time::Duration;
 
-pub struct Tty {
+pub(crate) struct Tty {
     verbose: bool,
     color: bool,
     multi: MultiProgress,
@@ -14,7 +14,7 @@ pub struct Tty {
 }
 
 impl Tty {
-    pub fn new(verbose: bool, color: bool) -> Tty {
+    pub(crate) fn new(verbose: bool, color: bool) -> Tty {
         let multi = MultiProgress::new();
         let overall = multi.add(ProgressBar::new(0));
         overall.set_style(

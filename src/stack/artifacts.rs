@@ -6,13 +6,13 @@ use super::runtime::Runtime;
 use crate::exec::work::TaskError;
 
 /// Writes an artifact atomically; the error names the file.
-pub fn write_file(path: &std::path::Path, bytes: &[u8]) -> Result<(), TaskError> {
+pub(crate) fn write_file(path: &std::path::Path, bytes: &[u8]) -> Result<(), TaskError> {
     crate::state::write_atomic(path, bytes)
         .map_err(|e| TaskError::new(format!("cannot write {}: {e}", path.display())))
 }
 
 /// Writes a list file: one entry per line, newline-terminated (empty list = empty file).
-pub fn write_list(rt: &Runtime, name: &str, entries: &[String]) -> Result<(), TaskError> {
+pub(crate) fn write_list(rt: &Runtime, name: &str, entries: &[String]) -> Result<(), TaskError> {
     let mut text = String::new();
     for e in entries {
         text.push_str(e);
@@ -22,7 +22,7 @@ pub fn write_list(rt: &Runtime, name: &str, entries: &[String]) -> Result<(), Ta
     crate::stack::artifacts::write_file(&path, text.as_bytes())
 }
 
-pub fn read_list(rt: &Runtime, name: &str) -> Vec<String> {
+pub(crate) fn read_list(rt: &Runtime, name: &str) -> Vec<String> {
     std::fs::read_to_string(rt.artifact(name))
         .map(|s| {
             s.lines()
@@ -35,7 +35,7 @@ pub fn read_list(rt: &Runtime, name: &str) -> Vec<String> {
 
 /// Remembers which content references are unpublished now (with those the pipeline already
 /// remembered for the current identities), so a resumed run still counts them as changed.
-pub fn remember_changed(rt: &Runtime) -> Result<(), TaskError> {
+pub(crate) fn remember_changed(rt: &Runtime) -> Result<(), TaskError> {
     let mut unpublished = Vec::new();
     let mut current = Vec::new();
     for v in 0..rt.spec.variants.len() {
@@ -55,7 +55,7 @@ pub fn remember_changed(rt: &Runtime) -> Result<(), TaskError> {
 }
 
 /// GIT_HASH, GIT_HASH_SHORT, GIT_MESSAGE when the project is a git checkout.
-pub fn write_git(rt: &Runtime) -> Result<(), TaskError> {
+pub(crate) fn write_git(rt: &Runtime) -> Result<(), TaskError> {
     if let (Some(hash), Some(short)) = (&rt.git.hash, rt.git.short()) {
         write_list(rt, "GIT_HASH", std::slice::from_ref(hash))?;
         write_list(rt, "GIT_HASH_SHORT", &[short])?;

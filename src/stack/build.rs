@@ -1,16 +1,16 @@
 //! `images-build` subtasks: one Docker build per image variant through the engine API, with the
 //! parent's content tag as `BASE_IMAGE`/`BASE_TAG`. Up to date when the identity is already in
 //! the local engine or published; an image already built only gets the new human tag.
+use super::build_record::{BuildLayer, BuildRecord};
 use super::runtime::Runtime;
 use crate::exec::work::{Decision, Produced, TaskCx, TaskError, Work};
 use crate::fingerprint::{reason, DirtyReason, Fingerprint};
 use dorun_docker::{BuildEvent, BuildRequest, ImageRef};
-use serde_json::json;
 use std::fs::File;
 use std::io::Write;
 use std::sync::Arc;
 
-pub struct BuildWork {
+pub(crate) struct BuildWork {
     pub rt: Arc<Runtime>,
     pub variant: usize,
 }
@@ -192,26 +192,28 @@ fn write_build_record(
     outcome: &dorun_docker::BuildOutcome,
 ) -> Result<(), TaskError> {
     let variant = rt.variant(v);
-    let layers: Vec<_> = outcome
-        .layers
-        .iter()
-        .map(|l| json!({"created_by": l.created_by, "size": l.size, "created": l.created, "id": l.id}))
-        .collect();
-    let record = json!({
-        "image": variant.image,
-        "plan": variant.plan,
-        "reference": human_ref.to_string(),
-        "content_reference": content_ref.to_string(),
-        "image_id": outcome.image_id,
-        "size": outcome.size,
-        "build_seconds": (outcome.seconds * 1000.0).round() / 1000.0,
-        "built_at": crate::exec::work::now_unix(),
-        "git_commit": rt.git.hash,
-        "layers": layers,
-    });
-    let path = rt.artifact(&format!("build/{}.json", variant.key));
-    let text = serde_json::to_string_pretty(&record).expect("json") + "\n";
-    crate::stack::artifacts::write_file(&path, text.as_bytes())
+    BuildRecord {
+        image: variant.image.clone(),
+        plan: variant.plan.clone(),
+        reference: human_ref.to_string(),
+        content_reference: content_ref.to_string(),
+        image_id: outcome.image_id.clone(),
+        size: outcome.size,
+        build_seconds: (outcome.seconds * 1000.0).round() / 1000.0,
+        built_at: crate::exec::work::now_unix(),
+        git_commit: rt.git.hash.clone(),
+        layers: outcome
+            .layers
+            .iter()
+            .map(|l| BuildLayer {
+                created_by: l.created_by.clone(),
+                size: l.size,
+                created: l.created,
+                id: l.id.clone(),
+            })
+            .collect(),
+    }
+    .write(rt, v)
 }
 
 #[cfg(test)]

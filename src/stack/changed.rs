@@ -9,7 +9,7 @@ use std::fs::File;
 use std::io::Write;
 use std::sync::Arc;
 
-pub struct ChangedWork {
+pub(crate) struct ChangedWork {
     pub rt: Arc<Runtime>,
 }
 

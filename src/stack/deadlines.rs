@@ -6,19 +6,19 @@ use std::time::Duration;
 
 /// The deadlines of one dorun process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Deadlines {
+pub(crate) struct Deadlines {
     /// One registry request, connection to last byte.
     pub registry: Duration,
     /// One engine request, until its answer starts (builds and test runs have their own).
     pub engine: Duration,
 }
 
-pub const REGISTRY_VAR: &str = "DORUN_REGISTRY_TIMEOUT";
-pub const ENGINE_VAR: &str = "DORUN_ENGINE_TIMEOUT";
+pub(crate) const REGISTRY_VAR: &str = "DORUN_REGISTRY_TIMEOUT";
+pub(crate) const ENGINE_VAR: &str = "DORUN_ENGINE_TIMEOUT";
 
 impl Deadlines {
     /// From the environment; a value that is not a positive duration is bad usage (exit 2).
-    pub fn from_env() -> Result<Deadlines> {
+    pub(crate) fn from_env() -> Result<Deadlines> {
         let read = |var: &str, default: Duration| match std::env::var(var) {
             Ok(text) if !text.trim().is_empty() => parse(var, &text),
             _ => Ok(default),

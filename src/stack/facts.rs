@@ -8,7 +8,7 @@ use dorun_docker::ImageRef;
 
 /// The references of a variant that its content does not change.
 #[derive(Debug, Clone)]
-pub struct Names {
+pub(crate) struct Names {
     /// `…:<prefix>-<commit>`: what IMAGES_BUILT, the tests and the push gate name.
     pub human: ImageRef,
     /// `…:stable` or `…:<plan prefix>-stable`: moved to the image a push sends.
@@ -16,7 +16,7 @@ pub struct Names {
 }
 
 impl Names {
-    pub fn of(spec: &StackSpec, git: &GitInfo, variant: &Variant) -> Names {
+    pub(crate) fn of(spec: &StackSpec, git: &GitInfo, variant: &Variant) -> Names {
         let prefix = spec.tag_prefix_of(variant);
         Names {
             human: spec.image_ref(&variant.image, &git.human_tag(prefix)),
@@ -27,14 +27,14 @@ impl Names {
 
 /// A variant's identity and the reference that names it, computed once per run.
 #[derive(Debug)]
-pub struct VariantFacts {
+pub(crate) struct VariantFacts {
     pub identity: Identity,
     /// `…:<prefix>-id-<12 hex digits of the identity>`.
     pub content: ImageRef,
 }
 
 impl VariantFacts {
-    pub fn new(spec: &StackSpec, variant: &Variant, identity: Identity) -> VariantFacts {
+    pub(crate) fn new(spec: &StackSpec, variant: &Variant, identity: Identity) -> VariantFacts {
         let tag = format!("{}-id-{}", spec.tag_prefix_of(variant), identity.short());
         VariantFacts {
             content: spec.image_ref(&variant.image, &tag),

@@ -4,13 +4,13 @@ use std::path::Path;
 use std::process::Command;
 
 #[derive(Debug, Clone, Default)]
-pub struct GitInfo {
+pub(crate) struct GitInfo {
     pub hash: Option<String>,
     pub message: Option<String>,
 }
 
 impl GitInfo {
-    pub fn read(root: &Path) -> GitInfo {
+    pub(crate) fn read(root: &Path) -> GitInfo {
         let run = |args: &[&str]| -> Option<String> {
             let out = Command::new("git")
                 .arg("-C")
@@ -29,12 +29,12 @@ impl GitInfo {
         }
     }
 
-    pub fn short(&self) -> Option<String> {
+    pub(crate) fn short(&self) -> Option<String> {
         self.hash.as_ref().map(|h| h.chars().take(7).collect())
     }
 
     /// `<prefix>-<sha7>`, or the plain prefix outside a git checkout (SPEC §4).
-    pub fn human_tag(&self, prefix: &str) -> String {
+    pub(crate) fn human_tag(&self, prefix: &str) -> String {
         match self.short() {
             Some(s) => format!("{prefix}-{s}"),
             None => prefix.to_string(),

@@ -12,7 +12,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 #[derive(Debug, Clone)]
-pub struct Identity {
+pub(crate) struct Identity {
     pub digest: Hash,
     /// Every file that entered the digest with its hash: the context files as
     /// `images/NAME/...` and the rebuild-all-on files, so a change can be named.
@@ -25,7 +25,7 @@ pub struct Identity {
 
 impl Identity {
     /// The first 12 hex digits, as used in content tags.
-    pub fn short(&self) -> String {
+    pub(crate) fn short(&self) -> String {
         self.digest
             .iter()
             .take(6)
@@ -35,7 +35,7 @@ impl Identity {
 }
 
 /// Computes one variant's identity given its parent's.
-pub fn compute(
+pub(crate) fn compute(
     root: &Path,
     spec: &StackSpec,
     variant: &Variant,

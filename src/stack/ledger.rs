@@ -7,7 +7,7 @@
 mod book;
 mod seed;
 
-pub use book::{Book, Entry, TestRow};
+pub(crate) use book::{Book, TestRow};
 
 use crate::exec::work::{now_unix, TaskError};
 use crate::stack::artifacts;
@@ -20,7 +20,7 @@ use std::sync::{Mutex, MutexGuard};
 
 /// The book, seeded on first use.
 #[derive(Default)]
-pub struct Ledger {
+pub(crate) struct Ledger {
     book: Mutex<Option<Book>>,
     /// Held while the seed is read, so racing first uses read it once; never held with `book`.
     seeding: Mutex<()>,
@@ -28,14 +28,18 @@ pub struct Ledger {
 
 impl Ledger {
     /// Answers a question from the book (seeding it first if needed).
-    pub fn view<T>(&self, rt: &Runtime, question: impl FnOnce(&Book) -> T) -> Result<T, TaskError> {
+    pub(crate) fn view<T>(
+        &self,
+        rt: &Runtime,
+        question: impl FnOnce(&Book) -> T,
+    ) -> Result<T, TaskError> {
         let guard = self.seeded(rt)?;
         Ok(question(guard.as_ref().expect("seeded")))
     }
 
     /// `images-changed`: every list, from the book as seeded for this run (so a run in which
     /// every later subtask is up to date does not leave lists of an earlier pipeline).
-    pub fn write_lists(&self, rt: &Runtime) -> Result<(), TaskError> {
+    pub(crate) fn write_lists(&self, rt: &Runtime) -> Result<(), TaskError> {
         self.update(rt, |book| {
             artifacts::write_list(rt, "IMAGES_CHANGED", &book.changed_keys())?;
             artifacts::write_list(rt, "IMAGES_BUILT", &book.built_refs())?;
@@ -45,7 +49,7 @@ impl Ledger {
     }
 
     /// A build (or a tag added to an image built earlier) left variant `v` in the engine.
-    pub fn built(&self, rt: &Runtime, v: usize) -> Result<(), TaskError> {
+    pub(crate) fn built(&self, rt: &Runtime, v: usize) -> Result<(), TaskError> {
         self.update(rt, |book| {
             book.entries[v].built = true;
             artifacts::write_list(rt, "IMAGES_BUILT", &book.built_refs())
@@ -53,7 +57,12 @@ impl Ledger {
     }
 
     /// Variant `v`'s tests ran to the end with these (already stored) results.
-    pub fn tested(&self, rt: &Runtime, v: usize, results: VariantResults) -> Result<(), TaskError> {
+    pub(crate) fn tested(
+        &self,
+        rt: &Runtime,
+        v: usize,
+        results: VariantResults,
+    ) -> Result<(), TaskError> {
         self.update(rt, |book| {
             book.entries[v].test = Some(results);
             write_tests(rt, book)
@@ -61,13 +70,18 @@ impl Ledger {
     }
 
     /// IMAGES_TEST_PASSED, IMAGES_TEST_ERROR and junit.xml as they stand (the human tag moved).
-    pub fn rewrite_tests(&self, rt: &Runtime) -> Result<(), TaskError> {
+    pub(crate) fn rewrite_tests(&self, rt: &Runtime) -> Result<(), TaskError> {
         self.update(rt, |book| write_tests(rt, book))
     }
 
     /// Variant `v`'s (already stored) push record after a tag the registry accepted: the list,
     /// the variant's page (now with its digest) and STACK.md.
-    pub fn pushed(&self, rt: &Runtime, v: usize, record: PushRecord) -> Result<(), TaskError> {
+    pub(crate) fn pushed(
+        &self,
+        rt: &Runtime,
+        v: usize,
+        record: PushRecord,
+    ) -> Result<(), TaskError> {
         self.update(rt, |book| {
             book.entries[v].push = Some(record);
             artifacts::write_list(rt, "IMAGES_PUSHED", &book.pushed_lines())?;
@@ -79,14 +93,14 @@ impl Ledger {
     }
 
     /// IMAGES_PUSHED without what no longer describes the current identities.
-    pub fn rewrite_pushed(&self, rt: &Runtime) -> Result<(), TaskError> {
+    pub(crate) fn rewrite_pushed(&self, rt: &Runtime) -> Result<(), TaskError> {
         self.update(rt, |book| {
             artifacts::write_list(rt, "IMAGES_PUSHED", &book.pushed_lines())
         })
     }
 
     /// Variant `v`'s new (already stored) manifest record: its page and STACK.md.
-    pub fn described(
+    pub(crate) fn described(
         &self,
         rt: &Runtime,
         v: usize,
@@ -113,7 +127,7 @@ impl Ledger {
     /// the engine; reports are applied on top of the seed under the lock, so none is lost.
     fn seeded(&self, rt: &Runtime) -> Result<MutexGuard<'_, Option<Book>>, TaskError> {
         if self.lock().is_none() {
-            let _one_reader = self.seeding.lock().unwrap_or_else(|p| p.into_inner());
+            let _one_reader = crate::sync::lock(&self.seeding);
             if self.lock().is_none() {
                 let book = seed::read(rt)?;
                 self.lock().get_or_insert(book);
@@ -125,7 +139,7 @@ impl Ledger {
     /// A subtask that panicked while holding the lock left a book whose files are rewritten
     /// whole on the next report: it stays usable.
     fn lock(&self) -> MutexGuard<'_, Option<Book>> {
-        self.book.lock().unwrap_or_else(|p| p.into_inner())
+        crate::sync::lock(&self.book)
     }
 }
 

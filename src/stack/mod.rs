@@ -1,19 +1,20 @@
 //! The image stack: the spec, identities, and the builtin image tasks as `Work` for the engine.
-pub mod artifacts;
-pub mod build;
-pub mod changed;
-pub mod deadlines;
-pub mod facts;
-pub mod git;
-pub mod identity;
-pub mod ledger;
-pub mod manifest;
-pub mod owner;
-pub mod pipeline;
-pub mod published;
-pub mod push;
-pub mod runtime;
-pub mod test;
+pub(crate) mod artifacts;
+pub(crate) mod build;
+pub(crate) mod build_record;
+pub(crate) mod changed;
+pub(crate) mod deadlines;
+pub(crate) mod facts;
+pub(crate) mod git;
+pub(crate) mod identity;
+pub(crate) mod ledger;
+pub(crate) mod manifest;
+pub(crate) mod owner;
+pub(crate) mod pipeline;
+pub(crate) mod published;
+pub(crate) mod push;
+pub(crate) mod runtime;
+pub(crate) mod test;
 
 use crate::config::{Builtin, Project};
 use crate::exec::work::Work;
@@ -23,12 +24,12 @@ use runtime::Runtime;
 use std::sync::Arc;
 
 /// The image tasks' shared runtime, or none when tasks.toml has no [stack].
-pub struct Stack {
+pub(crate) struct Stack {
     pub rt: Option<Arc<Runtime>>,
 }
 
 /// Fails (exit 2) on a malformed deadline in the environment, when there is a stack.
-pub fn stack(project: &Project, cache: Arc<StatCache>) -> crate::error::Result<Stack> {
+pub(crate) fn stack(project: &Project, cache: Arc<StatCache>) -> crate::error::Result<Stack> {
     let Some(spec) = &project.stack else {
         return Ok(Stack { rt: None });
     };
@@ -48,7 +49,7 @@ pub fn stack(project: &Project, cache: Arc<StatCache>) -> crate::error::Result<S
 }
 
 impl Stack {
-    pub fn work(&self, job: &ImageJob) -> Arc<dyn Work> {
+    pub(crate) fn work(&self, job: &ImageJob) -> Arc<dyn Work> {
         let rt = self
             .rt
             .clone()
@@ -64,7 +65,7 @@ impl Stack {
     }
 
     /// Removes live test containers when the run is interrupted.
-    pub fn interrupt_hook(&self) -> Option<Box<dyn Fn() + Send + Sync>> {
+    pub(crate) fn interrupt_hook(&self) -> Option<Box<dyn Fn() + Send + Sync>> {
         let rt = self.rt.clone()?;
         Some(Box::new(move || {
             if let Ok(engine) = rt.engine() {

@@ -5,7 +5,7 @@ use dorun_docker::Owner;
 use std::path::Path;
 
 /// The owner of the containers this process makes for the project whose state is `state_dir`.
-pub fn of(state_dir: &Path) -> Owner {
+pub(crate) fn of(state_dir: &Path) -> Owner {
     let state_dir = std::fs::canonicalize(state_dir).unwrap_or_else(|_| state_dir.to_path_buf());
     let mut h = blake3::Hasher::new();
     h.update(host_name().as_bytes());

@@ -7,17 +7,17 @@ use std::path::{Path, PathBuf};
 
 /// Content references (`registry/ns/name:prefix-id-<hex>`), one per line in the file.
 #[derive(Debug, Default, Clone, PartialEq)]
-pub struct ChangedSet {
+pub(crate) struct ChangedSet {
     references: BTreeSet<String>,
 }
 
 impl ChangedSet {
-    pub fn path(state_dir: &Path) -> PathBuf {
+    pub(crate) fn path(state_dir: &Path) -> PathBuf {
         state_dir.join("pipeline")
     }
 
     /// The stored set; a missing or unreadable file is an empty set (the registry decides).
-    pub fn load(state_dir: &Path) -> ChangedSet {
+    pub(crate) fn load(state_dir: &Path) -> ChangedSet {
         let text = std::fs::read_to_string(Self::path(state_dir)).unwrap_or_default();
         ChangedSet {
             references: text
@@ -28,14 +28,14 @@ impl ChangedSet {
         }
     }
 
-    pub fn contains(&self, content_reference: &str) -> bool {
+    pub(crate) fn contains(&self, content_reference: &str) -> bool {
         self.references.contains(content_reference)
     }
 
     /// The set after a `changed` run: what it found unpublished now, plus what the pipeline had
     /// already found unpublished for the identities still current (those may have been pushed
     /// since). Entries of identities no longer in the stack are dropped.
-    pub fn updated(&self, unpublished: &[String], current: &[String]) -> ChangedSet {
+    pub(crate) fn updated(&self, unpublished: &[String], current: &[String]) -> ChangedSet {
         let current: BTreeSet<&String> = current.iter().collect();
         let references = self
             .references
@@ -49,7 +49,7 @@ impl ChangedSet {
 
     /// Written atomically, before IMAGES_CHANGED: a kill between the two leaves a set that the
     /// next `changed` run reproduces.
-    pub fn save(&self, state_dir: &Path) -> std::io::Result<()> {
+    pub(crate) fn save(&self, state_dir: &Path) -> std::io::Result<()> {
         let mut text = String::new();
         for r in &self.references {
             text.push_str(r);

@@ -7,7 +7,7 @@ use crate::exec::work::{standard_decide, Decision, TaskCx, TaskError, Work};
 /// `push`, which runs after its tests passed and its page was written. Otherwise (and always when
 /// forced) the standard rule. Without a registry "published" only means "in the local engine",
 /// which every built image is (a failing one too), so the standard rule decides then.
-pub fn published_or_standard<W: Work>(
+pub(crate) fn published_or_standard<W: Work>(
     work: &W,
     rt: &Runtime,
     v: usize,

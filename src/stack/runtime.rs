@@ -17,7 +17,7 @@ use dorun_docker::{Credentials, DockerError, Engine, ImageRef, LocalImages, Owne
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
-pub struct Runtime {
+pub(crate) struct Runtime {
     pub root: PathBuf,
     pub spec: StackSpec,
     pub artifacts_dir: PathBuf,
@@ -50,7 +50,7 @@ pub struct Runtime {
 }
 
 /// Where the runtime's files go, relative to the project root unless said otherwise.
-pub struct Dirs {
+pub(crate) struct Dirs {
     pub root: PathBuf,
     pub artifacts_dir: PathBuf,
     pub manifests_dir: PathBuf,
@@ -59,7 +59,7 @@ pub struct Dirs {
 }
 
 impl Runtime {
-    pub fn new(
+    pub(crate) fn new(
         dirs: Dirs,
         spec: StackSpec,
         cache: Arc<StatCache>,
@@ -96,17 +96,17 @@ impl Runtime {
     }
 
     /// The run's stat cache, for the image tasks' own file hashing (test folders).
-    pub fn cache(&self) -> &StatCache {
+    pub(crate) fn cache(&self) -> &StatCache {
         &self.cache
     }
 
-    pub fn variant(&self, v: usize) -> &Variant {
+    pub(crate) fn variant(&self, v: usize) -> &Variant {
         &self.spec.variants[v]
     }
 
     /// The engine, connected on first use, with this run's deadline and container labels; the
     /// error says how to reach one.
-    pub fn engine(&self) -> Result<Arc<Engine>, TaskError> {
+    pub(crate) fn engine(&self) -> Result<Arc<Engine>, TaskError> {
         self.engine
             .get_or_init(|| {
                 let mut engine = Engine::connect().map_err(TaskError::from)?;
@@ -119,7 +119,7 @@ impl Runtime {
 
     /// Before any image task runs: the engine (and the registry, when one is set) must answer,
     /// or dorun stops with exit code 3 instead of failing every image one by one.
-    pub fn preflight(&self) -> crate::error::Result<()> {
+    pub(crate) fn preflight(&self) -> crate::error::Result<()> {
         match self.check_environment() {
             Some(why) => Err(crate::error::Error::Environment(why)),
             None => Ok(()),
@@ -128,7 +128,7 @@ impl Runtime {
 
     /// Like `preflight`, for commands that can answer without the engine or registry (`list`,
     /// `info`): why one of them is unavailable, if it is. Their questions then fail at once.
-    pub fn check_environment(&self) -> Option<String> {
+    pub(crate) fn check_environment(&self) -> Option<String> {
         if let Err(e) = self.engine() {
             let _ = self.engine_down.set(e.message.clone());
             return Some(e.message);
@@ -144,7 +144,7 @@ impl Runtime {
 
     /// Removes the containers earlier runs of this project left behind (killed before they
     /// could clean up). Only for a process holding the project lock: no other run is alive.
-    pub fn sweep_dead_runs(&self) -> crate::error::Result<usize> {
+    pub(crate) fn sweep_dead_runs(&self) -> crate::error::Result<usize> {
         let engine = self
             .engine()
             .map_err(|e| crate::error::Error::Environment(e.message))?;
@@ -173,12 +173,12 @@ impl Runtime {
     }
 
     /// The registry client (None without a registry).
-    pub fn registry(&self) -> Result<Option<&Registry>, TaskError> {
+    pub(crate) fn registry(&self) -> Result<Option<&Registry>, TaskError> {
         Ok(self.client()?.map(|(registry, _)| registry))
     }
 
     /// The credentials a push sends (None: anonymous); the same ones the client reads with.
-    pub fn credentials(&self) -> Result<Option<&Credentials>, TaskError> {
+    pub(crate) fn credentials(&self) -> Result<Option<&Credentials>, TaskError> {
         Ok(self.client()?.and_then(|(_, creds)| creds.as_ref()))
     }
 
@@ -200,7 +200,7 @@ impl Runtime {
     }
 
     /// The local image id of a reference, or None when the engine does not have it.
-    pub fn local_image(&self, reference: &ImageRef) -> Result<Option<String>, TaskError> {
+    pub(crate) fn local_image(&self, reference: &ImageRef) -> Result<Option<String>, TaskError> {
         let engine = self.engine()?;
         Self::ask(&self.engine_down, || {
             engine.image_id(&reference.to_string())
@@ -208,20 +208,20 @@ impl Runtime {
     }
 
     /// Every tagged image of the engine, in one request.
-    pub fn local_images(&self) -> Result<LocalImages, TaskError> {
+    pub(crate) fn local_images(&self) -> Result<LocalImages, TaskError> {
         let engine = self.engine()?;
         Self::ask(&self.engine_down, || engine.local_images())
     }
 
     /// A variant's identity and content reference (its parent's first), made once per run.
-    pub fn facts(&self, v: usize) -> Result<Arc<VariantFacts>, TaskError> {
+    pub(crate) fn facts(&self, v: usize) -> Result<Arc<VariantFacts>, TaskError> {
         // The parent's facts first, before taking this variant's lock: no lock is held while
         // another is taken, and a variant is hashed once while its siblings hash in parallel.
         let parent = match self.variant(v).parent {
             Some(p) => Some(self.facts(p)?),
             None => None,
         };
-        let mut slot = self.facts[v].lock().unwrap_or_else(|p| p.into_inner());
+        let mut slot = crate::sync::lock(&self.facts[v]);
         if let Some(facts) = &*slot {
             return Ok(facts.clone());
         }
@@ -245,19 +245,19 @@ impl Runtime {
     }
 
     /// `…:<prefix>-<commit>`: this commit's tag of the variant.
-    pub fn human(&self, v: usize) -> &ImageRef {
+    pub(crate) fn human(&self, v: usize) -> &ImageRef {
         &self.names[v].human
     }
 
     /// `…:stable`: the tag a push moves to the pushed image.
-    pub fn stable(&self, v: usize) -> &ImageRef {
+    pub(crate) fn stable(&self, v: usize) -> &ImageRef {
         &self.names[v].stable
     }
 
     /// Whether this identity was published before this pipeline: its content tag is in the
     /// registry (with no registry configured: in the local engine) and it is not one the
     /// pipeline found unpublished and pushed since (see `pipeline`).
-    pub fn is_published(&self, v: usize) -> Result<bool, TaskError> {
+    pub(crate) fn is_published(&self, v: usize) -> Result<bool, TaskError> {
         if !self.in_registry(v)? {
             return Ok(false);
         }
@@ -270,8 +270,8 @@ impl Runtime {
 
     /// Whether the registry (with no registry configured: the local engine) has this
     /// identity's content tag now. Asked once per process.
-    pub fn in_registry(&self, v: usize) -> Result<bool, TaskError> {
-        if let Some(p) = self.in_registry.lock().unwrap_or_else(|p| p.into_inner())[v] {
+    pub(crate) fn in_registry(&self, v: usize) -> Result<bool, TaskError> {
+        if let Some(p) = crate::sync::lock(&self.in_registry)[v] {
             return Ok(p);
         }
         let content = self.facts(v)?.content.clone();
@@ -279,7 +279,7 @@ impl Runtime {
             Some(registry) => self.registry_digest(registry, &content)?.is_some(),
             None => self.local_image(&content)?.is_some(),
         };
-        self.in_registry.lock().unwrap_or_else(|p| p.into_inner())[v] = Some(found);
+        crate::sync::lock(&self.in_registry)[v] = Some(found);
         Ok(found)
     }
 
@@ -294,7 +294,7 @@ impl Runtime {
         })
     }
 
-    pub fn artifact(&self, name: &str) -> PathBuf {
+    pub(crate) fn artifact(&self, name: &str) -> PathBuf {
         self.root.join(&self.artifacts_dir).join(name)
     }
 }

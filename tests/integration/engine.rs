@@ -379,7 +379,7 @@ fn many_reasons_are_summarized_and_listed_by_info() {
 
 impl Project {
     /// The reason run.json gives for `task`.
-    pub fn project_reason(&self, task: &str) -> String {
+    pub(crate) fn project_reason(&self, task: &str) -> String {
         self.run_entry(task)["reason"]
             .as_str()
             .unwrap_or_default()

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-pub struct EngineCounter {
+pub(crate) struct EngineCounter {
     _dir: tempfile::TempDir,
     socket: PathBuf,
     inspects: Arc<AtomicUsize>,
@@ -16,7 +16,7 @@ pub struct EngineCounter {
 impl EngineCounter {
     /// Listens until the test process ends, forwarding to the engine DOCKER_HOST names (a Unix
     /// socket) or to the default socket.
-    pub fn start() -> EngineCounter {
+    pub(crate) fn start() -> EngineCounter {
         let engine = match std::env::var("DOCKER_HOST") {
             Ok(host) => PathBuf::from(host.strip_prefix("unix://").expect("a unix DOCKER_HOST")),
             Err(_) => PathBuf::from("/var/run/docker.sock"),
@@ -41,12 +41,12 @@ impl EngineCounter {
     }
 
     /// The DOCKER_HOST value that reaches the engine through this door.
-    pub fn docker_host(&self) -> String {
+    pub(crate) fn docker_host(&self) -> String {
         format!("unix://{}", self.socket.display())
     }
 
     /// Image inspections (`GET …/images/<ref>/json`) so far.
-    pub fn inspects(&self) -> usize {
+    pub(crate) fn inspects(&self) -> usize {
         self.inspects.load(Ordering::SeqCst)
     }
 }

@@ -16,7 +16,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// The binary under test.
-pub const DORUN: &str = env!("CARGO_BIN_EXE_dorun");
+pub(crate) const DORUN: &str = env!("CARGO_BIN_EXE_dorun");
 
 /// What of the outer environment a dorun under test sees: how to find programs and the engine,
 /// where temp files go, and backtraces. Nothing else: `DORUN_*` settings, registry credentials
@@ -26,7 +26,7 @@ const PASSED_THROUGH: &[&str] = &["PATH", "DOCKER_HOST", "TMPDIR", "RUST_BACKTRA
 /// Clears `cmd`'s environment down to [`PASSED_THROUGH`], a C locale, and `home` as both `HOME`
 /// and the parent of `DOCKER_CONFIG` (an empty directory: no credentials unless a test writes
 /// some). Variables the caller sets afterwards win.
-pub fn scrub<'c>(cmd: &'c mut Command, home: &Path) -> &'c mut Command {
+pub(crate) fn scrub<'c>(cmd: &'c mut Command, home: &Path) -> &'c mut Command {
     cmd.env_clear();
     for key in PASSED_THROUGH {
         if let Some(value) = std::env::var_os(key) {
@@ -42,7 +42,7 @@ pub fn scrub<'c>(cmd: &'c mut Command, home: &Path) -> &'c mut Command {
 /// A temporary project directory shared by the steps of one test, with an empty home of its
 /// own for the dorun it runs.
 #[derive(Clone)]
-pub struct Project {
+pub(crate) struct Project {
     dir: Rc<tempfile::TempDir>,
     home: Rc<tempfile::TempDir>,
     /// `(placeholder, text)` pairs `file_eq`, `stdout_eq` and `stderr_eq` redact.
@@ -56,7 +56,7 @@ impl Default for Project {
 }
 
 impl Project {
-    pub fn new() -> Project {
+    pub(crate) fn new() -> Project {
         let temp = |prefix: &str| {
             tempfile::Builder::new()
                 .prefix(prefix)
@@ -75,21 +75,21 @@ impl Project {
     }
 
     /// The canonical project root (what dorun prints in paths).
-    pub fn path(&self) -> PathBuf {
+    pub(crate) fn path(&self) -> PathBuf {
         std::fs::canonicalize(self.dir.path()).unwrap()
     }
 
-    pub fn join(&self, rel: &str) -> PathBuf {
+    pub(crate) fn join(&self, rel: &str) -> PathBuf {
         self.path().join(rel)
     }
 
     /// The `HOME` of every dorun run in this project.
-    pub fn home(&self) -> &Path {
+    pub(crate) fn home(&self) -> &Path {
         self.home.path()
     }
 
     /// Writes a file, creating its directories.
-    pub fn write(&self, rel: &str, content: &str) -> &Project {
+    pub(crate) fn write(&self, rel: &str, content: &str) -> &Project {
         let path = self.join(rel);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, content).unwrap();
@@ -97,7 +97,7 @@ impl Project {
     }
 
     /// Writes an executable file (a test script, a task's helper).
-    pub fn write_executable(&self, rel: &str, content: &str) -> &Project {
+    pub(crate) fn write_executable(&self, rel: &str, content: &str) -> &Project {
         use std::os::unix::fs::PermissionsExt;
         self.write(rel, content);
         std::fs::set_permissions(self.join(rel), std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -105,27 +105,27 @@ impl Project {
     }
 
     /// Appends to a file (creating it).
-    pub fn append(&self, rel: &str, content: &str) -> &Project {
+    pub(crate) fn append(&self, rel: &str, content: &str) -> &Project {
         let old = std::fs::read_to_string(self.join(rel)).unwrap_or_default();
         self.write(rel, &(old + content))
     }
 
     #[track_caller]
-    pub fn read(&self, rel: &str) -> String {
+    pub(crate) fn read(&self, rel: &str) -> String {
         std::fs::read_to_string(self.join(rel))
             .unwrap_or_else(|e| panic!("cannot read {rel} in the project: {e}"))
     }
 
-    pub fn exists(&self, rel: &str) -> bool {
+    pub(crate) fn exists(&self, rel: &str) -> bool {
         self.join(rel).symlink_metadata().is_ok()
     }
 
-    pub fn remove(&self, rel: &str) {
+    pub(crate) fn remove(&self, rel: &str) {
         std::fs::remove_file(self.join(rel)).unwrap();
     }
 
     /// Replaces `text` by `placeholder` (`[A-Z_]` in brackets) in every exact comparison.
-    pub fn redact(&self, placeholder: &'static str, text: &str) {
+    pub(crate) fn redact(&self, placeholder: &'static str, text: &str) {
         self.redactions
             .borrow_mut()
             .push((placeholder, text.to_string()));
@@ -134,24 +134,24 @@ impl Project {
     /// The file, with this project's redactions and the usual ones, equals `expected`
     /// (`SNAPSHOTS=overwrite` rewrites an inline `str![]`).
     #[track_caller]
-    pub fn file_eq(&self, rel: &str, expected: impl snapbox::IntoData) {
+    pub(crate) fn file_eq(&self, rel: &str, expected: impl snapbox::IntoData) {
         snapshot::assert_eq(self, self.read(rel), expected);
     }
 
     /// A new command in this project.
-    pub fn test(&self) -> Test {
+    pub(crate) fn test(&self) -> Test {
         Test::with_project(self.clone())
     }
 
     /// `artifacts/run.json`, parsed.
     #[track_caller]
-    pub fn run_json(&self) -> Value {
+    pub(crate) fn run_json(&self) -> Value {
         serde_json::from_str(&self.read("artifacts/run.json")).expect("run.json is JSON")
     }
 
     /// The run.json entry of `task`.
     #[track_caller]
-    pub fn run_entry(&self, task: &str) -> Value {
+    pub(crate) fn run_entry(&self, task: &str) -> Value {
         let json = self.run_json();
         json["tasks"]
             .as_array()
@@ -164,7 +164,7 @@ impl Project {
 
     /// Tasks whose name starts with `prefix` and whose status in run.json is `ran`, sorted.
     #[track_caller]
-    pub fn ran(&self, prefix: &str) -> Vec<String> {
+    pub(crate) fn ran(&self, prefix: &str) -> Vec<String> {
         let json = self.run_json();
         let mut names: Vec<String> = json["tasks"]
             .as_array()
@@ -180,7 +180,7 @@ impl Project {
     }
 
     /// Lines of an `artifacts/` list file (IMAGES_BUILT...); none when it is absent.
-    pub fn list(&self, name: &str) -> Vec<String> {
+    pub(crate) fn list(&self, name: &str) -> Vec<String> {
         std::fs::read_to_string(self.join("artifacts").join(name))
             .map(|s| s.lines().map(str::to_string).collect())
             .unwrap_or_default()
@@ -192,7 +192,7 @@ impl Project {
 }
 
 #[must_use]
-pub struct Test {
+pub(crate) struct Test {
     project: Project,
     args: Vec<String>,
     env: Vec<(String, String)>,
@@ -224,11 +224,11 @@ const SPAWN_LIMIT: Duration = Duration::from_secs(30);
 const RUN_LIMIT: Duration = Duration::from_secs(600);
 
 impl Test {
-    pub fn new() -> Test {
+    pub(crate) fn new() -> Test {
         Test::with_project(Project::new())
     }
 
-    pub fn with_project(project: Project) -> Test {
+    pub(crate) fn with_project(project: Project) -> Test {
         Test {
             project,
             args: Vec::new(),
@@ -247,105 +247,105 @@ impl Test {
         }
     }
 
-    pub fn project(&self) -> &Project {
+    pub(crate) fn project(&self) -> &Project {
         &self.project
     }
 
-    pub fn tasks_toml(self, text: &str) -> Test {
+    pub(crate) fn tasks_toml(self, text: &str) -> Test {
         self.file("tasks.toml", text)
     }
 
-    pub fn file(self, rel: &str, content: &str) -> Test {
+    pub(crate) fn file(self, rel: &str, content: &str) -> Test {
         self.project.write(rel, content);
         self
     }
 
-    pub fn arg(mut self, arg: &str) -> Test {
+    pub(crate) fn arg(mut self, arg: &str) -> Test {
         self.args.push(arg.to_string());
         self
     }
 
-    pub fn args(mut self, args: &[&str]) -> Test {
+    pub(crate) fn args(mut self, args: &[&str]) -> Test {
         self.args.extend(args.iter().map(|a| a.to_string()));
         self
     }
 
     /// Sets a variable for dorun (the scrubbed environment has none of the outer ones).
-    pub fn env(mut self, key: &str, value: &str) -> Test {
+    pub(crate) fn env(mut self, key: &str, value: &str) -> Test {
         self.env.push((key.to_string(), value.to_string()));
         self
     }
 
     /// Runs dorun from this sub-directory of the project.
-    pub fn current_dir(mut self, rel: &str) -> Test {
+    pub(crate) fn current_dir(mut self, rel: &str) -> Test {
         self.current_dir = rel.to_string();
         self
     }
 
     /// The expected exit code (default 0).
-    pub fn status(mut self, code: i32) -> Test {
+    pub(crate) fn status(mut self, code: i32) -> Test {
         self.statuses = vec![code];
         self
     }
 
     /// Any of these exit codes (a run that may end before the test kills it).
-    pub fn status_one_of(mut self, codes: &[i32]) -> Test {
+    pub(crate) fn status_one_of(mut self, codes: &[i32]) -> Test {
         self.statuses = codes.to_vec();
         self
     }
 
     /// Kills dorun and fails the test when it runs longer than `limit`.
-    pub fn within(mut self, limit: Duration) -> Test {
+    pub(crate) fn within(mut self, limit: Duration) -> Test {
         self.limit = Some(limit);
         self
     }
 
     /// Runs dorun under this umask instead of the test process's.
-    pub fn umask(mut self, mask: libc::mode_t) -> Test {
+    pub(crate) fn umask(mut self, mask: libc::mode_t) -> Test {
         self.umask = Some(mask);
         self
     }
 
-    pub fn stdout_contains(mut self, text: &str) -> Test {
+    pub(crate) fn stdout_contains(mut self, text: &str) -> Test {
         self.stdout_contains.push(text.to_string());
         self
     }
 
-    pub fn stdout_lacks(mut self, text: &str) -> Test {
+    pub(crate) fn stdout_lacks(mut self, text: &str) -> Test {
         self.stdout_lacks.push(text.to_string());
         self
     }
 
-    pub fn stderr_contains(mut self, text: &str) -> Test {
+    pub(crate) fn stderr_contains(mut self, text: &str) -> Test {
         self.stderr_contains.push(text.to_string());
         self
     }
 
-    pub fn stderr_lacks(mut self, text: &str) -> Test {
+    pub(crate) fn stderr_lacks(mut self, text: &str) -> Test {
         self.stderr_lacks.push(text.to_string());
         self
     }
 
     /// stdout, redacted (see `snapshot`), equals `expected` exactly.
-    pub fn stdout_eq(mut self, expected: impl snapbox::IntoData) -> Test {
+    pub(crate) fn stdout_eq(mut self, expected: impl snapbox::IntoData) -> Test {
         self.stdout_eq = Some(expected.into_data());
         self
     }
 
     /// stderr, redacted (see `snapshot`), equals `expected` exactly.
-    pub fn stderr_eq(mut self, expected: impl snapbox::IntoData) -> Test {
+    pub(crate) fn stderr_eq(mut self, expected: impl snapbox::IntoData) -> Test {
         self.stderr_eq = Some(expected.into_data());
         self
     }
 
     /// Expects `task` in artifacts/run.json with this status (`ran`, `up-to-date`, ...).
-    pub fn task(mut self, task: &str, status: &str) -> Test {
+    pub(crate) fn task(mut self, task: &str, status: &str) -> Test {
         self.tasks.push((task.to_string(), status.to_string()));
         self
     }
 
     /// Shorthand: each of `names` ran.
-    pub fn ran(mut self, names: &[&str]) -> Test {
+    pub(crate) fn ran(mut self, names: &[&str]) -> Test {
         for n in names {
             self = self.task(n, "ran");
         }
@@ -353,7 +353,7 @@ impl Test {
     }
 
     /// Shorthand: each of `names` was up to date.
-    pub fn fresh(mut self, names: &[&str]) -> Test {
+    pub(crate) fn fresh(mut self, names: &[&str]) -> Test {
         for n in names {
             self = self.task(n, "up-to-date");
         }
@@ -386,13 +386,13 @@ impl Test {
     }
 
     #[track_caller]
-    pub fn run(self) -> Output {
+    pub(crate) fn run(self) -> Output {
         let limit = self.limit.unwrap_or(RUN_LIMIT);
         self.within(limit).spawn().wait()
     }
 
     /// Starts dorun without waiting; `Running::wait` checks the expectations.
-    pub fn spawn(self) -> Running {
+    pub(crate) fn spawn(self) -> Running {
         if !self.tasks.is_empty() {
             // A stale run.json from an earlier step must not satisfy the expectations.
             let _ = std::fs::remove_file(self.project.join("artifacts/run.json"));
@@ -487,7 +487,7 @@ impl Test {
 }
 
 /// A finished dorun run.
-pub struct Output {
+pub(crate) struct Output {
     pub project: Project,
     pub status: i32,
     pub stdout: String,
@@ -497,17 +497,17 @@ pub struct Output {
 
 impl Output {
     /// The next command in the same project.
-    pub fn test(&self) -> Test {
+    pub(crate) fn test(&self) -> Test {
         self.project.test()
     }
 
     /// stdout then stderr, for text that may be on either.
-    pub fn all(&self) -> String {
+    pub(crate) fn all(&self) -> String {
         format!("{}{}", self.stdout, self.stderr)
     }
 
     #[track_caller]
-    pub fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.stdout)
             .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
     }
@@ -553,7 +553,7 @@ impl Captured {
 }
 
 /// A dorun process started with `Test::spawn`.
-pub struct Running {
+pub(crate) struct Running {
     test: Test,
     /// Taken by the thread that waits for the exit.
     child: Option<Child>,
@@ -563,29 +563,29 @@ pub struct Running {
 }
 
 impl Running {
-    pub fn pid(&self) -> i32 {
+    pub(crate) fn pid(&self) -> i32 {
         self.child.as_ref().expect("not reaped yet").id() as i32
     }
 
-    pub fn project(&self) -> &Project {
+    pub(crate) fn project(&self) -> &Project {
         &self.test.project
     }
 
-    pub fn signal(&self, signal: i32) {
+    pub(crate) fn signal(&self, signal: i32) {
         // SAFETY: kill(2) on our own child's pid (not yet reaped, so never another process).
         let r = unsafe { libc::kill(self.pid(), signal) };
         assert_eq!(r, 0, "kill({}, {signal}) failed", self.pid());
     }
 
     /// What dorun printed on stderr so far.
-    pub fn stderr_so_far(&self) -> String {
+    pub(crate) fn stderr_so_far(&self) -> String {
         self.stderr.so_far()
     }
 
     /// Polls `ready` `every` so often until it holds (true) or dorun ends first (false);
     /// panics naming `what` after `secs` seconds.
     #[track_caller]
-    pub fn wait_until(
+    pub(crate) fn wait_until(
         &mut self,
         what: &str,
         secs: u64,
@@ -614,7 +614,7 @@ impl Running {
 
     /// Waits (at most the `within` limit, else 30 s, from now) and checks the expectations.
     #[track_caller]
-    pub fn wait(mut self) -> Output {
+    pub(crate) fn wait(mut self) -> Output {
         let limit = self.test.limit.unwrap_or(SPAWN_LIMIT);
         let status = self.reap(limit);
         use std::os::unix::process::ExitStatusExt;

@@ -2,7 +2,7 @@
 //! checks.toml holds, loading it never panics and either succeeds or is a configuration error
 //! (exit 2). Most cases call the loaders in-process, for speed; a few run the real binary to pin
 //! the exit code itself.
-use dorun::stack::test::checks;
+use dorun::checks;
 use proptest::prelude::*;
 use std::path::Path;
 use toml::{Table, Value};
@@ -453,9 +453,9 @@ fn project_with(bytes: &[u8]) -> tempfile::TempDir {
 }
 
 /// Loads a tasks.toml as `dorun` does: parse, validate, build the graph.
-fn load(file: &Path) -> dorun::error::Result<()> {
-    let project = dorun::config::load(file)?;
-    dorun::graph::Graph::build(&project)?;
+fn load(file: &Path) -> dorun::Result<()> {
+    let project = dorun::load_tasks_toml(file)?;
+    dorun::Graph::build(&project)?;
     Ok(())
 }
 

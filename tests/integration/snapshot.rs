@@ -26,7 +26,7 @@ fn redactions(project: &Project) -> Redactions {
 
 /// `actual`, redacted for `project`, equals `expected`.
 #[track_caller]
-pub fn assert_eq(project: &Project, actual: String, expected: impl IntoData) {
+pub(crate) fn assert_eq(project: &Project, actual: String, expected: impl IntoData) {
     Assert::new()
         .action_env(snapbox::assert::DEFAULT_ACTION_ENV)
         .redact_with(redactions(project))

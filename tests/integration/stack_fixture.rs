@@ -6,13 +6,13 @@ use crate::harness::Project;
 use std::ops::Deref;
 
 /// The loopback registry the tests push to (`scripts/env` starts it).
-pub fn registry() -> String {
+pub(crate) fn registry() -> String {
     std::env::var("DORUN_TEST_REGISTRY").unwrap_or_else(|_| "127.0.0.1:5000".into())
 }
 
 /// True when an engine answers. In CI (or with DORUN_REQUIRE_DOCKER=1) a missing engine is a
 /// failure, never a silent skip.
-pub fn docker_available() -> bool {
+pub(crate) fn docker_available() -> bool {
     match dorun_docker::Engine::connect() {
         Ok(_) => true,
         Err(e) => {
@@ -29,7 +29,7 @@ pub fn docker_available() -> bool {
 
 /// A project holding an image stack; derefs to its `Project` (`f.test()`, `f.write(..)`,
 /// `f.list(..)`, `f.file_eq(..)`).
-pub struct StackFixture {
+pub(crate) struct StackFixture {
     project: Project,
     pub namespace: String,
 }
@@ -37,13 +37,13 @@ pub struct StackFixture {
 /// `(name, parent)` pairs; roots copy busybox, children build `FROM ${BASE_IMAGE}`. A root's
 /// first step is a label naming the namespace, so no two tests share build-cache layers: one
 /// test removing its images must not pull a layer from under another test's build.
-pub type ImageDecl<'a> = (&'a str, Option<&'a str>);
+pub(crate) type ImageDecl<'a> = (&'a str, Option<&'a str>);
 
 impl StackFixture {
     /// A project with `images` and a tasks.toml using `registry` (empty = local engine only).
     /// `extra_toml` is appended (plans, image settings, more tasks). The namespace and registry
     /// are redacted as `[NAMESPACE]` and `[REGISTRY]` in exact comparisons.
-    pub fn new(images: &[ImageDecl], registry: &str, extra_toml: &str) -> StackFixture {
+    pub(crate) fn new(images: &[ImageDecl], registry: &str, extra_toml: &str) -> StackFixture {
         let namespace = format!("dorun-test-{}", unique());
         let f = StackFixture {
             project: Project::new(),
@@ -100,7 +100,7 @@ impl StackFixture {
     }
 
     /// `[registry/]namespace/image`, as image references name the repository.
-    pub fn repo(&self, registry: &str, image: &str) -> String {
+    pub(crate) fn repo(&self, registry: &str, image: &str) -> String {
         if registry.is_empty() {
             format!("{}/{image}", self.namespace)
         } else {
@@ -109,7 +109,7 @@ impl StackFixture {
     }
 
     /// Adds `line` to the `[images.NAME]` table of tasks.toml.
-    pub fn image_setting(&self, image: &str, line: &str) {
+    pub(crate) fn image_setting(&self, image: &str, line: &str) {
         let toml = self.read("tasks.toml");
         let header = format!("[images.{image}]\n");
         assert!(toml.contains(&header), "no {header} in tasks.toml");
@@ -120,7 +120,7 @@ impl StackFixture {
     }
 
     /// Writes an executable test script (`#!/bin/sh` then `body`).
-    pub fn script(&self, rel: &str, body: &str) {
+    pub(crate) fn script(&self, rel: &str, body: &str) {
         self.write_executable(rel, &format!("#!/bin/sh\n{body}\n"));
     }
 }
@@ -160,7 +160,7 @@ fn unique() -> String {
 /// Runs git in `project` (a scrubbed environment, a fixed author, no signing); returns its
 /// trimmed stdout.
 #[track_caller]
-pub fn git(project: &Project, args: &[&str]) -> String {
+pub(crate) fn git(project: &Project, args: &[&str]) -> String {
     let mut cmd = std::process::Command::new("git");
     crate::harness::scrub(&mut cmd, project.home());
     let out = cmd

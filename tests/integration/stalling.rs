@@ -5,18 +5,18 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 
 /// One answer: status, extra header lines, body.
-pub type Answer = (u16, Vec<(&'static str, String)>, String);
+pub(crate) type Answer = (u16, Vec<(&'static str, String)>, String);
 
 /// Decides, from the method and path, whether to answer a request (`None`: never answer).
-pub type Script = fn(method: &str, path: &str) -> Option<Answer>;
+pub(crate) type Script = fn(method: &str, path: &str) -> Option<Answer>;
 
-pub struct Stalling {
+pub(crate) struct Stalling {
     pub port: u16,
 }
 
 impl Stalling {
     /// Listens on a free loopback port until the test process ends.
-    pub fn start(script: Script) -> Stalling {
+    pub(crate) fn start(script: Script) -> Stalling {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         std::thread::spawn(move || {
@@ -27,12 +27,12 @@ impl Stalling {
         Stalling { port }
     }
 
-    pub fn host(&self) -> String {
+    pub(crate) fn host(&self) -> String {
         format!("127.0.0.1:{}", self.port)
     }
 
     /// A registry that answers the API check (`/v2/`) and nothing else.
-    pub fn registry() -> Stalling {
+    pub(crate) fn registry() -> Stalling {
         Stalling::start(|_, path| {
             (path == "/v2/" || path == "/v2").then(|| {
                 let api = (
@@ -45,7 +45,7 @@ impl Stalling {
     }
 
     /// An engine that answers the version check and the ping, and nothing else.
-    pub fn engine() -> Stalling {
+    pub(crate) fn engine() -> Stalling {
         Stalling::start(|_, path| {
             let path = path.split('?').next().unwrap_or(path);
             let json = ("Content-Type", "application/json".to_string());

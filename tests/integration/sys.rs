@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 /// Polls `cond` every 10 ms until it holds; panics naming `what` after `secs` seconds.
 #[track_caller]
-pub fn wait_for(what: &str, secs: u64, mut cond: impl FnMut() -> bool) {
+pub(crate) fn wait_for(what: &str, secs: u64, mut cond: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(secs);
     while !cond() {
         if Instant::now() > deadline {
@@ -18,7 +18,7 @@ pub fn wait_for(what: &str, secs: u64, mut cond: impl FnMut() -> bool) {
 }
 
 /// True while `pid` is a live process (a zombie counts as gone: it runs nothing).
-pub fn alive(pid: i32) -> bool {
+pub(crate) fn alive(pid: i32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         Err(_) => false,
         Ok(stat) => {
@@ -33,7 +33,7 @@ pub fn alive(pid: i32) -> bool {
 
 /// Reads a pid written by a task (`echo $! > child.pid`), waiting until it is there.
 #[track_caller]
-pub fn read_pid(project: &Project, rel: &str) -> i32 {
+pub(crate) fn read_pid(project: &Project, rel: &str) -> i32 {
     let mut pid = None;
     wait_for(&format!("a pid in {rel}"), 10, || {
         pid = std::fs::read_to_string(project.join(rel))
@@ -45,7 +45,7 @@ pub fn read_pid(project: &Project, rel: &str) -> i32 {
 }
 
 /// Copies a directory tree (`cp -a`), for the "move the project" tests.
-pub fn copy_tree(from: &Path, to: &Path) {
+pub(crate) fn copy_tree(from: &Path, to: &Path) {
     let status = Command::new("cp")
         .arg("-a")
         .arg(format!("{}/.", from.display()))

@@ -8,7 +8,7 @@ use crate::stack::test::report::VariantResults;
 
 /// One variant's facts, in the terms the lists are written in.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Entry {
+pub(crate) struct Entry {
     /// `name` or `name@plan`.
     pub key: String,
     pub parent: Option<usize>,
@@ -30,7 +30,7 @@ pub struct Entry {
 
 /// Every variant's entry, in build order (the order of every list).
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Book {
+pub(crate) struct Book {
     /// The configured registry (None: local engine only); a push record for another one is
     /// history.
     pub registry: Option<String>,
@@ -38,16 +38,16 @@ pub struct Book {
 }
 
 /// A test result row: variant key, human reference, results.
-pub type TestRow<'a> = (String, String, &'a VariantResults);
+pub(crate) type TestRow<'a> = (String, String, &'a VariantResults);
 
 impl Book {
     /// Variants not published before this pipeline.
-    pub fn changed(&self) -> Vec<usize> {
+    pub(crate) fn changed(&self) -> Vec<usize> {
         self.indices(|e| e.changed)
     }
 
     /// IMAGES_CHANGED: the keys of the changed variants.
-    pub fn changed_keys(&self) -> Vec<String> {
+    pub(crate) fn changed_keys(&self) -> Vec<String> {
         self.changed()
             .into_iter()
             .map(|v| self.entries[v].key.clone())
@@ -56,18 +56,18 @@ impl Book {
 
     /// Changed and held by the engine: what IMAGES_BUILT, the tests and the push gate count as
     /// built (an image published earlier is not this pipeline's build).
-    pub fn is_built(&self, v: usize) -> bool {
+    pub(crate) fn is_built(&self, v: usize) -> bool {
         let e = &self.entries[v];
         e.changed && e.built
     }
 
     /// IMAGES_BUILT: the human references of the built variants.
-    pub fn built_refs(&self) -> Vec<String> {
+    pub(crate) fn built_refs(&self) -> Vec<String> {
         self.refs(self.indices_of(|v| self.is_built(v)))
     }
 
     /// Built variants with current test results.
-    pub fn test_rows(&self) -> Vec<TestRow<'_>> {
+    pub(crate) fn test_rows(&self) -> Vec<TestRow<'_>> {
         (0..self.entries.len())
             .filter(|&v| self.is_built(v))
             .filter_map(|v| {
@@ -79,12 +79,12 @@ impl Book {
     }
 
     /// IMAGES_TEST_PASSED.
-    pub fn test_passed(&self) -> Vec<String> {
+    pub(crate) fn test_passed(&self) -> Vec<String> {
         self.test_refs(true)
     }
 
     /// IMAGES_TEST_ERROR.
-    pub fn test_failed(&self) -> Vec<String> {
+    pub(crate) fn test_failed(&self) -> Vec<String> {
         self.test_refs(false)
     }
 
@@ -98,7 +98,7 @@ impl Book {
 
     /// The push record if it describes a push of the current identity, under the current human
     /// tag, to the configured registry: anything else is history, not this pipeline's result.
-    pub fn current_push(&self, v: usize) -> Option<&PushRecord> {
+    pub(crate) fn current_push(&self, v: usize) -> Option<&PushRecord> {
         let e = &self.entries[v];
         e.push.as_ref().filter(|r| {
             Some(&r.registry) == self.registry.as_ref()
@@ -109,7 +109,7 @@ impl Book {
 
     /// IMAGES_PUSHED: `reference@sha256:…` for every tag of every current push, in build order
     /// and push order.
-    pub fn pushed_lines(&self) -> Vec<String> {
+    pub(crate) fn pushed_lines(&self) -> Vec<String> {
         (0..self.entries.len())
             .filter_map(|v| self.current_push(v))
             .flat_map(PushRecord::lines)
@@ -117,7 +117,7 @@ impl Book {
     }
 
     /// The digest a variant's manifest page shows: that of the current push of that image.
-    pub fn page_digest(&self, v: usize) -> Option<&str> {
+    pub(crate) fn page_digest(&self, v: usize) -> Option<&str> {
         let rec = self.entries[v].manifest.as_ref()?;
         self.current_push(v)
             .filter(|p| p.content_reference == rec.content_reference)
@@ -125,7 +125,7 @@ impl Book {
     }
 
     /// STACK.md's rows, one per variant.
-    pub fn stack_rows(&self) -> Vec<StackRow> {
+    pub(crate) fn stack_rows(&self) -> Vec<StackRow> {
         (0..self.entries.len()).map(|v| self.stack_row(v)).collect()
     }
 

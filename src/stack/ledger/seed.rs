@@ -10,7 +10,7 @@ use crate::stack::runtime::Runtime;
 use crate::stack::test::{self, report};
 use dorun_docker::LocalImages;
 
-pub fn read(rt: &Runtime) -> Result<Book, TaskError> {
+pub(super) fn read(rt: &Runtime) -> Result<Book, TaskError> {
     let mut entries = (0..rt.spec.variants.len())
         .map(|v| entry(rt, v))
         .collect::<Result<Vec<Entry>, TaskError>>()?;

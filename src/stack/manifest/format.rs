@@ -2,7 +2,7 @@
 //! readable, and escaping for table cells, code spans and fenced blocks.
 
 /// `1.2 MB` (decimal units, as `docker images` shows them).
-pub fn size(bytes: i64) -> String {
+pub(crate) fn size(bytes: i64) -> String {
     let b = bytes.max(0) as f64;
     match b {
         b if b < 1e3 => format!("{bytes} B"),
@@ -13,7 +13,7 @@ pub fn size(bytes: i64) -> String {
 }
 
 /// A coarse age: `just now`, `5 minutes`, `3 days`.
-pub fn age(secs: u64) -> String {
+pub(crate) fn age(secs: u64) -> String {
     let units = [
         (365 * 86400, "year"),
         (30 * 86400, "month"),
@@ -31,7 +31,7 @@ pub fn age(secs: u64) -> String {
 }
 
 /// `2026-04-01 12:00:00 UTC`.
-pub fn date(unix: u64) -> String {
+pub(crate) fn date(unix: u64) -> String {
     let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(unix);
     humantime::format_rfc3339_seconds(t)
         .to_string()
@@ -41,7 +41,7 @@ pub fn date(unix: u64) -> String {
 
 /// Docker's history text made readable: `/bin/sh -c #(nop)  CMD ["sh"]` → `CMD ["sh"]`,
 /// `/bin/sh -c make` → `RUN make`.
-pub fn instruction(created_by: &str) -> String {
+pub(crate) fn instruction(created_by: &str) -> String {
     let s = created_by.trim();
     if let Some(rest) = s.strip_prefix("/bin/sh -c #(nop)") {
         return rest.trim().to_string();
@@ -58,11 +58,11 @@ pub fn instruction(created_by: &str) -> String {
     s.to_string()
 }
 
-pub fn first_line(s: &str) -> &str {
+pub(crate) fn first_line(s: &str) -> &str {
     s.lines().next().unwrap_or("")
 }
 
-pub fn truncate(s: &str, max: usize) -> String {
+pub(crate) fn truncate(s: &str, max: usize) -> String {
     match s.char_indices().nth(max) {
         Some((i, _)) => format!("{}…", &s[..i]),
         None => s.to_string(),
@@ -70,12 +70,12 @@ pub fn truncate(s: &str, max: usize) -> String {
 }
 
 /// Text safe inside a table cell.
-pub fn cell(s: &str) -> String {
+pub(crate) fn cell(s: &str) -> String {
     s.replace('|', "\\|").replace(['\n', '\r'], " ")
 }
 
 /// An inline code span that survives backticks inside.
-pub fn code(s: &str) -> String {
+pub(crate) fn code(s: &str) -> String {
     let s = cell(s);
     if s.contains('`') {
         format!("`` {s} ``")
@@ -85,7 +85,7 @@ pub fn code(s: &str) -> String {
 }
 
 /// A fenced block longer than any backtick run inside, so output cannot close it early.
-pub fn fenced(text: &str) -> String {
+pub(crate) fn fenced(text: &str) -> String {
     let mut longest = 0;
     let mut run = 0;
     for c in text.chars() {

@@ -3,18 +3,18 @@
 //! `manifests/<name>-<tag>.md` and STACK.md. Up to date when the image is already published
 //! (its page was written where it was built) or when the page of this identity, tag and set of
 //! commands exists.
-pub mod format;
-pub mod model;
-pub mod record;
-pub mod render;
+pub(crate) mod format;
+pub(crate) mod model;
+pub(crate) mod record;
+pub(crate) mod render;
 
 use super::published::published_or_standard;
 use super::runtime::Runtime;
 use crate::exec::work::{Decision, Produced, TaskCx, TaskError, Work};
 use crate::fingerprint::{DirtyReason, Fingerprint, RecordSummary};
+use crate::stack::build_record::BuildRecord;
 use dorun_docker::{Limits, RunSpec};
 use model::{LayerRow, ManifestRecord, Section};
-use serde_json::Value;
 use std::fs::File;
 use std::io::Write;
 use std::sync::Arc;
@@ -25,7 +25,7 @@ const COMMAND_TIMEOUT: Duration = Duration::from_secs(300);
 /// Output kept per stream: a page is for reading, the log has nothing more either.
 const MAX_OUTPUT: usize = 64 * 1024;
 
-pub struct ManifestWork {
+pub(crate) struct ManifestWork {
     pub rt: Arc<Runtime>,
     pub variant: usize,
 }
@@ -105,7 +105,7 @@ impl Work for ManifestWork {
             config.id, config.size
         );
 
-        let build = build_record(rt, v, &content_ref);
+        let build = BuildRecord::read_for(rt, v, &content_ref);
         let newest_layer = history.first().map(|l| l.created.max(0) as u64);
         let mut rec = ManifestRecord {
             key: variant.key.clone(),
@@ -123,10 +123,10 @@ impl Work for ManifestWork {
             git_message: rt.git.message.clone(),
             built_at: build
                 .as_ref()
-                .and_then(|b| b["built_at"].as_u64())
+                .map(|b| b.built_at)
                 .or(newest_layer)
                 .unwrap_or(0),
-            build_seconds: build.as_ref().and_then(|b| b["build_seconds"].as_f64()),
+            build_seconds: build.as_ref().map(|b| b.build_seconds),
             layers: history
                 .iter()
                 .rev()
@@ -208,14 +208,6 @@ fn clip(mut s: String) -> String {
         s.push_str("\n… (output cut at 64 KiB)\n");
     }
     s
-}
-
-/// `artifacts/build/<key>.json` when it describes this very image (an image tagged without a
-/// rebuild, or built before artifacts were wiped, has none: its layers date it instead).
-fn build_record(rt: &Runtime, v: usize, content_ref: &str) -> Option<Value> {
-    let path = rt.artifact(&format!("build/{}.json", rt.variant(v).key));
-    let value: Value = serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
-    (value["content_reference"] == content_ref).then_some(value)
 }
 
 fn rel(rt: &Runtime, path: &std::path::Path) -> String {

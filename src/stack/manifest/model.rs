@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ManifestRecord {
+pub(crate) struct ManifestRecord {
     pub key: String,
     pub image: String,
     pub plan: Option<String>,
@@ -27,7 +27,7 @@ pub struct ManifestRecord {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct LayerRow {
+pub(crate) struct LayerRow {
     pub created_by: String,
     pub size: i64,
     /// Unix seconds.
@@ -36,7 +36,7 @@ pub struct LayerRow {
 
 /// One manifest command's run.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Section {
+pub(crate) struct Section {
     pub name: String,
     pub description: String,
     pub command: String,
@@ -48,7 +48,7 @@ pub struct Section {
 
 /// One STACK.md row.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct StackRow {
+pub(crate) struct StackRow {
     /// `name` or `name@plan`.
     pub key: String,
     /// The manifest page, relative to the manifests directory, when there is one.

@@ -9,11 +9,11 @@ use serde::Serialize;
 use std::path::PathBuf;
 
 /// `<name>-<human tag>.md`: the plan shows in the tag's prefix.
-pub fn file_name(rt: &Runtime, v: usize) -> String {
+pub(crate) fn file_name(rt: &Runtime, v: usize) -> String {
     format!("{}-{}.md", rt.variant(v).image, rt.human(v).tag())
 }
 
-pub fn manifests_dir(rt: &Runtime) -> PathBuf {
+pub(crate) fn manifests_dir(rt: &Runtime) -> PathBuf {
     rt.root.join(&rt.manifests_dir)
 }
 
@@ -21,14 +21,14 @@ fn record_path(rt: &Runtime, v: usize) -> PathBuf {
     rt.artifact(&format!("manifest/{}.json", rt.variant(v).key))
 }
 
-pub fn read(rt: &Runtime, v: usize) -> Option<ManifestRecord> {
+pub(crate) fn read(rt: &Runtime, v: usize) -> Option<ManifestRecord> {
     let text = std::fs::read_to_string(record_path(rt, v)).ok()?;
     serde_json::from_str(&text).ok()
 }
 
 /// Stores a new record, has the ledger render its page and STACK.md, then removes the page of
 /// the variant's previous record (a new commit or identity renames it).
-pub fn save(rt: &Runtime, v: usize, rec: &ManifestRecord) -> Result<(), TaskError> {
+pub(crate) fn save(rt: &Runtime, v: usize, rec: &ManifestRecord) -> Result<(), TaskError> {
     let old = read(rt, v);
     write_json(&record_path(rt, v), rec)?;
     rt.ledger.described(rt, v, rec.clone())?;

@@ -6,7 +6,7 @@ use super::model::{ManifestRecord, Section, StackRow};
 use std::fmt::Write;
 
 /// The page of one image.
-pub fn image_page(rec: &ManifestRecord, digest: Option<&str>, now: u64) -> String {
+pub(crate) fn image_page(rec: &ManifestRecord, digest: Option<&str>, now: u64) -> String {
     let mut md = String::new();
     let title = rec.reference.rsplit('/').next().unwrap_or(&rec.reference);
     let _ = writeln!(md, "# {title}\n");
@@ -85,7 +85,7 @@ fn section(s: &Section) -> String {
 }
 
 /// STACK.md: one row per image and plan, parents first.
-pub fn stack_page(rows: &[StackRow], commit: Option<&str>) -> String {
+pub(crate) fn stack_page(rows: &[StackRow], commit: Option<&str>) -> String {
     let mut md = String::from("# Image stack\n\n");
     let _ = match commit {
         Some(c) => writeln!(

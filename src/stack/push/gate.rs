@@ -6,7 +6,7 @@ use crate::stack::artifacts;
 use crate::stack::runtime::Runtime;
 
 /// Ok when every built image passed its tests; otherwise the refusal, naming the images.
-pub fn check(rt: &Runtime) -> Result<(), TaskError> {
+pub(crate) fn check(rt: &Runtime) -> Result<(), TaskError> {
     let built = rt.ledger.view(rt, |book| book.built_refs())?;
     // The lists as written, not the ledger's results: a pass under another commit's human tag
     // counts only once a test subtask has listed the image again.
@@ -33,7 +33,7 @@ pub fn check(rt: &Runtime) -> Result<(), TaskError> {
 }
 
 /// Built references missing from the passed list, in build order.
-pub fn untested(built: &[String], passed: &[String]) -> Vec<String> {
+pub(crate) fn untested(built: &[String], passed: &[String]) -> Vec<String> {
     built
         .iter()
         .filter(|r| !passed.contains(r))

@@ -1,8 +1,8 @@
 //! `images-push` subtasks (SPEC §4, §6): push the content tag and the human tag, then move the
 //! stable tag to the pushed image; gated on every built image having passed its tests. The
 //! registry is the truth for "up to date": the identity is there under all three tags.
-pub mod gate;
-pub mod record;
+pub(crate) mod gate;
+pub(crate) mod record;
 
 use super::runtime::Runtime;
 use crate::exec::work::{now_unix, Decision, Produced, TaskCx, TaskError, Work};
@@ -14,7 +14,7 @@ use std::fs::File;
 use std::io::Write;
 use std::sync::Arc;
 
-pub struct PushWork {
+pub(crate) struct PushWork {
     pub rt: Arc<Runtime>,
     pub variant: usize,
 }
@@ -26,7 +26,7 @@ struct Refs {
     stable: ImageRef,
 }
 
-pub fn no_registry() -> TaskError {
+pub(crate) fn no_registry() -> TaskError {
     TaskError::new(
         "no registry configured: set `registry` in [stack] or DORUN_REGISTRY to push \
          (without one, images live in the local engine only)",

@@ -8,7 +8,7 @@ use crate::stack::runtime::Runtime;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct PushRecord {
+pub(crate) struct PushRecord {
     pub registry: String,
     /// The human reference (`registry/ns/name:<prefix>-<sha7>`), as in IMAGES_BUILT.
     pub reference: String,
@@ -20,7 +20,7 @@ pub struct PushRecord {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PushedTag {
+pub(crate) struct PushedTag {
     pub reference: String,
     /// `sha256:…`, as the registry reported it.
     pub digest: String,
@@ -28,7 +28,7 @@ pub struct PushedTag {
 
 impl PushRecord {
     /// The manifest digest of the image (the content tag's), once it was pushed.
-    pub fn digest(&self) -> Option<&str> {
+    pub(crate) fn digest(&self) -> Option<&str> {
         self.tags
             .iter()
             .find(|t| t.reference == self.content_reference)
@@ -37,7 +37,7 @@ impl PushRecord {
     }
 
     /// IMAGES_PUSHED lines: `reference@sha256:…`.
-    pub fn lines(&self) -> impl Iterator<Item = String> + '_ {
+    pub(crate) fn lines(&self) -> impl Iterator<Item = String> + '_ {
         self.tags
             .iter()
             .map(|t| format!("{}@{}", t.reference, t.digest))
@@ -48,21 +48,21 @@ fn path(rt: &Runtime, v: usize) -> std::path::PathBuf {
     rt.artifact(&format!("push/{}.json", rt.variant(v).key))
 }
 
-pub fn write(rt: &Runtime, v: usize, record: &PushRecord) -> Result<(), TaskError> {
+pub(crate) fn write(rt: &Runtime, v: usize, record: &PushRecord) -> Result<(), TaskError> {
     let path = path(rt, v);
     let text = serde_json::to_string_pretty(record).expect("json") + "\n";
     crate::stack::artifacts::write_file(&path, text.as_bytes())
 }
 
 /// The variant's record, whatever identity it was written for (unreadable = none).
-pub fn read_any(rt: &Runtime, v: usize) -> Option<PushRecord> {
+pub(crate) fn read_any(rt: &Runtime, v: usize) -> Option<PushRecord> {
     let text = std::fs::read_to_string(path(rt, v)).ok()?;
     serde_json::from_str(&text).ok()
 }
 
 /// The variant's record if it describes a push of the current identity, under the current
 /// human tag, to the configured registry: anything else is history, not this pipeline's result.
-pub fn read_current(rt: &Runtime, v: usize) -> Option<PushRecord> {
+pub(crate) fn read_current(rt: &Runtime, v: usize) -> Option<PushRecord> {
     let record = read_any(rt, v)?;
     let facts = rt.facts(v).ok()?;
     let current = Some(&record.registry) == rt.spec.registry.as_ref()

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 use std::time::Instant;
 
 #[derive(Debug, Clone)]
-pub struct CaseResult {
+pub(crate) struct CaseResult {
     /// `images/base/test/checks.toml: file /etc/os-release`, `images/base/test/test_busybox`.
     pub name: String,
     pub passed: bool,
@@ -16,7 +16,7 @@ pub struct CaseResult {
 }
 
 impl CaseResult {
-    pub fn start(name: impl Into<String>) -> CaseBuilder {
+    pub(crate) fn start(name: impl Into<String>) -> CaseBuilder {
         CaseBuilder {
             name: name.into(),
             started: Instant::now(),
@@ -24,7 +24,7 @@ impl CaseResult {
     }
 
     /// The block written to the log: a header, the output, the verdict.
-    pub fn log_text(&self) -> String {
+    pub(crate) fn log_text(&self) -> String {
         let mut s = format!("=== {}\n", self.name);
         if !self.output.is_empty() {
             s.push_str(&self.output);
@@ -43,21 +43,21 @@ impl CaseResult {
 }
 
 /// Times a case from its start to its verdict.
-pub struct CaseBuilder {
+pub(crate) struct CaseBuilder {
     name: String,
     started: Instant,
 }
 
 impl CaseBuilder {
-    pub fn pass(self, output: String) -> CaseResult {
+    pub(crate) fn pass(self, output: String) -> CaseResult {
         self.finish(true, String::new(), output)
     }
 
-    pub fn fail(self, message: impl Into<String>, output: String) -> CaseResult {
+    pub(crate) fn fail(self, message: impl Into<String>, output: String) -> CaseResult {
         self.finish(false, message.into(), output)
     }
 
-    pub fn finish(self, passed: bool, message: String, output: String) -> CaseResult {
+    pub(crate) fn finish(self, passed: bool, message: String, output: String) -> CaseResult {
         CaseResult {
             name: self.name,
             passed,
@@ -69,7 +69,7 @@ impl CaseBuilder {
 }
 
 /// A container's output as one text: stdout, then stderr under a marker when there is any.
-pub fn combined_output(stdout: &str, stderr: &str) -> String {
+pub(super) fn combined_output(stdout: &str, stderr: &str) -> String {
     let mut s = stdout.to_string();
     if !stderr.is_empty() {
         if !s.is_empty() && !s.ends_with('\n') {
@@ -82,7 +82,7 @@ pub fn combined_output(stdout: &str, stderr: &str) -> String {
 }
 
 /// The last `lines` lines of `text`, at most `bytes` bytes: what reports keep of an output.
-pub fn tail(text: &str, lines: usize, bytes: usize) -> String {
+pub(super) fn tail(text: &str, lines: usize, bytes: usize) -> String {
     let all: Vec<&str> = text.lines().collect();
     let mut out = all[all.len().saturating_sub(lines)..].join("\n");
     if out.len() > bytes {

@@ -7,17 +7,17 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 /// The file in a test folder that holds declarative checks.
-pub const CHECKS_FILE: &str = "checks.toml";
+pub(crate) const CHECKS_FILE: &str = "checks.toml";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     Checks,
     Script,
 }
 
 /// One test file, with project-relative paths (`/` separators) for names and messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TestFile {
+pub(crate) struct TestFile {
     pub kind: Kind,
     /// The folder it came from, e.g. `images/base/test`.
     pub dir: String,
@@ -29,7 +29,7 @@ pub struct TestFile {
 
 /// The test folders of variant `v`, in the order their tests run. Folders that do not exist
 /// are left out: an image without tests is fine.
-pub fn test_dirs(root: &Path, spec: &StackSpec, v: usize) -> Vec<String> {
+pub(crate) fn test_dirs(root: &Path, spec: &StackSpec, v: usize) -> Vec<String> {
     let mut chain = Vec::new();
     let mut at = Some(v);
     while let Some(i) = at {
@@ -50,7 +50,7 @@ pub fn test_dirs(root: &Path, spec: &StackSpec, v: usize) -> Vec<String> {
 }
 
 /// Every test folder of the stack (common tests and each image's), for validation at load time.
-pub fn all_test_dirs(root: &Path, spec: &StackSpec) -> Vec<String> {
+pub(crate) fn all_test_dirs(root: &Path, spec: &StackSpec) -> Vec<String> {
     let mut dirs: Vec<String> = spec.common_tests.iter().cloned().collect();
     dirs.extend(
         spec.images
@@ -62,7 +62,7 @@ pub fn all_test_dirs(root: &Path, spec: &StackSpec) -> Vec<String> {
 
 /// The tests of one folder: `checks.toml` first, then executable `test_*` files by name.
 /// Non-executable `test_*` files are returned in `ignored` so the log can say why they did not run.
-pub fn tests_in(root: &Path, dir: &str) -> (Vec<TestFile>, Vec<String>) {
+pub(crate) fn tests_in(root: &Path, dir: &str) -> (Vec<TestFile>, Vec<String>) {
     let mut tests = Vec::new();
     let mut ignored = Vec::new();
     let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
@@ -100,7 +100,7 @@ pub fn tests_in(root: &Path, dir: &str) -> (Vec<TestFile>, Vec<String>) {
 }
 
 /// All tests of a variant, in run order, and the non-executable `test_*` files that were skipped.
-pub fn tests_of(root: &Path, spec: &StackSpec, v: usize) -> (Vec<TestFile>, Vec<String>) {
+pub(crate) fn tests_of(root: &Path, spec: &StackSpec, v: usize) -> (Vec<TestFile>, Vec<String>) {
     let mut tests = Vec::new();
     let mut ignored = Vec::new();
     for dir in test_dirs(root, spec, v) {
@@ -113,7 +113,7 @@ pub fn tests_of(root: &Path, spec: &StackSpec, v: usize) -> (Vec<TestFile>, Vec<
 
 /// Every file of the variant's test folders (helpers too: they are uploaded beside the scripts),
 /// hashed through the stat cache, sorted by path.
-pub fn hash_inputs(
+pub(crate) fn hash_inputs(
     root: &Path,
     spec: &StackSpec,
     v: usize,

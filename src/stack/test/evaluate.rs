@@ -12,7 +12,7 @@ const MAX_LINKS: usize = 40;
 
 /// Evaluates every check of `checks` (from the file `rel`), calling `each` as cases finish so
 /// the log shows progress. Stops early only when `stop()` says so (Ctrl-C).
-pub fn run_checks(
+pub(super) fn run_checks(
     target: &Target,
     rel: &str,
     checks: &Checks,

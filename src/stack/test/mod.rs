@@ -4,10 +4,10 @@
 //! unchanged since a run that passed, or when X is already published (pushed only after its
 //! tests passed). A failing run records nothing, so it runs again next time.
 mod case;
-pub mod checks;
-pub mod discover;
+pub(crate) mod checks;
+pub(crate) mod discover;
 mod evaluate;
-pub mod report;
+pub(crate) mod report;
 mod scripts;
 mod target;
 
@@ -28,14 +28,14 @@ use std::sync::Arc;
 /// The record's note of the reference the lists were written with for this image.
 const LISTED_AS: &str = "listed as";
 
-pub struct TestWork {
+pub(crate) struct TestWork {
     pub rt: Arc<Runtime>,
     pub variant: usize,
 }
 
 /// Everything that changes a variant's test results: the image identity, every file of its
 /// test folders, which files are tests (the executable bit is not in a content hash), limits.
-pub fn fingerprint_of(rt: &Runtime, v: usize) -> Result<Fingerprint, TaskError> {
+pub(crate) fn fingerprint_of(rt: &Runtime, v: usize) -> Result<Fingerprint, TaskError> {
     let facts = rt.facts(v)?;
     let inputs = discover::hash_inputs(&rt.root, &rt.spec, v, rt.cache())
         .map_err(|e| TaskError::new(format!("cannot read the test files: {e}")))?;
@@ -68,13 +68,13 @@ pub fn fingerprint_of(rt: &Runtime, v: usize) -> Result<Fingerprint, TaskError> 
 }
 
 /// The digest stored results must carry to count for variant `v` now.
-pub fn current_digest(rt: &Runtime, v: usize) -> Result<String, TaskError> {
+pub(crate) fn current_digest(rt: &Runtime, v: usize) -> Result<String, TaskError> {
     Ok(hex(&fingerprint_of(rt, v)?.digest()))
 }
 
 /// Parses every checks.toml of the stack, so a bad one stops dorun at load time with exit 2
 /// and file:line:col, before anything is built.
-pub fn validate_all(root: &Path, spec: &StackSpec) -> crate::error::Result<()> {
+pub(crate) fn validate_all(root: &Path, spec: &StackSpec) -> crate::error::Result<()> {
     for dir in discover::all_test_dirs(root, spec) {
         let rel = format!("{dir}/{}", discover::CHECKS_FILE);
         if root.join(&rel).is_file() {
@@ -86,7 +86,7 @@ pub fn validate_all(root: &Path, spec: &StackSpec) -> crate::error::Result<()> {
 
 /// The end-of-run table of test results (every built image with current results), for the
 /// coordinator to print after a run that included test subtasks.
-pub fn summary_table(rt: &Runtime) -> Option<String> {
+pub(crate) fn summary_table(rt: &Runtime) -> Option<String> {
     report::summary_table(rt)
 }
 

@@ -17,7 +17,7 @@ const TAIL_LINES: usize = 40;
 const TAIL_BYTES: usize = 4000;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct VariantResults {
+pub(crate) struct VariantResults {
     pub variant: String,
     /// The content reference tested (its identity).
     pub image: String,
@@ -28,7 +28,7 @@ pub struct VariantResults {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct CaseRecord {
+pub(crate) struct CaseRecord {
     pub name: String,
     pub passed: bool,
     pub seconds: f64,
@@ -40,7 +40,12 @@ pub struct CaseRecord {
 }
 
 impl VariantResults {
-    pub fn new(variant: &str, image: &str, fingerprint: String, cases: &[CaseResult]) -> Self {
+    pub(crate) fn new(
+        variant: &str,
+        image: &str,
+        fingerprint: String,
+        cases: &[CaseResult],
+    ) -> Self {
         VariantResults {
             variant: variant.to_string(),
             image: image.to_string(),
@@ -62,7 +67,7 @@ impl VariantResults {
         }
     }
 
-    pub fn failed(&self) -> Vec<&CaseRecord> {
+    pub(crate) fn failed(&self) -> Vec<&CaseRecord> {
         self.cases.iter().filter(|c| !c.passed).collect()
     }
 }
@@ -71,19 +76,19 @@ fn store_path(rt: &Runtime, v: usize) -> std::path::PathBuf {
     rt.artifact(&format!("test/{}.json", rt.variant(v).key))
 }
 
-pub fn load(rt: &Runtime, v: usize) -> Option<VariantResults> {
+pub(crate) fn load(rt: &Runtime, v: usize) -> Option<VariantResults> {
     let text = std::fs::read_to_string(store_path(rt, v)).ok()?;
     serde_json::from_str(&text).ok()
 }
 
 /// Stores one variant's results; the ledger then rewrites the lists and junit.xml.
-pub fn store(rt: &Runtime, v: usize, results: &VariantResults) -> Result<(), TaskError> {
+pub(crate) fn store(rt: &Runtime, v: usize, results: &VariantResults) -> Result<(), TaskError> {
     let text = serde_json::to_string_pretty(results).expect("json") + "\n";
     crate::stack::artifacts::write_file(&store_path(rt, v), text.as_bytes())
 }
 
 /// One test suite per image variant, one test case per test; names show image and test.
-pub fn junit(rows: &[TestRow<'_>]) -> String {
+pub(crate) fn junit(rows: &[TestRow<'_>]) -> String {
     let mut report = Report::new("dorun images-test");
     for (key, reference, r) in rows {
         let mut suite = TestSuite::new(key.as_str());
@@ -113,7 +118,7 @@ pub fn junit(rows: &[TestRow<'_>]) -> String {
 
 /// A short table of every current result, for the log and the end of the run; `None` when
 /// no built image has test results yet.
-pub fn summary_table(rt: &Runtime) -> Option<String> {
+pub(crate) fn summary_table(rt: &Runtime) -> Option<String> {
     rt.ledger
         .view(rt, |book| table(&book.test_rows()))
         .ok()

@@ -9,9 +9,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 /// Where a test's folder lands in the container: out of the way of the image's own files.
-pub const CONTAINER_DIR: &str = "/dorun/test";
+pub(super) const CONTAINER_DIR: &str = "/dorun/test";
 
-pub fn run_script(target: &Target, root: &Path, test: &TestFile) -> CaseResult {
+pub(super) fn run_script(target: &Target, root: &Path, test: &TestFile) -> CaseResult {
     let case = CaseResult::start(test.rel.clone());
     let files = match folder_files(root, &test.dir) {
         Ok(files) => files,

@@ -11,7 +11,7 @@ use std::time::Duration;
 /// How often a running test watches for Ctrl-C.
 const WATCH_EVERY: Duration = Duration::from_millis(100);
 
-pub struct Target<'a> {
+pub(super) struct Target<'a> {
     pub engine: &'a Engine,
     /// The content reference: exactly the identity being tested.
     pub image: String,
@@ -26,7 +26,7 @@ pub struct Target<'a> {
 
 impl Target<'_> {
     /// A container spec for `cmd` with this image's limits.
-    pub fn spec(&self, test: &str, cmd: Vec<String>) -> RunSpec {
+    pub(super) fn spec(&self, test: &str, cmd: Vec<String>) -> RunSpec {
         let mut spec = RunSpec::new(self.image.clone(), cmd);
         spec.entrypoint = Some(Vec::new());
         spec.timeout = self.limits.timeout;
@@ -48,7 +48,7 @@ impl Target<'_> {
     }
 
     /// Runs `cmd` (with `env` and uploaded `files`) in a fresh container, removed afterwards.
-    pub fn run(
+    pub(super) fn run(
         &self,
         test: &str,
         cmd: Vec<String>,
@@ -79,7 +79,7 @@ impl Target<'_> {
 
     /// The limits the engine applied, read back from the container before its removal, so
     /// the log proves them; empty when the image sets none.
-    pub fn applied(&self, r: &RunResult) -> String {
+    pub(super) fn applied(&self, r: &RunResult) -> String {
         let l = &self.limits;
         if l.memory_bytes.is_none() && l.cpus.is_none() && l.network.is_none() {
             return String::new();
@@ -93,7 +93,7 @@ impl Target<'_> {
     }
 
     /// "timed out after 1m; the container was killed"
-    pub fn timeout_message(&self) -> String {
+    pub(super) fn timeout_message(&self) -> String {
         format!(
             "timed out after {}; the container was killed",
             humantime::format_duration(self.limits.timeout)

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 const BINARY: &str = "/usr/bin/docker-registry";
 
-pub struct LocalRegistry {
+pub(super) struct LocalRegistry {
     /// `127.0.0.1:<port>`.
     pub host: String,
     dir: tempfile::TempDir,
@@ -16,7 +16,7 @@ pub struct LocalRegistry {
 }
 
 /// True when the registry binary is installed; in CI its absence is a failure, not a skip.
-pub fn registry_binary_available() -> bool {
+pub(super) fn registry_binary_available() -> bool {
     let found = std::path::Path::new(BINARY).exists();
     if !found {
         let required = std::env::var_os("CI").is_some()
@@ -29,7 +29,7 @@ pub fn registry_binary_available() -> bool {
 
 impl LocalRegistry {
     /// Starts a registry; with `auth`, only that user and password get in.
-    pub fn start(auth: Option<(&str, &str)>) -> LocalRegistry {
+    pub(super) fn start(auth: Option<(&str, &str)>) -> LocalRegistry {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let host = format!("127.0.0.1:{port}");
@@ -59,7 +59,7 @@ impl LocalRegistry {
     }
 
     /// (Re)starts the process on the same port and storage, and waits until it listens.
-    pub fn restart(&mut self) {
+    pub(super) fn restart(&mut self) {
         self.stop();
         let log = std::fs::File::create(self.log_path()).unwrap();
         let child = Command::new(BINARY)
@@ -89,12 +89,12 @@ impl LocalRegistry {
     }
 
     /// The process id, for a task that stops the registry in the middle of a run.
-    pub fn pid(&self) -> u32 {
+    pub(super) fn pid(&self) -> u32 {
         self.child.as_ref().expect("running").id()
     }
 
     /// Kills the process (if still running) and reaps it.
-    pub fn stop(&mut self) {
+    pub(super) fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
