@@ -124,6 +124,7 @@ impl Work for ShellWork {
                     },
                     exit_code: f.exit_code,
                     environment: false,
+                    source: None,
                 })?;
             if cx.procs.is_interrupted() {
                 return Err(TaskError::new("interrupted"));

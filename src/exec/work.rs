@@ -42,6 +42,22 @@ pub(crate) struct TaskError {
     /// The engine or registry did not answer (unreachable, or past its deadline): the run
     /// stops and exits 3, and `plan` exits 3, instead of blaming the task.
     pub environment: bool,
+    /// The engine's or registry's error this one words, kept whole (not only its text).
+    pub source: Option<std::sync::Arc<dorun_docker::DockerError>>,
+}
+
+impl std::fmt::Display for TaskError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for TaskError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
 }
 
 impl TaskError {
@@ -50,6 +66,7 @@ impl TaskError {
             message: message.into(),
             exit_code: None,
             environment: false,
+            source: None,
         }
     }
 
@@ -68,7 +85,9 @@ impl From<dorun_docker::DockerError> for TaskError {
     fn from(e: dorun_docker::DockerError) -> TaskError {
         TaskError {
             environment: e.is_environment(),
-            ..TaskError::new(e.to_string())
+            message: e.to_string(),
+            exit_code: None,
+            source: Some(std::sync::Arc::new(e)),
         }
     }
 }
@@ -222,4 +241,30 @@ pub(crate) fn now_unix() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dorun_docker::DockerError;
+
+    #[test]
+    fn a_docker_error_is_kept_as_the_source_and_decides_the_exit_code() {
+        let lost = TaskError::from(DockerError::RegistryTimeout {
+            registry: "r:5000".into(),
+            what: "HEAD /v2/ns/a/manifests/t".into(),
+            after: std::time::Duration::from_secs(2),
+        });
+        assert!(
+            lost.environment,
+            "a silent registry is the environment's fault"
+        );
+        let source = std::error::Error::source(&lost).expect("the DockerError is kept");
+        assert_eq!(source.to_string(), lost.message);
+        let failed = TaskError::from(DockerError::BuildFailed {
+            message: "RUN false: exit 1".into(),
+        });
+        assert!(!failed.environment, "a failing build is the task's");
+        assert!(std::error::Error::source(&TaskError::new("x")).is_none());
+    }
 }

@@ -311,6 +311,7 @@ impl Work for TestWork {
             ),
             exit_code: Some(1),
             environment: false,
+            source: None,
         })
     }
 }
