@@ -1,6 +1,7 @@
 //! dorun: a declarative task runner whose first-class job is a stack of Docker images.
 //! `main_entry` parses the command line, runs it and maps errors to the documented exit codes.
 pub(crate) mod app;
+pub(crate) mod atomic_file;
 pub(crate) mod cli;
 pub(crate) mod commands;
 pub(crate) mod config;

@@ -63,7 +63,7 @@ impl Session {
         .into_iter()
         .map(|d| project.root.join(d))
         .collect();
-        crate::state::sweep_temp_files(&dirs);
+        crate::atomic_file::sweep_temp_files(&dirs);
     }
 
     pub(crate) fn graph(&self) -> &Graph {

@@ -1,5 +1,5 @@
 //! The crash-safe store under `.dorun/`: one record file per task, written only after the task
-//! succeeded and its outputs were hashed (temp file + fsync + rename), removed before the task
+//! succeeded and its outputs were hashed (`atomic_file`: temp file + rename), removed before the task
 //! starts again; and one lock per project so two dorun processes never interleave.
 use crate::error::{Error, Result};
 use crate::fingerprint::{Fingerprint, RecordSummary, TaskRecord};
@@ -111,7 +111,7 @@ impl State {
         let total = bytes.len() as u64;
         bytes[8..16].copy_from_slice(&total.to_le_bytes());
         let path = self.record_path(task);
-        write_atomic(&path, &bytes).map_err(|e| Error::io(&path, e))
+        crate::atomic_file::write_atomic(&path, &bytes).map_err(|e| Error::io(&path, e))
     }
 
     /// Drops a task's record; done before the task starts so a killed run leaves it stale.
@@ -222,70 +222,9 @@ fn file_name(task: &str) -> String {
         .collect()
 }
 
-/// The name of every temp file `write_atomic` makes: a dorun killed between create and rename
-/// leaves one behind, and only files so named are swept.
-pub(crate) const TEMP_PREFIX: &str = ".dorun-tmp.";
-
-/// Removes the temp files a killed dorun left in the directories it writes (and their
-/// sub-directories one level down: artifacts/build, artifacts/test, …). Called with the project
-/// lock held, so no live dorun is writing them; returns how many were removed.
-pub(crate) fn sweep_temp_files(dirs: &[PathBuf]) -> usize {
-    let mut removed = 0;
-    for dir in dirs {
-        for entry in walkdir::WalkDir::new(dir)
-            .max_depth(2)
-            .into_iter()
-            .flatten()
-        {
-            let ours = entry
-                .file_name()
-                .as_encoded_bytes()
-                .starts_with(TEMP_PREFIX.as_bytes());
-            if ours && entry.file_type().is_file() && std::fs::remove_file(entry.path()).is_ok() {
-                removed += 1;
-            }
-        }
-    }
-    removed
-}
-
-/// Temp file in the same directory + rename: readers (and a dorun killed at any instant) see
-/// the old or the new file, never a torn one. No fsync: a record is checksummed and its
-/// outputs are re-hashed before it is trusted, so even a power cut can only make a task run
-/// again, never look done; fsyncing every record would cost more than the tasks themselves in
-/// a no-op-heavy workload (see the README's design notes). The file gets the mode a plain
-/// create would give it (0666 less the umask, 0644 usually), not the temp file's private 0600:
-/// artifacts are build outputs that other users and CI steps read.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    let parent = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent)?;
-    let mut file = tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
-        .permissions(std::fs::Permissions::from_mode(0o666))
-        .tempfile_in(parent)?;
-    file.write_all(bytes)?;
-    file.persist(path).map_err(|e| e.error)?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn atomic_writes_get_the_mode_of_a_plain_create() {
-        let dir = tempfile::tempdir().unwrap();
-        let plain = dir.path().join("plain");
-        std::fs::write(&plain, "x").unwrap();
-        let atomic = dir.path().join("atomic");
-        write_atomic(&atomic, b"x").unwrap();
-        let mode = |p: &Path| {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::metadata(p).unwrap().permissions().mode() & 0o777
-        };
-        assert_eq!(mode(&atomic), mode(&plain));
-    }
 
     #[test]
     fn file_names_are_escaped() {

@@ -183,7 +183,7 @@ impl StatCache {
         }
         let sum = *blake3::hash(&bytes[40..]).as_bytes();
         bytes[8..40].copy_from_slice(&sum);
-        crate::state::write_atomic(path, &bytes)
+        crate::atomic_file::write_atomic(path, &bytes)
     }
 
     /// The content hash of `rel` (relative to `root`), from the cache when its stat is unchanged.

@@ -28,5 +28,5 @@ pub(crate) fn write(
     };
     let mut text = serde_json::to_string_pretty(&json).map_err(std::io::Error::other)?;
     text.push('\n');
-    crate::state::write_atomic(path, text.as_bytes())
+    crate::atomic_file::write_atomic(path, text.as_bytes())
 }

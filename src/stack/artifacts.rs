@@ -7,7 +7,7 @@ use crate::exec::work::TaskError;
 
 /// Writes an artifact atomically; the error names the file.
 pub(crate) fn write_file(path: &std::path::Path, bytes: &[u8]) -> Result<(), TaskError> {
-    crate::state::write_atomic(path, bytes)
+    crate::atomic_file::write_atomic(path, bytes)
         .map_err(|e| TaskError::new(format!("cannot write {}: {e}", path.display())))
 }
 

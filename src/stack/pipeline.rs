@@ -56,7 +56,7 @@ impl ChangedSet {
             text.push('\n');
         }
         std::fs::create_dir_all(state_dir)?;
-        crate::state::write_atomic(&Self::path(state_dir), text.as_bytes())
+        crate::atomic_file::write_atomic(&Self::path(state_dir), text.as_bytes())
     }
 }
 
