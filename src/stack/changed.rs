@@ -15,15 +15,7 @@ pub(crate) struct ChangedWork {
 
 impl Work for ChangedWork {
     fn fingerprint(&self, _cx: &TaskCx) -> Result<Fingerprint, TaskError> {
-        let mut fp = Fingerprint {
-            kind: "images-changed".into(),
-            ..Default::default()
-        };
-        fp.settings.insert(
-            "registry".into(),
-            self.rt.spec.registry.clone().unwrap_or_default(),
-        );
-        Ok(fp)
+        Ok(self.rt.registry_fingerprint("images-changed"))
     }
 
     fn uses_dependency_results(&self) -> bool {

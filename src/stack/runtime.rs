@@ -294,6 +294,20 @@ impl Runtime {
         })
     }
 
+    /// A builtin's fingerprint that starts from the registry it talks to (empty: none), so a
+    /// changed registry makes its subtasks stale.
+    pub(crate) fn registry_fingerprint(&self, kind: &str) -> crate::fingerprint::Fingerprint {
+        let mut fp = crate::fingerprint::Fingerprint {
+            kind: kind.into(),
+            ..Default::default()
+        };
+        fp.settings.insert(
+            "registry".into(),
+            self.spec.registry.clone().unwrap_or_default(),
+        );
+        fp
+    }
+
     pub(crate) fn artifact(&self, name: &str) -> PathBuf {
         self.root.join(&self.artifacts_dir).join(name)
     }

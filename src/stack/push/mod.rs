@@ -63,14 +63,7 @@ impl PushWork {
 impl Work for PushWork {
     fn fingerprint(&self, _cx: &TaskCx) -> Result<Fingerprint, TaskError> {
         let refs = self.refs()?;
-        let mut fp = Fingerprint {
-            kind: "images-push".into(),
-            ..Default::default()
-        };
-        fp.settings.insert(
-            "registry".into(),
-            self.rt.spec.registry.clone().unwrap_or_default(),
-        );
+        let mut fp = self.rt.registry_fingerprint("images-push");
         fp.settings
             .insert("content tag".into(), refs.content.to_string());
         fp.settings
