@@ -53,7 +53,7 @@ pub fn load(file: &Path) -> Result<Project> {
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."));
     let root = std::fs::canonicalize(&root).map_err(|e| Error::io(&root, e))?;
-    resolve::resolve(raw, root, file.to_path_buf(), source, warnings)
+    resolve::resolve(raw, root, file, &source, warnings)
 }
 
 /// The text of a TOML file, or a configuration error at the first byte that is not UTF-8 (TOML

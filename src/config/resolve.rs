@@ -37,11 +37,11 @@ impl<'a> Locator<'a> {
 pub(crate) fn resolve(
     raw: RawFile,
     root: PathBuf,
-    file: PathBuf,
-    source: String,
+    file: &Path,
+    source: &str,
     warnings: Vec<String>,
 ) -> Result<Project> {
-    let loc = Locator::new(&file, &source);
+    let loc = Locator::new(file, source);
     let images = raw.stack.as_ref().map(|stack| super::dirs::Images {
         dir: stack
             .images_dir
@@ -54,7 +54,7 @@ pub(crate) fn resolve(
     for (name, task) in raw.tasks {
         tasks.push(resolve_task(name, task, &loc)?);
     }
-    let stack = crate::config::stack::resolve(raw.stack, raw.images, raw.manifests, &root, &loc)?;
+    let stack = crate::config::stack::resolve(raw.stack, &raw.images, raw.manifests, &root, &loc)?;
     let has_builtin = tasks.iter().any(|t| matches!(t.kind, TaskKind::Builtin(_)));
     if has_builtin && stack.is_none() {
         let t = tasks
@@ -71,8 +71,8 @@ pub(crate) fn resolve(
     }
     Ok(Project {
         root,
-        file: file.clone(),
-        source: source.clone(),
+        file: file.to_path_buf(),
+        source: source.to_string(),
         settings,
         tasks,
         stack,

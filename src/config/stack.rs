@@ -14,7 +14,7 @@ use super::stack_model::{
 
 pub(crate) fn resolve(
     raw: Option<RawStack>,
-    images: BTreeMap<Spanned<String>, RawImage>,
+    images: &BTreeMap<Spanned<String>, RawImage>,
     manifests: BTreeMap<Spanned<String>, RawManifest>,
     root: &Path,
     loc: &Locator,
@@ -98,7 +98,7 @@ pub(crate) fn resolve(
 
     let mut specs = Vec::new();
     let names: Vec<String> = images.keys().map(|k| k.get_ref().clone()).collect();
-    for (name, image) in &images {
+    for (name, image) in images {
         specs.push(resolve_image(
             name,
             image,
@@ -110,9 +110,9 @@ pub(crate) fn resolve(
             loc,
         )?);
     }
-    check_directories(root, &images_dir, &images, common_tests.as_deref(), loc)?;
-    let order = image_order(&specs, &images, loc)?;
-    let variants = expand_variants(&specs, &order, &plans, &images, loc)?;
+    check_directories(root, &images_dir, images, common_tests.as_deref(), loc)?;
+    let order = image_order(&specs, images, loc)?;
+    let variants = expand_variants(&specs, &order, &plans, images, loc)?;
     let spec = StackSpec {
         images_dir,
         registry,

@@ -63,17 +63,17 @@ fn expand_one(root: &Path, pattern: &str) -> Expansion {
     let everything_below =
         pattern.strip_suffix("/**") == Some(base.as_str()) || (base.is_empty() && pattern == "**");
     let glob = (!everything_below).then(|| matcher(pattern));
-    walk(root, &base, glob, &mut out);
+    walk(root, &base, glob.as_ref(), &mut out);
     out
 }
 
-fn walk(root: &Path, base: &str, glob: Option<GlobMatcher>, out: &mut Expansion) {
+fn walk(root: &Path, base: &str, glob: Option<&GlobMatcher>, out: &mut Expansion) {
     let start = if base.is_empty() {
         root.to_path_buf()
     } else {
         root.join(base)
     };
-    walk_dir(&start, base, glob.as_ref(), out);
+    walk_dir(&start, base, glob, out);
 }
 
 /// A plain recursive walk with std's `read_dir`: its `DirEntry::metadata` stats relative to the

@@ -42,7 +42,7 @@ fn records_since(root: &Path, since: SystemTime) -> usize {
     ["build", "test", "push"]
         .iter()
         .filter_map(|d| std::fs::read_dir(root.join("artifacts").join(d)).ok())
-        .flat_map(|entries| entries.flatten())
+        .flat_map(std::iter::Iterator::flatten)
         .filter(|e| {
             e.metadata()
                 .and_then(|m| m.modified())

@@ -26,7 +26,7 @@ pub(crate) fn alive(pid: i32) -> bool {
             let state = stat
                 .rsplit_once(')')
                 .and_then(|(_, rest)| rest.trim_start().chars().next());
-            !matches!(state, Some('Z') | Some('X') | None)
+            !matches!(state, Some('Z' | 'X') | None)
         }
     }
 }

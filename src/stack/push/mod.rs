@@ -37,7 +37,10 @@ pub(crate) fn no_registry() -> TaskError {
 /// answering: IMAGES_PUSHED then lists what it accepted, and a resumed run completes it
 /// (README, "Exit 3 or 1 when the engine or registry goes away").
 fn push_failure(e: DockerError) -> TaskError {
-    TaskError::new(e.to_string())
+    TaskError {
+        environment: false,
+        ..TaskError::from(e)
+    }
 }
 
 impl PushWork {

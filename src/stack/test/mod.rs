@@ -164,10 +164,12 @@ impl TestWork {
             match test.kind {
                 Kind::Checks => match checks::load(&rt.root, &test.rel) {
                     Ok(checks) => {
-                        evaluate::run_checks(&target, &test.rel, &checks, &stop, &mut each)
+                        evaluate::run_checks(&target, &test.rel, &checks, &stop, &mut each);
                     }
                     Err(e) => {
-                        each(CaseResult::start(test.rel.clone()).fail(e.to_string(), String::new()))
+                        each(
+                            CaseResult::start(test.rel.clone()).fail(e.to_string(), String::new()),
+                        );
                     }
                 },
                 Kind::Script => each(scripts::run_script(&target, &rt.root, test)),
