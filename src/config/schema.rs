@@ -133,6 +133,7 @@ pub(crate) struct RawStack {
     #[serde(default)]
     pub rebuild_all_on: Vec<Spanned<String>>,
     pub common_tests: Option<Spanned<String>>,
+    pub builder: Option<Spanned<String>>,
     #[serde(default)]
     pub plans: BTreeMap<Spanned<String>, RawPlan>,
 }

@@ -37,6 +37,11 @@ pub(crate) fn resolve(
         std::env::var("DORUN_REGISTRY").ok(),
         loc,
     )?;
+    let builder = super::builder::resolve_builder(
+        raw.builder.as_ref(),
+        std::env::var(super::builder::BUILDER_VAR).ok(),
+        loc,
+    )?;
     let namespace = match &raw.namespace {
         Some(ns) => {
             for part in ns.get_ref().split('/') {
@@ -125,6 +130,7 @@ pub(crate) fn resolve(
             .map(|s| s.get_ref().clone())
             .collect(),
         common_tests,
+        builder,
         plans,
         images: specs,
         manifests: manifest_cmds,

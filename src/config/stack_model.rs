@@ -16,6 +16,8 @@ pub struct StackSpec {
     pub stable_tag: String,
     pub rebuild_all_on: Vec<String>,
     pub common_tests: Option<String>,
+    /// Which of the engine's builders builds the images.
+    pub builder: dorun_docker::Builder,
     pub plans: Vec<Plan>,
     pub images: Vec<ImageSpec>,
     pub manifests: BTreeMap<String, ManifestCommand>,

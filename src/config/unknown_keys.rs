@@ -25,6 +25,7 @@ const STACK: &[&str] = &[
     "stable-tag",
     "rebuild-all-on",
     "common-tests",
+    "builder",
     "plans",
 ];
 const PLAN: &[&str] = &["tag-prefix", "build-args"];

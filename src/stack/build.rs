@@ -132,6 +132,7 @@ impl Work for BuildWork {
             build_args,
             labels: Default::default(),
             context: Some(facts.identity.context.clone()),
+            builder: rt.spec.builder,
         };
         let _ = writeln!(log, "building {content_ref} and {human_ref}");
         let mut on_event = |event: BuildEvent| match event {

@@ -57,6 +57,7 @@ mod tests {
             stable_tag: "stable".into(),
             rebuild_all_on: Vec::new(),
             common_tests: None,
+            builder: dorun_docker::Builder::Classic,
             plans: vec![Plan {
                 name: "slim".into(),
                 tag_prefix: "1-slim".into(),

@@ -1,8 +1,9 @@
 //! Image identity (SPEC §4): blake3 over the build context as the engine sees it (honouring
-//! `.dockerignore`), the Dockerfile, the resolved build args, the `rebuild-all-on` files and the
-//! parent's identity. Paths are relative (their bytes, UTF-8 or not); no mtime or absolute path
-//! enters the hash. The context listing the hash was computed over is kept, and the build sends
-//! exactly that list, so the files hashed and the files sent cannot differ.
+//! `.dockerignore`), the Dockerfile, the resolved build args, the `rebuild-all-on` files, the
+//! builder when it is BuildKit, and the parent's identity. Paths are relative (their bytes,
+//! UTF-8 or not); no mtime or absolute path enters the hash. The context listing the hash was
+//! computed over is kept, and the build sends exactly that list, so the files hashed and the
+//! files sent cannot differ.
 use crate::config::stack_model::{StackSpec, Variant};
 use crate::fingerprint::{files, rel_path, Hash, StatCache};
 use dorun_docker::{ContextListing, EntryKind};
@@ -100,6 +101,11 @@ pub(crate) fn compute(
         hasher.update(h);
     }
     inputs.extend(pipeline);
+    // Only BuildKit enters the hash: identities (and records) made by the classic builder,
+    // the only one before the setting existed, stay valid.
+    if spec.builder == dorun_docker::Builder::BuildKit {
+        hasher.update(b"\0builder\0buildkit");
+    }
     hasher.update(b"\0parent\0");
     if let Some(p) = parent {
         hasher.update(&p.digest);

@@ -20,6 +20,7 @@ mod properties;
 mod scrubbed_env;
 mod settings_checks;
 mod stack_build;
+mod stack_buildkit;
 mod stack_decision;
 mod stack_fixture;
 mod stack_ledger;

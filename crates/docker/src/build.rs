@@ -1,10 +1,12 @@
-//! `Engine::build`: one classic-builder build with a streamed context, its output turned into
-//! [`BuildEvent`]s, and the result described from the engine's image history.
+//! `Engine::build`: one build with a streamed context, through the classic builder or the
+//! engine's BuildKit, its output turned into [`BuildEvent`]s, and the result described from the
+//! engine's image history.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::time::Instant;
 
+use bollard::models::BuildInfoAux;
 use bollard::query_parameters::{BuildImageOptions, BuilderVersion};
 use futures_util::StreamExt;
 
@@ -12,6 +14,16 @@ use crate::context::{context_entries, stream_tar, ContextListing};
 use crate::engine::Engine;
 use crate::error::{DockerError, Result};
 use crate::image::Layer;
+
+/// Which of the engine's builders runs a build.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Builder {
+    /// The classic builder (`DOCKER_BUILDKIT=0`): one container per step.
+    #[default]
+    Classic,
+    /// The engine's BuildKit, driven through a bollard session (cache and bind mounts).
+    BuildKit,
+}
 
 /// What to build.
 #[derive(Debug, Clone, Default)]
@@ -28,6 +40,7 @@ pub struct BuildRequest {
     /// The files to send, as [`context_entries`] listed them (for instance while hashing the
     /// image's identity), so that what was hashed is what is sent. None: list them now.
     pub context: Option<ContextListing>,
+    pub builder: Builder,
 }
 
 /// Progress of a build, in order.
@@ -54,7 +67,7 @@ pub struct BuildOutcome {
 }
 
 impl Engine {
-    /// Builds `req` with the classic builder, streaming the context as a tar that honours
+    /// Builds `req` with `req.builder`, streaming the context as a tar that honours
     /// `.dockerignore`. Every output line goes to `on_event`. A failing step ends with
     /// [`DockerError::BuildFailed`] carrying the builder's message. Intermediate containers are
     /// always removed (`forcerm`).
@@ -79,7 +92,12 @@ impl Engine {
             forcerm: true,
             buildargs: Some(to_hash_map(&req.build_args)),
             labels: Some(to_hash_map(&req.labels)),
-            version: BuilderVersion::BuilderV1,
+            version: match req.builder {
+                Builder::Classic => BuilderVersion::BuilderV1,
+                Builder::BuildKit => BuilderVersion::BuilderBuildKit,
+            },
+            // BuildKit talks to bollard over this session (context, auth); one per build.
+            session: (req.builder == Builder::BuildKit).then(new_session_id),
             ..Default::default()
         };
         let body = bollard::body_try_stream(tar.body);
@@ -88,29 +106,37 @@ impl Engine {
         let streamed = self.block_on(async {
             let mut stream = client.build_image(options, None, Some(body));
             let mut lines = LineSplitter::default();
+            let mut vertices = crate::buildkit_progress::VertexLog::default();
             let mut image_id = None;
-            let mut emit = |line: String| {
-                if let Some(step) = parse_step(&line) {
-                    on_event(step);
-                }
-                on_event(BuildEvent::Line(line));
-            };
+            let mut emit = |event: BuildEvent| on_event(event);
             while let Some(item) = stream.next().await {
                 let info = match item {
                     Ok(info) => info,
                     Err(e) => {
-                        lines.finish().into_iter().for_each(&mut emit);
+                        lines
+                            .finish()
+                            .into_iter()
+                            .flat_map(classic_events)
+                            .for_each(&mut emit);
                         return Err(e);
                     }
                 };
                 if let Some(text) = info.stream.as_deref() {
-                    lines.push(text).into_iter().for_each(&mut emit);
+                    lines
+                        .push(text)
+                        .into_iter()
+                        .flat_map(classic_events)
+                        .for_each(&mut emit);
                 }
                 if let Some(status) = info.status {
-                    emit(status);
+                    classic_events(status).into_iter().for_each(&mut emit);
                 }
-                if let Some(id) = info.aux.and_then(|aux| aux.id) {
-                    image_id = Some(id);
+                match info.aux {
+                    Some(BuildInfoAux::Default(image)) => image_id = image.id.or(image_id),
+                    Some(BuildInfoAux::BuildKit(status)) => {
+                        vertices.feed(&status).into_iter().for_each(&mut emit);
+                    }
+                    None => {}
                 }
             }
             let rest = lines.finish();
@@ -120,7 +146,9 @@ impl Engine {
                         .map(|id| id.trim().to_string())
                 });
             }
-            rest.into_iter().for_each(&mut emit);
+            rest.into_iter()
+                .flat_map(classic_events)
+                .for_each(&mut emit);
             Ok(image_id)
         });
 
@@ -138,7 +166,9 @@ impl Engine {
                 return Err(DockerError::BuildFailed { message: error })
             }
             Err(bollard::errors::Error::DockerResponseServerError { message, .. }) => {
-                return Err(DockerError::BuildFailed { message })
+                return Err(DockerError::BuildFailed {
+                    message: explain_refusal(req.builder, message),
+                })
             }
             Err(e) => {
                 context_result?;
@@ -167,8 +197,40 @@ impl Engine {
     }
 }
 
+/// A session id unique on this engine: BuildKit keys the session's files by it.
+fn new_session_id() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("dorun-{}-{nanos}-{n}", std::process::id())
+}
+
+/// An engine that refuses a BuildKit build outright (no BuildKit support: an old or Windows
+/// engine) gets a message naming the setting that asked for it.
+pub(crate) fn explain_refusal(builder: Builder, message: String) -> String {
+    let lower = message.to_lowercase();
+    let about_buildkit = lower.contains("buildkit")
+        || lower.contains("builder version")
+        || lower.contains("session");
+    if builder == Builder::BuildKit && about_buildkit {
+        format!(
+            "{message}\nthis engine cannot build with BuildKit: set [stack] builder = \"classic\" (or DORUN_BUILDER=classic)"
+        )
+    } else {
+        message
+    }
+}
+
 fn to_hash_map(m: &BTreeMap<String, String>) -> HashMap<String, String> {
     m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
+/// One line of the engine's text output: the line, after the step it starts if it is one.
+fn classic_events(line: String) -> Vec<BuildEvent> {
+    let step = parse_step(&line);
+    step.into_iter().chain([BuildEvent::Line(line)]).collect()
 }
 
 /// Parses the classic builder's `Step 2/5 : RUN make` line.
@@ -232,6 +294,25 @@ mod tests {
         );
         assert_eq!(parse_step(" ---> Running in abc"), None);
         assert_eq!(parse_step("Step x/5 : RUN"), None);
+    }
+
+    #[test]
+    fn a_refused_buildkit_build_names_the_setting() {
+        let refused = "buildkit not supported by daemon".to_string();
+        let explained = explain_refusal(Builder::BuildKit, refused.clone());
+        assert!(explained.starts_with(&refused), "{explained}");
+        assert!(
+            explained.contains("[stack] builder = \"classic\""),
+            "{explained}"
+        );
+        assert!(explained.contains("DORUN_BUILDER=classic"), "{explained}");
+        // Other refusals, and the classic builder's, are left as the engine said them.
+        let parse_error = "dockerfile parse error line 1: unknown instruction: FORM".to_string();
+        assert_eq!(
+            explain_refusal(Builder::BuildKit, parse_error.clone()),
+            parse_error
+        );
+        assert_eq!(explain_refusal(Builder::Classic, refused.clone()), refused);
     }
 
     #[test]

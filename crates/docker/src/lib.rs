@@ -56,6 +56,7 @@
 //! `Debug` output ever contains a password.
 
 mod build;
+mod buildkit_progress;
 mod challenge;
 mod container;
 mod context;
@@ -76,7 +77,7 @@ mod stat;
 mod watch;
 mod watchdog;
 
-pub use build::{BuildEvent, BuildOutcome, BuildRequest};
+pub use build::{BuildEvent, BuildOutcome, BuildRequest, Builder};
 pub use container::{Limits, RunResult, RunSpec, UploadFile};
 pub use context::{context_entries, display_rel, ContextEntry, ContextListing, EntryKind, LeftOut};
 pub use credentials::Credentials;

@@ -160,6 +160,7 @@ mod tests {
             stable_tag: "stable".into(),
             rebuild_all_on: Vec::new(),
             common_tests: Some("common".into()),
+            builder: dorun_docker::Builder::Classic,
             plans: Vec::new(),
             images: vec![
                 image("base", None),

@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use dorun_docker::{BuildEvent, BuildOutcome, BuildRequest, DockerError, Engine};
+use dorun_docker::{BuildEvent, BuildOutcome, BuildRequest, Builder, DockerError, Engine};
 
 /// The engine, or `None` (with a notice) when none runs and the environment allows skipping.
 /// With `DORUN_REQUIRE_DOCKER=1` or `CI` set, an unreachable engine fails the test.
@@ -89,6 +89,7 @@ pub fn request(dir: &Path, tag: &str) -> BuildRequest {
         build_args: BTreeMap::new(),
         labels: BTreeMap::new(),
         context: None,
+        builder: Builder::Classic,
     }
 }
 

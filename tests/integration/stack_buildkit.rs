@@ -1,0 +1,96 @@
+//! `[stack] builder` and `DORUN_BUILDER` against the real engine: the setting is checked when
+//! tasks.toml loads, BuildKit builds `RUN --mount=type=cache` with a cache that the next build
+//! finds filled, and the builder is part of the identity only when it is BuildKit.
+use crate::stack_fixture::{docker_available, StackFixture};
+use snapbox::str;
+
+/// Sets `line` in the fixture's `[stack]` table.
+fn stack_setting(f: &StackFixture, line: &str) {
+    let toml = f.read("tasks.toml");
+    f.write(
+        "tasks.toml",
+        &toml.replacen("[stack]\n", &format!("[stack]\n{line}\n"), 1),
+    );
+}
+
+#[test]
+fn a_bad_builder_exits_2_where_it_is_written() {
+    let f = StackFixture::new(&[("base", None)], "", "");
+    stack_setting(&f, "builder = \"fast\"");
+    f.test()
+        .arg("plan")
+        .status(2)
+        .stderr_eq(str![[r#"
+dorun: error: invalid builder `fast`: use `buildkit` or `classic`
+  --> [ROOT]/tasks.toml:2:11
+    | builder = "fast"
+
+"#]])
+        .run();
+    // The environment overrides tasks.toml, and is checked too.
+    f.test().arg("plan").env("DORUN_BUILDER", "classic").run();
+    f.test()
+        .arg("plan")
+        .env("DORUN_BUILDER", "bk")
+        .status(2)
+        .stderr_contains("DORUN_BUILDER=`bk` is invalid: use `buildkit` or `classic`")
+        .run();
+}
+
+#[test]
+fn buildkit_builds_a_cache_mount_the_next_build_finds_filled() {
+    if !docker_available() {
+        return;
+    }
+    let f = StackFixture::new(&[("base", None)], "", "");
+    f.test().arg("build").run();
+    let content_reference = || -> String {
+        let record: serde_json::Value =
+            serde_json::from_str(&f.read("artifacts/build/base.json")).unwrap();
+        record["content_reference"].as_str().unwrap().to_string()
+    };
+    let classic = content_reference();
+
+    // BuildKit is part of the identity: switching to it rebuilds under another content tag.
+    stack_setting(&f, "builder = \"buildkit\"");
+    f.test().arg("build").run();
+    assert_eq!(f.ran("build:"), ["build:base"]);
+    assert_ne!(
+        classic,
+        content_reference(),
+        "same content tag for both builders"
+    );
+    // Classic stays out of the identity: the classic image of the first run is still current
+    // (only its human tag, moved by the BuildKit build, is put back).
+    let out = f
+        .test()
+        .args(&["-v", "build"])
+        .env("DORUN_BUILDER", "classic")
+        .run();
+    assert!(
+        out.stderr
+            .contains("build:base: already built; only the tag"),
+        "{}",
+        out.stderr
+    );
+
+    // A cache of this test's own; each build appends to it and copies it into the image.
+    let cache = format!("--mount=type=cache,id={},target=/cache", f.namespace);
+    let dockerfile = f.read("images/base/Dockerfile");
+    for run in ["one", "two"] {
+        f.write(
+            "images/base/Dockerfile",
+            &format!("{dockerfile}RUN {cache} echo {run} >> /cache/runs && cp /cache/runs /seen\n"),
+        );
+        f.test().arg("build").run();
+        assert_eq!(f.ran("build:"), ["build:base"]);
+    }
+    let image = &f.list("IMAGES_BUILT")[0];
+    let engine = dorun_docker::Engine::connect().unwrap();
+    let seen = engine.stat_path(image, "/seen").unwrap().expect("/seen");
+    assert_eq!(seen.contents.as_deref(), Some(&b"one\ntwo\n"[..]));
+    assert!(
+        f.read("logs/build/base.log").contains("--mount=type=cache"),
+        "BuildKit's steps are in the build log"
+    );
+}
