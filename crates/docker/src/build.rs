@@ -76,6 +76,23 @@ impl Engine {
         req: &BuildRequest,
         on_event: &mut dyn FnMut(BuildEvent),
     ) -> Result<BuildOutcome> {
+        match self.build_once(req, on_event) {
+            Err(DockerError::BuildFailed { message }) if raced_with_a_removal(&message) => {
+                on_event(BuildEvent::Line(format!(
+                    "the engine lost an image while this build looked it up ({message}): \
+                     another image was being removed; building again"
+                )));
+                self.build_once(req, on_event)
+            }
+            other => other,
+        }
+    }
+
+    fn build_once(
+        &self,
+        req: &BuildRequest,
+        on_event: &mut dyn FnMut(BuildEvent),
+    ) -> Result<BuildOutcome> {
         let started = Instant::now();
         let listing = match &req.context {
             Some(listing) => listing.clone(),
@@ -278,9 +295,33 @@ impl LineSplitter {
     }
 }
 
+/// The classic builder of engine 20.10 walks the image store for a cache hit while another
+/// client may be removing images; it then fails with `unable to find image "sha256:…"` or
+/// `failed to get digest sha256:…` although nothing is wrong with the build. Worth one retry.
+fn raced_with_a_removal(message: &str) -> bool {
+    message.contains("unable to find image \"sha256:")
+        || message.contains("failed to get digest sha256:")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lookup_that_raced_with_a_removal_is_retried_and_nothing_else() {
+        assert!(raced_with_a_removal(
+            "unable to find image \"sha256:7b31c4e1\": No such image"
+        ));
+        assert!(raced_with_a_removal(
+            "failed to get digest sha256:d44a: open /var/lib/docker/image/overlay2/x: no such file"
+        ));
+        assert!(!raced_with_a_removal(
+            "The command '/bin/sh -c false' returned a non-zero code: 1"
+        ));
+        assert!(!raced_with_a_removal(
+            "unable to find image \"busybox:latest\""
+        ));
+    }
 
     #[test]
     fn step_lines_parse() {
