@@ -24,6 +24,13 @@ use clap::Parser;
 pub use config::load as load_tasks_toml;
 pub use error::{Error, Result};
 pub use graph::Graph;
+/// The keys each table of tasks.toml knows, for tests that generate tasks.toml files: the one
+/// list the unknown-key warning also checks against.
+pub mod schema_keys {
+    pub use crate::config::unknown_keys::{
+        IMAGE, MANIFEST, PLAN, SETTINGS, STACK, TASK, TEST_LIMITS,
+    };
+}
 /// The `checks.toml` loader of image tests.
 pub mod checks {
     pub use crate::stack::test::checks::{load, parse};

@@ -5,7 +5,7 @@ use std::path::Path;
 use toml_edit::{ImDocument, InlineTable, Item, Table, Value};
 
 const TOP: &[&str] = &["settings", "tasks", "stack", "images", "manifests"];
-const SETTINGS: &[&str] = &[
+pub const SETTINGS: &[&str] = &[
     "default",
     "jobs",
     "artifacts-dir",
@@ -13,11 +13,11 @@ const SETTINGS: &[&str] = &[
     "manifests-dir",
     "state-dir",
 ];
-const TASK: &[&str] = &[
+pub const TASK: &[&str] = &[
     "doc", "builtin", "run", "inputs", "outputs", "deps", "env", "dir", "always", "uptodate",
     "timeout",
 ];
-const STACK: &[&str] = &[
+pub const STACK: &[&str] = &[
     "images-dir",
     "registry",
     "namespace",
@@ -28,8 +28,8 @@ const STACK: &[&str] = &[
     "builder",
     "plans",
 ];
-const PLAN: &[&str] = &["tag-prefix", "build-args"];
-const IMAGE: &[&str] = &[
+pub const PLAN: &[&str] = &["tag-prefix", "build-args"];
+pub const IMAGE: &[&str] = &[
     "depends-on",
     "build-args",
     "skip-plans",
@@ -37,8 +37,8 @@ const IMAGE: &[&str] = &[
     "test",
     "dockerfile",
 ];
-const TEST_LIMITS: &[&str] = &["memory", "cpus", "network", "timeout"];
-const MANIFEST: &[&str] = &["description", "command"];
+pub const TEST_LIMITS: &[&str] = &["memory", "cpus", "network", "timeout"];
+pub const MANIFEST: &[&str] = &["description", "command"];
 
 /// One warning per unknown key: `file:line:col: unknown key `x` in [tasks.lint] (ignored)`.
 pub(crate) fn find(file: &Path, source: &str) -> Vec<String> {

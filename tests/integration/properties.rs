@@ -262,7 +262,14 @@ fn key_of(names: &'static [&'static str]) -> BoxedStrategy<String> {
 
 /// A table with some of `keys`, each with a value of its type.
 fn table_of(keys: &'static [&'static str]) -> BoxedStrategy<Value> {
-    proptest::sample::subsequence(keys, 0..=keys.len().min(5))
+    // Tables inside tables (a stack's `plans`, an image's `test`) are generated on their own.
+    let keys: Vec<&'static str> = keys
+        .iter()
+        .copied()
+        .filter(|k| !matches!(*k, "plans" | "test"))
+        .collect();
+    let most = keys.len().min(5);
+    proptest::sample::subsequence(keys, 0..=most)
         .prop_flat_map(|chosen| {
             chosen
                 .into_iter()
@@ -286,37 +293,7 @@ fn named(
 /// A tasks.toml of the right shape (settings, tasks, stack, images) with values mostly of the
 /// right types: this is what reaches the validation of each setting.
 fn shaped_tasks_toml() -> impl Strategy<Value = String> {
-    const SETTINGS: &[&str] = &[
-        "default",
-        "jobs",
-        "artifacts-dir",
-        "logs-dir",
-        "manifests-dir",
-        "state-dir",
-    ];
-    const TASK: &[&str] = &[
-        "doc", "builtin", "run", "inputs", "outputs", "deps", "env", "dir", "always", "uptodate",
-        "timeout",
-    ];
-    const STACK: &[&str] = &[
-        "images-dir",
-        "registry",
-        "namespace",
-        "tag-prefix",
-        "stable-tag",
-        "rebuild-all-on",
-        "common-tests",
-    ];
-    const PLAN: &[&str] = &["tag-prefix", "build-args"];
-    const IMAGE: &[&str] = &[
-        "depends-on",
-        "build-args",
-        "skip-plans",
-        "manifests",
-        "dockerfile",
-    ];
-    const LIMITS: &[&str] = &["memory", "cpus", "network", "timeout"];
-    const MANIFEST: &[&str] = &["description", "command"];
+    use dorun::schema_keys::{IMAGE, MANIFEST, PLAN, SETTINGS, STACK, TASK, TEST_LIMITS as LIMITS};
     let stack =
         (table_of(STACK), named(NAMES, table_of(PLAN), 2)).prop_map(|(mut stack, plans)| {
             stack.as_table_mut().unwrap().insert("plans".into(), plans);
