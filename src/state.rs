@@ -232,17 +232,21 @@ mod tests {
         assert_eq!(file_name("lint"), "lint");
     }
 
-    #[test]
-    fn torn_record_reads_as_none() {
-        let dir = tempfile::tempdir().unwrap();
-        let state = State::new(dir.path().to_path_buf());
-        let rec = TaskRecord {
+    fn record() -> TaskRecord {
+        TaskRecord {
             fingerprint: Default::default(),
             outputs: vec![],
             extra: Default::default(),
             seconds: 1.0,
             finished_at: 0,
-        };
+        }
+    }
+
+    #[test]
+    fn torn_record_reads_as_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = State::new(dir.path().to_path_buf());
+        let rec = record();
         state.save("t", &rec).unwrap();
         assert!(state.load("t").is_some());
         let path = state.record_path("t");
@@ -259,13 +263,7 @@ mod tests {
     fn forget_deletes_only_files_with_dorun_headers() {
         let dir = tempfile::tempdir().unwrap();
         let state = State::new(dir.path().to_path_buf());
-        let rec = TaskRecord {
-            fingerprint: Default::default(),
-            outputs: vec![],
-            extra: Default::default(),
-            seconds: 1.0,
-            finished_at: 0,
-        };
+        let rec = record();
         state.save("mine", &rec).unwrap();
         assert!(MAGIC.starts_with(RECORD_KIND));
         let tasks = dir.path().join("tasks");
