@@ -8,7 +8,7 @@ use toml::Spanned;
 /// The variable that overrides `[stack] builder`.
 pub(crate) const BUILDER_VAR: &str = "DORUN_BUILDER";
 
-/// The builder to use. Until the rest of the BuildKit issue lands the default stays `classic`.
+/// The builder to use: BuildKit unless tasks.toml or the environment says `classic`.
 pub(crate) fn resolve_builder(
     written: Option<&Spanned<String>>,
     from_env: Option<String>,
@@ -22,7 +22,7 @@ pub(crate) fn resolve_builder(
         });
     }
     match written {
-        None => Ok(Builder::Classic),
+        None => Ok(Builder::BuildKit),
         Some(b) => parse(b.get_ref()).ok_or_else(|| {
             loc.error(
                 b,

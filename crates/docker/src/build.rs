@@ -19,9 +19,9 @@ use crate::image::Layer;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Builder {
     /// The classic builder (`DOCKER_BUILDKIT=0`): one container per step.
-    #[default]
     Classic,
     /// The engine's BuildKit, driven through a bollard session (cache and bind mounts).
+    #[default]
     BuildKit,
 }
 
