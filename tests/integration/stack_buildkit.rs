@@ -43,7 +43,7 @@ fn buildkit_builds_a_cache_mount_the_next_build_finds_filled() {
         return;
     }
     let f = StackFixture::new(&[("base", None)], "", "");
-    f.test().arg("build").run();
+    f.test().arg("build").env("DORUN_BUILDER", "classic").run();
     let content_reference = || -> String {
         let record: serde_json::Value =
             serde_json::from_str(&f.read("artifacts/build/base.json")).unwrap();

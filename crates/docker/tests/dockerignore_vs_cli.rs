@@ -196,17 +196,30 @@ fn show(listing: &Listing) -> String {
 }
 
 /// Builds `dir` with the docker CLI's classic builder: the image reference, or its error output.
+/// Like `Engine::build`, it builds once more when engine 20.10's classic builder lost an image
+/// that another client removed during its cache lookup (not a difference between the two).
 fn cli_build(dir: &Path, tag: &str) -> Result<String, String> {
-    let out = Command::new(DOCKER_CLI)
-        .args(["build", "-q", "-t", tag])
-        .arg(dir)
-        .env("DOCKER_BUILDKIT", "0")
-        .output()
-        .expect("run docker build");
-    if out.status.success() {
-        Ok(tag.to_string())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    let once = || {
+        let out = Command::new(DOCKER_CLI)
+            .args(["build", "-q", "-t", tag])
+            .arg(dir)
+            .env("DOCKER_BUILDKIT", "0")
+            .output()
+            .expect("run docker build");
+        if out.status.success() {
+            Ok(tag.to_string())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).into_owned())
+        }
+    };
+    match once() {
+        Err(e)
+            if e.contains("unable to find image \"sha256:")
+                || e.contains("failed to get digest sha256:") =>
+        {
+            once()
+        }
+        other => other,
     }
 }
 
