@@ -2,6 +2,7 @@
 //! coordinator: the context a task is judged in (built only here) and what each dependency
 //! resolved to so far (from this run, else from its record; a group combines its members).
 use super::runner::Shared;
+use super::step::Step;
 use super::work::{self, Decision, TaskCx, TaskError};
 use crate::fingerprint::Hash;
 use crate::graph::Action;
@@ -26,7 +27,7 @@ impl Job {
     pub(crate) fn cx<'a>(
         &mut self,
         shared: &'a Shared,
-        on_step: &'a (dyn Fn(usize, usize, &str) + Sync),
+        on_step: &'a (dyn Fn(Step) + Sync),
     ) -> TaskCx<'a> {
         TaskCx {
             name: &shared.graph.nodes[self.node].name,

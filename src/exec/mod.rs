@@ -5,5 +5,6 @@ pub(crate) mod procs;
 pub(crate) mod queue;
 pub(crate) mod runner;
 pub(crate) mod shell;
+pub(crate) mod step;
 pub(crate) mod work;
 pub(crate) mod worker;

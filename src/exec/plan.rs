@@ -2,6 +2,7 @@
 //! coordinator would act on (`decide::decide`), without executing anything or touching the state.
 use super::decide::{decide, Results};
 use super::runner::Shared;
+use super::step::Step;
 use crate::fingerprint::DirtyReason;
 use crate::graph::Action;
 
@@ -28,7 +29,7 @@ pub(crate) fn predict(shared: &Shared, order: &[usize], forced: &[bool]) -> Vec<
     let graph = &shared.graph;
     // `ran` here means "predicted to run".
     let mut results = Results::new(graph.nodes.len());
-    let noop = |_: usize, _: usize, _: &str| {};
+    let noop = |_: Step| {};
     order
         .iter()
         .map(|&n| {
@@ -184,7 +185,7 @@ run = "true"
     impl Reporter for Silent {
         fn begin(&mut self, _: usize) {}
         fn started(&mut self, _: &str, _: &str) {}
-        fn step(&mut self, _: &str, _: usize, _: usize, _: &str) {}
+        fn step(&mut self, _: &str, _: &Step) {}
         fn finished(&mut self, _: &TaskResult, _: Option<&str>) {}
         fn message(&mut self, _: &str) {}
         fn end(&mut self, _: &[TaskResult]) {}

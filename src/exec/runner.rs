@@ -211,7 +211,7 @@ impl<'a> Coordinator<'a> {
         let name = |node: usize| &self.shared.graph.nodes[node].name;
         match msg {
             Msg::Started { node, why } => self.reporter.started(name(node), &why),
-            Msg::Step { node, n, m, text } => self.reporter.step(name(node), n, m, &text),
+            Msg::Step { node, step } => self.reporter.step(name(node), &step),
             Msg::Finished { node, outcome } => self.finished(node, outcome),
         }
     }

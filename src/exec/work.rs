@@ -8,6 +8,7 @@ use std::fs::File;
 use std::path::Path;
 
 use super::procs::Procs;
+use super::step::Step;
 
 /// Everything a task may look at while deciding or running.
 pub(crate) struct TaskCx<'a> {
@@ -18,8 +19,8 @@ pub(crate) struct TaskCx<'a> {
     pub procs: &'a Procs,
     /// Each dependency's name and result digest, in declaration order.
     pub deps: Vec<(String, Hash)>,
-    /// Progress within the task (a Docker build's `Step n/m`).
-    pub on_step: &'a (dyn Fn(usize, usize, &str) + Sync),
+    /// Progress within the task (a Docker build's steps, a test run's files).
+    pub on_step: &'a (dyn Fn(Step) + Sync),
     /// Only in `plan`: a dependency is predicted to run first. What a dependency establishes
     /// when it succeeds (an image built under this commit's tag) is then to be taken as given,
     /// as it will be when the task is decided during the run.

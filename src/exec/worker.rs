@@ -2,6 +2,7 @@
 //! stale, records the result, and only sends messages back to the coordinator.
 use super::decide::{decide, Job};
 use super::runner::Shared;
+use super::step::Step;
 use super::work::{self, TaskError};
 use crate::config::Project;
 use crate::fingerprint::{reason, Hash, TaskRecord};
@@ -13,20 +14,9 @@ use std::time::Instant;
 
 /// What a worker tells the coordinator.
 pub(crate) enum Msg {
-    Started {
-        node: usize,
-        why: String,
-    },
-    Step {
-        node: usize,
-        n: usize,
-        m: usize,
-        text: String,
-    },
-    Finished {
-        node: usize,
-        outcome: Outcome,
-    },
+    Started { node: usize, why: String },
+    Step { node: usize, step: Step },
+    Finished { node: usize, outcome: Outcome },
 }
 
 pub(crate) enum Outcome {
@@ -86,13 +76,8 @@ fn run_one(shared: &Shared, mut job: Job, tx: &mpsc::Sender<Msg>) -> Outcome {
         .as_ref()
         .expect("every task node has work");
     let step_tx = std::sync::Mutex::new(tx.clone());
-    let on_step = move |n: usize, m: usize, text: &str| {
-        let _ = crate::sync::lock(&step_tx).send(Msg::Step {
-            node,
-            n,
-            m,
-            text: text.to_string(),
-        });
+    let on_step = move |step: Step| {
+        let _ = crate::sync::lock(&step_tx).send(Msg::Step { node, step });
     };
     let cx = job.cx(shared, &on_step);
     let started = Instant::now();

@@ -5,6 +5,7 @@ pub(crate) mod run_json;
 pub(crate) mod tty;
 
 use crate::cli::Progress;
+use crate::exec::step::Step;
 use std::io::IsTerminal;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -44,7 +45,7 @@ pub(crate) struct TaskResult {
 pub(crate) trait Reporter: Send {
     fn begin(&mut self, total: usize);
     fn started(&mut self, name: &str, why: &str);
-    fn step(&mut self, name: &str, n: usize, m: usize, text: &str);
+    fn step(&mut self, name: &str, step: &Step);
     fn finished(&mut self, result: &TaskResult, log_tail: Option<&str>);
     fn message(&mut self, text: &str);
     fn end(&mut self, results: &[TaskResult]);

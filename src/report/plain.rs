@@ -1,6 +1,7 @@
 //! One line per event, no control codes: for CI logs and pipes (`--progress plain`), and the
 //! quiet mode that prints only failures and the summary.
 use super::{paint, summary_lines, Reporter, Status, TaskResult};
+use crate::exec::step::{Step, StepPhase};
 
 pub(crate) struct Plain {
     verbose: bool,
@@ -32,9 +33,21 @@ impl Reporter for Plain {
         }
     }
 
-    fn step(&mut self, name: &str, n: usize, m: usize, text: &str) {
-        if self.verbose && !self.quiet {
-            eprintln!("  {name} [{n}/{m}] {text}");
+    /// One line when a step starts and one when it finishes, with the task's name: what
+    /// `docker build --progress plain` shows, per image.
+    fn step(&mut self, name: &str, step: &Step) {
+        if self.quiet {
+            return;
+        }
+        let Step { n, m, text, phase } = step;
+        match phase {
+            StepPhase::Started => eprintln!("  {name} [{n}/{m}] {text}"),
+            StepPhase::Finished { cached: true, .. } => {
+                eprintln!("  {name} [{n}/{m}] {}", paint(self.color, "2", "cached"));
+            }
+            StepPhase::Finished { seconds, .. } => {
+                eprintln!("  {name} [{n}/{m}] done ({seconds:.1}s)");
+            }
         }
     }
 

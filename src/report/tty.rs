@@ -1,6 +1,7 @@
 //! Terminal progress with indicatif: an overall bar, one line per running task with its step
 //! and elapsed time; finished tasks scroll above the bars.
 use super::{paint, summary_lines, Reporter, Status, TaskResult};
+use crate::exec::step::{Step, StepPhase};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -56,10 +57,19 @@ impl Reporter for Tty {
         self.running.insert(name.to_string(), bar);
     }
 
-    fn step(&mut self, name: &str, n: usize, m: usize, text: &str) {
+    /// The bar shows the step that runs: `[3/7] RUN pip install …`.
+    fn step(&mut self, name: &str, step: &Step) {
+        if step.phase != StepPhase::Started {
+            return;
+        }
         if let Some(bar) = self.running.get(name) {
-            let text: String = text.chars().take(60).collect();
-            bar.set_message(format!("[{n}/{m}] {text}"));
+            let text: String = step.text.chars().take(60).collect();
+            let ellipsis = if step.text.chars().count() > 60 {
+                "…"
+            } else {
+                ""
+            };
+            bar.set_message(format!("[{}/{}] {text}{ellipsis}", step.n, step.m));
         }
     }
 

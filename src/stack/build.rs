@@ -3,6 +3,7 @@
 //! the local engine or published; an image already built only gets the new human tag.
 use super::build_record::{BuildLayer, BuildRecord};
 use super::runtime::Runtime;
+use crate::exec::step::{Step, StepPhase};
 use crate::exec::work::{Decision, Produced, TaskCx, TaskError, Work};
 use crate::fingerprint::{reason, DirtyReason, Fingerprint};
 use dorun_docker::{BuildEvent, BuildRequest, ImageRef};
@@ -136,7 +137,21 @@ impl Work for BuildWork {
         };
         let _ = writeln!(log, "building {content_ref} and {human_ref}");
         let mut on_event = |event: BuildEvent| match event {
-            BuildEvent::Step { n, m, text } => (cx.on_step)(n as usize, m as usize, &text),
+            BuildEvent::Step { n, m, text } => {
+                (cx.on_step)(Step::started(n as usize, m as usize, &text));
+            }
+            BuildEvent::StepFinished {
+                n,
+                m,
+                text,
+                cached,
+                seconds,
+            } => (cx.on_step)(Step {
+                n: n as usize,
+                m: m as usize,
+                text,
+                phase: StepPhase::Finished { cached, seconds },
+            }),
             BuildEvent::Line(line) => {
                 let _ = writeln!(log, "{line}");
             }

@@ -94,3 +94,54 @@ fn buildkit_builds_a_cache_mount_the_next_build_finds_filled() {
         "BuildKit's steps are in the build log"
     );
 }
+
+/// `--progress plain` prints one line when each step starts and one when it finishes, with the
+/// image's task name, for both builders; a step taken from the cache says so.
+#[test]
+fn plain_progress_prints_each_step_start_and_finish_with_the_image_name() {
+    if !docker_available() {
+        return;
+    }
+    for builder in ["buildkit", "classic"] {
+        let f = StackFixture::new(&[("base", None)], "", "");
+        // A step no other test has, so that it really runs (BuildKit shares its cache).
+        let step = format!("RUN echo {builder}-{} > /progress", f.namespace);
+        f.append("images/base/Dockerfile", &format!("{step}\n"));
+        let out = f
+            .test()
+            .args(&["--progress", "plain", "build"])
+            .env("DORUN_BUILDER", builder)
+            .run();
+        let lines: Vec<&str> = out.stderr.lines().collect();
+        let started = lines
+            .iter()
+            .position(|l| l.starts_with("  build:base [") && l.ends_with(&step))
+            .unwrap_or_else(|| panic!("{builder}: no start line for {step}:\n{}", out.stderr));
+        let counts = lines[started]
+            .trim_start_matches("  build:base ")
+            .split(' ')
+            .next()
+            .unwrap();
+        let finished = format!("  build:base {counts} done (");
+        assert!(
+            lines[started..].iter().any(|l| l.starts_with(&finished)),
+            "{builder}: no finish line `{finished}…`:\n{}",
+            out.stderr
+        );
+        // The busybox layer is the same in every test: some earlier build has it cached.
+        f.append("images/base/Dockerfile", "RUN echo again > /again\n");
+        let again = f
+            .test()
+            .args(&["--progress", "plain", "build"])
+            .env("DORUN_BUILDER", builder)
+            .run();
+        assert!(
+            again
+                .stderr
+                .lines()
+                .any(|l| l.starts_with("  build:base [") && l.ends_with("] cached")),
+            "{builder}: no cached step:\n{}",
+            again.stderr
+        );
+    }
+}

@@ -10,6 +10,7 @@ use bollard::models::BuildInfoAux;
 use bollard::query_parameters::{BuildImageOptions, BuilderVersion};
 use futures_util::StreamExt;
 
+use crate::classic_progress::ClassicSteps;
 use crate::context::{context_entries, stream_tar, ContextListing};
 use crate::engine::Engine;
 use crate::error::{DockerError, Result};
@@ -44,10 +45,18 @@ pub struct BuildRequest {
 }
 
 /// Progress of a build, in order.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum BuildEvent {
     /// The builder started step `n` of `m`; `text` is the instruction (`RUN make`).
     Step { n: u32, m: u32, text: String },
+    /// Step `n` of `m` finished: taken from the builder's cache, or run in `seconds`.
+    StepFinished {
+        n: u32,
+        m: u32,
+        text: String,
+        cached: bool,
+        seconds: f64,
+    },
     /// Every output line, including the `Step` lines; the caller writes the full log from these.
     /// First come dorun's own warnings about the context (a socket that cannot be sent).
     Line(String),
@@ -123,6 +132,7 @@ impl Engine {
         let streamed = self.block_on(async {
             let mut stream = client.build_image(options, None, Some(body));
             let mut lines = LineSplitter::default();
+            let mut classic = ClassicSteps::default();
             let mut vertices = crate::buildkit_progress::VertexLog::default();
             let mut image_id = None;
             let mut emit = |event: BuildEvent| on_event(event);
@@ -133,7 +143,7 @@ impl Engine {
                         lines
                             .finish()
                             .into_iter()
-                            .flat_map(classic_events)
+                            .flat_map(|line| classic.line(line))
                             .for_each(&mut emit);
                         return Err(e);
                     }
@@ -142,11 +152,11 @@ impl Engine {
                     lines
                         .push(text)
                         .into_iter()
-                        .flat_map(classic_events)
+                        .flat_map(|line| classic.line(line))
                         .for_each(&mut emit);
                 }
                 if let Some(status) = info.status {
-                    classic_events(status).into_iter().for_each(&mut emit);
+                    classic.line(status).into_iter().for_each(&mut emit);
                 }
                 match info.aux {
                     Some(BuildInfoAux::Default(image)) => image_id = image.id.or(image_id),
@@ -164,7 +174,7 @@ impl Engine {
                 });
             }
             rest.into_iter()
-                .flat_map(classic_events)
+                .flat_map(|line| classic.line(line))
                 .for_each(&mut emit);
             Ok(image_id)
         });
@@ -244,24 +254,6 @@ fn to_hash_map(m: &BTreeMap<String, String>) -> HashMap<String, String> {
     m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
 }
 
-/// One line of the engine's text output: the line, after the step it starts if it is one.
-fn classic_events(line: String) -> Vec<BuildEvent> {
-    let step = parse_step(&line);
-    step.into_iter().chain([BuildEvent::Line(line)]).collect()
-}
-
-/// Parses the classic builder's `Step 2/5 : RUN make` line.
-pub(crate) fn parse_step(line: &str) -> Option<BuildEvent> {
-    let rest = line.strip_prefix("Step ")?;
-    let (counts, text) = rest.split_once(" : ")?;
-    let (n, m) = counts.split_once('/')?;
-    Some(BuildEvent::Step {
-        n: n.trim().parse().ok()?,
-        m: m.trim().parse().ok()?,
-        text: text.trim_end().to_string(),
-    })
-}
-
 /// Reassembles lines from `stream` fragments, which may split or join lines arbitrarily.
 #[derive(Default)]
 struct LineSplitter {
@@ -321,20 +313,6 @@ mod tests {
         assert!(!raced_with_a_removal(
             "unable to find image \"busybox:latest\""
         ));
-    }
-
-    #[test]
-    fn step_lines_parse() {
-        assert_eq!(
-            parse_step("Step 2/5 : RUN echo hi"),
-            Some(BuildEvent::Step {
-                n: 2,
-                m: 5,
-                text: "RUN echo hi".into()
-            })
-        );
-        assert_eq!(parse_step(" ---> Running in abc"), None);
-        assert_eq!(parse_step("Step x/5 : RUN"), None);
     }
 
     #[test]

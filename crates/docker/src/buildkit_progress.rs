@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use bollard::moby::buildkit::v1::StatusResponse;
+use bollard::moby::buildkit::v1::{StatusResponse, Vertex};
 
 use crate::build::BuildEvent;
 
@@ -50,6 +50,15 @@ impl VertexLog {
                     "DONE".to_string()
                 };
                 out.push(BuildEvent::Line(format!("#{n} {verdict}")));
+                if let Some(BuildEvent::Step { n, m, text }) = parse_vertex_step(&vertex.name) {
+                    out.push(BuildEvent::StepFinished {
+                        n,
+                        m,
+                        text,
+                        cached: vertex.cached,
+                        seconds: seconds_taken(vertex),
+                    });
+                }
             }
         }
         for log in &status.logs {
@@ -61,6 +70,18 @@ impl VertexLog {
             }
         }
         out
+    }
+}
+
+/// Seconds from the vertex's start to its completion; 0 when either is unknown (cached).
+fn seconds_taken(vertex: &Vertex) -> f64 {
+    match (&vertex.started, &vertex.completed) {
+        (Some(started), Some(completed)) => {
+            let whole = (completed.seconds - started.seconds) as f64;
+            let fraction = f64::from(completed.nanos - started.nanos) / 1e9;
+            (whole + fraction).max(0.0)
+        }
+        _ => 0.0,
     }
 }
 
@@ -81,7 +102,7 @@ pub(crate) fn parse_vertex_step(name: &str) -> Option<BuildEvent> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bollard::moby::buildkit::v1::{Vertex, VertexLog as Log};
+    use bollard::moby::buildkit::v1::VertexLog as Log;
 
     #[test]
     fn vertex_names_parse_as_steps() {
@@ -98,12 +119,20 @@ mod tests {
 
     #[test]
     fn a_vertex_is_reported_once_with_its_logs_and_verdict() {
-        let vertex = |completed: bool| Vertex {
-            digest: "sha256:a".into(),
-            name: "[1/2] RUN echo hi".into(),
-            started: Some(Default::default()),
-            completed: completed.then(Default::default),
-            ..Default::default()
+        let vertex = |completed: bool| {
+            let mut vertex = Vertex {
+                digest: "sha256:a".into(),
+                name: "[1/2] RUN echo hi".into(),
+                started: Some(Default::default()),
+                completed: completed.then(Default::default),
+                ..Default::default()
+            };
+            vertex.started.as_mut().unwrap().seconds = 10;
+            if let Some(done) = vertex.completed.as_mut() {
+                done.seconds = 11;
+                done.nanos = 500_000_000;
+            }
+            vertex
         };
         let mut log = VertexLog::default();
         let first = log.feed(&StatusResponse {
@@ -131,6 +160,18 @@ mod tests {
             vertexes: vec![vertex(true)],
             ..Default::default()
         });
-        assert_eq!(second, [BuildEvent::Line("#1 DONE".into())]);
+        assert_eq!(
+            second,
+            [
+                BuildEvent::Line("#1 DONE".into()),
+                BuildEvent::StepFinished {
+                    n: 1,
+                    m: 2,
+                    text: "RUN echo hi".into(),
+                    cached: false,
+                    seconds: 1.5,
+                }
+            ]
+        );
     }
 }

@@ -58,6 +58,7 @@
 mod build;
 mod buildkit_progress;
 mod challenge;
+mod classic_progress;
 mod container;
 mod context;
 mod credentials;

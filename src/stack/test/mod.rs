@@ -15,6 +15,7 @@ use super::artifacts;
 use super::published::published_or_standard;
 use super::runtime::Runtime;
 use crate::config::stack_model::StackSpec;
+use crate::exec::step::Step;
 use crate::exec::work::{Carry, Decision, Produced, TaskCx, TaskError, Work};
 use crate::fingerprint::record::hex;
 use crate::fingerprint::{DirtyReason, Fingerprint, RecordSummary};
@@ -160,7 +161,7 @@ impl TestWork {
             if stop() {
                 break;
             }
-            (cx.on_step)(i + 1, tests.len(), &test.rel);
+            (cx.on_step)(Step::started(i + 1, tests.len(), &test.rel));
             match test.kind {
                 Kind::Checks => match checks::load(&rt.root, &test.rel) {
                     Ok(checks) => {
