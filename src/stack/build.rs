@@ -133,6 +133,7 @@ impl Work for BuildWork {
             labels: Default::default(),
             context: Some(facts.identity.context.clone()),
             builder: rt.spec.builder,
+            secrets: Vec::new(),
         };
         let _ = writeln!(log, "building {content_ref} and {human_ref}");
         let mut on_event = |event: BuildEvent| match event {
