@@ -122,6 +122,24 @@ impl Session {
         }
     }
 
+    /// A run that builds images reads the build secrets first: a missing one is exit 2
+    /// before anything runs (not when the first image that needs it is built).
+    pub(crate) fn read_secrets(&self, order: &[usize]) -> Result<()> {
+        let Some(rt) = self.images_in(order) else {
+            return Ok(());
+        };
+        let builds = order.iter().any(|&n| {
+            matches!(
+                &self.graph().nodes[n].action,
+                Action::Image(job) if job.builtin == crate::config::Builtin::Build
+            )
+        });
+        if builds {
+            rt.secrets()?;
+        }
+        Ok(())
+    }
+
     /// For `list` and `info`, which answer from local state what needs no engine or registry:
     /// why the engine or registry is unavailable, if it is (said once, on stderr).
     pub(crate) fn environment_note(&self, order: &[usize]) -> Option<String> {

@@ -7,6 +7,7 @@ pub(crate) mod model;
 pub(crate) mod reference;
 pub(crate) mod resolve;
 pub(crate) mod schema;
+pub(crate) mod secrets;
 pub(crate) mod stack;
 pub(crate) mod stack_model;
 pub(crate) mod unknown_keys;

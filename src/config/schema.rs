@@ -136,6 +136,16 @@ pub(crate) struct RawStack {
     pub builder: Option<Spanned<String>>,
     #[serde(default)]
     pub plans: BTreeMap<Spanned<String>, RawPlan>,
+    #[serde(default)]
+    pub secrets: BTreeMap<Spanned<String>, RawSecret>,
+}
+
+/// `[stack.secrets.<id>]`: exactly one of `env` and `file` (checked in `config::secrets`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) struct RawSecret {
+    pub env: Option<Spanned<String>>,
+    pub file: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

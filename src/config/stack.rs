@@ -42,6 +42,7 @@ pub(crate) fn resolve(
         std::env::var(super::builder::BUILDER_VAR).ok(),
         loc,
     )?;
+    let secrets = super::secrets::resolve(&raw.secrets, loc)?;
     let namespace = match &raw.namespace {
         Some(ns) => {
             for part in ns.get_ref().split('/') {
@@ -131,6 +132,7 @@ pub(crate) fn resolve(
             .collect(),
         common_tests,
         builder,
+        secrets,
         plans,
         images: specs,
         manifests: manifest_cmds,

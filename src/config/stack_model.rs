@@ -18,6 +18,8 @@ pub struct StackSpec {
     pub common_tests: Option<String>,
     /// Which of the engine's builders builds the images.
     pub builder: dorun_docker::Builder,
+    /// `[stack.secrets.*]`, by id: where each value comes from (never the value).
+    pub secrets: Vec<super::secrets::SecretSpec>,
     pub plans: Vec<Plan>,
     pub images: Vec<ImageSpec>,
     pub manifests: BTreeMap<String, ManifestCommand>,

@@ -27,8 +27,10 @@ pub const STACK: &[&str] = &[
     "common-tests",
     "builder",
     "plans",
+    "secrets",
 ];
 pub const PLAN: &[&str] = &["tag-prefix", "build-args"];
+pub const SECRET: &[&str] = &["env", "file"];
 pub const IMAGE: &[&str] = &[
     "depends-on",
     "build-args",
@@ -72,6 +74,9 @@ pub(crate) fn find(file: &Path, source: &str) -> Vec<String> {
         check(stack, STACK, "[stack]");
         for (name, plan) in children(stack, "plans") {
             check(&*plan, PLAN, &format!("[stack.plans.{name}]"));
+        }
+        for (id, secret) in children(stack, "secrets") {
+            check(&*secret, SECRET, &format!("[stack.secrets.{id}]"));
         }
     }
     for (name, image) in children(root, "images") {

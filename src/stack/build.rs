@@ -134,6 +134,10 @@ impl Work for BuildWork {
             labels: Default::default(),
             context: Some(facts.identity.context.clone()),
             builder: rt.spec.builder,
+            secrets: rt
+                .secrets()
+                .map_err(|e| TaskError::new(e.to_string()))?
+                .to_vec(),
         };
         let _ = writeln!(log, "building {content_ref} and {human_ref}");
         let mut on_event = |event: BuildEvent| match event {

@@ -58,6 +58,7 @@ mod tests {
             rebuild_all_on: Vec::new(),
             common_tests: None,
             builder: dorun_docker::Builder::Classic,
+            secrets: Vec::new(),
             plans: vec![Plan {
                 name: "slim".into(),
                 tag_prefix: "1-slim".into(),

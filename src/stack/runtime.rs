@@ -13,7 +13,9 @@ use super::pipeline::ChangedSet;
 use crate::config::stack_model::{StackSpec, Variant};
 use crate::exec::work::TaskError;
 use crate::fingerprint::StatCache;
-use dorun_docker::{Credentials, DockerError, Engine, ImageRef, LocalImages, Owner, Registry};
+use dorun_docker::{
+    BuildSecret, Credentials, DockerError, Engine, ImageRef, LocalImages, Owner, Registry,
+};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -45,6 +47,8 @@ pub(crate) struct Runtime {
     /// The registry's (or engine's) answer per variant: is its content tag there?
     in_registry: Mutex<Vec<Option<bool>>>,
     pipeline: OnceLock<ChangedSet>,
+    /// The build secrets' values, read once before anything builds (`Runtime::secrets`).
+    secrets: OnceLock<Vec<BuildSecret>>,
     /// The one writer of the IMAGES_* lists, junit.xml and the manifest pages.
     pub ledger: Ledger,
 }
@@ -91,6 +95,7 @@ impl Runtime {
             facts: (0..n).map(|_| Mutex::new(None)).collect(),
             in_registry: Mutex::new(vec![None; n]),
             pipeline: OnceLock::new(),
+            secrets: OnceLock::new(),
             ledger: Ledger::default(),
         }
     }
@@ -124,6 +129,16 @@ impl Runtime {
             Some(why) => Err(crate::error::Error::Environment(why)),
             None => Ok(()),
         }
+    }
+
+    /// The build secrets' values, read from their sources on first use (the preflight of a
+    /// run that builds); a missing source is exit 2 naming the secret.
+    pub(crate) fn secrets(&self) -> crate::error::Result<&[BuildSecret]> {
+        if let Some(values) = self.secrets.get() {
+            return Ok(values);
+        }
+        let values = super::secrets::read_all(&self.spec.secrets, &self.root)?;
+        Ok(self.secrets.get_or_init(|| values))
     }
 
     /// Like `preflight`, for commands that can answer without the engine or registry (`list`,

@@ -8,13 +8,14 @@ use std::time::Instant;
 
 use bollard::models::BuildInfoAux;
 use bollard::query_parameters::{BuildImageOptions, BuilderVersion};
-use futures_util::StreamExt;
+use futures_util::{Stream, StreamExt};
 
 use crate::classic_progress::ClassicSteps;
 use crate::context::{context_entries, stream_tar, ContextListing};
 use crate::engine::Engine;
 use crate::error::{DockerError, Result};
 use crate::image::Layer;
+use crate::secret::{BuildSecret, Masker};
 
 /// Which of the engine's builders runs a build.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -42,6 +43,10 @@ pub struct BuildRequest {
     /// image's identity), so that what was hashed is what is sent. None: list them now.
     pub context: Option<ContextListing>,
     pub builder: Builder,
+    /// Secrets `RUN --mount=type=secret,id=…` may read (BuildKit only). With any, the build
+    /// runs over dorun's own session ([`crate::session_build`]), and every value is masked
+    /// (`***`) in the build's output and errors.
+    pub secrets: Vec<BuildSecret>,
 }
 
 /// Progress of a build, in order.
@@ -81,6 +86,22 @@ impl Engine {
     /// [`DockerError::BuildFailed`] carrying the builder's message. Intermediate containers are
     /// always removed (`forcerm`).
     pub fn build(
+        &self,
+        req: &BuildRequest,
+        on_event: &mut dyn FnMut(BuildEvent),
+    ) -> Result<BuildOutcome> {
+        let masker = Masker::new(&req.secrets);
+        let mut on_event = |event: BuildEvent| on_event(mask_event(&masker, event));
+        self.build_retrying(req, &mut on_event)
+            .map_err(|e| match e {
+                DockerError::BuildFailed { message } => DockerError::BuildFailed {
+                    message: masker.mask(&message).into_owned(),
+                },
+                other => other,
+            })
+    }
+
+    fn build_retrying(
         &self,
         req: &BuildRequest,
         on_event: &mut dyn FnMut(BuildEvent),
@@ -126,11 +147,26 @@ impl Engine {
             session: (req.builder == Builder::BuildKit).then(new_session_id),
             ..Default::default()
         };
-        let body = bollard::body_try_stream(tar.body);
 
         let client = self.build_client();
         let streamed = self.block_on(async {
-            let mut stream = client.build_image(options, None, Some(body));
+            let mut stream: std::pin::Pin<Box<dyn Stream<Item = _> + Send>> =
+                if req.builder == Builder::BuildKit && !req.secrets.is_empty() {
+                    let target = crate::session_build::Target {
+                        host: &self.host,
+                        api: self.api_version(),
+                        headers_within: client.timeout(),
+                    };
+                    Box::pin(crate::session_build::build(
+                        target,
+                        options,
+                        tar.body,
+                        &req.secrets,
+                    ))
+                } else {
+                    let body = bollard::body_try_stream(tar.body);
+                    Box::pin(client.build_image(options, None, Some(body)))
+                };
             let mut lines = LineSplitter::default();
             let mut classic = ClassicSteps::default();
             let mut vertices = crate::buildkit_progress::VertexLog::default();
@@ -190,11 +226,13 @@ impl Engine {
             // The builder's verdict on the Dockerfile: in the stream, or (for requests it
             // rejects outright, like a parse error) as the HTTP answer.
             Err(bollard::errors::Error::DockerStreamError { error }) => {
-                return Err(DockerError::BuildFailed { message: error })
+                return Err(DockerError::BuildFailed {
+                    message: explain_frontend(req, error),
+                })
             }
             Err(bollard::errors::Error::DockerResponseServerError { message, .. }) => {
                 return Err(DockerError::BuildFailed {
-                    message: explain_refusal(req.builder, message),
+                    message: explain_frontend(req, explain_refusal(req.builder, message)),
                 })
             }
             Err(e) => {
@@ -222,6 +260,47 @@ impl Engine {
             seconds: started.elapsed().as_secs_f64(),
         })
     }
+}
+
+/// `event` with every secret value in it replaced by `***`.
+fn mask_event(masker: &Masker, event: BuildEvent) -> BuildEvent {
+    if masker.is_empty() {
+        return event;
+    }
+    match event {
+        BuildEvent::Step { n, m, text } => BuildEvent::Step {
+            n,
+            m,
+            text: masker.mask(&text).into_owned(),
+        },
+        BuildEvent::StepFinished {
+            n,
+            m,
+            text,
+            cached,
+            seconds,
+        } => BuildEvent::StepFinished {
+            n,
+            m,
+            text: masker.mask(&text).into_owned(),
+            cached,
+            seconds,
+        },
+        BuildEvent::Line(line) => BuildEvent::Line(masker.mask(&line).into_owned()),
+    }
+}
+
+/// A BuildKit build of a Dockerfile whose `# syntax=` frontend image could not be pulled
+/// says so (the engine's own words name the image, not the line that asked for it).
+fn explain_frontend(req: &BuildRequest, message: String) -> String {
+    if req.builder != Builder::BuildKit {
+        return message;
+    }
+    let dockerfile = std::fs::read_to_string(req.context_dir.join(&req.dockerfile));
+    let image = dockerfile
+        .ok()
+        .and_then(|text| crate::frontend::syntax_image(&text));
+    crate::frontend::explain_failure(message, image.as_deref())
 }
 
 /// A session id unique on this engine: BuildKit keys the session's files by it.

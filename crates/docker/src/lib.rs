@@ -10,6 +10,7 @@
 //! Engine::connect_to(host: &str) -> Result<Engine>
 //! engine.image_id(reference) -> Result<Option<String>>      None when absent locally
 //! engine.build(&BuildRequest, &mut dyn FnMut(BuildEvent)) -> Result<BuildOutcome>
+//!     with secrets (BuildKit): served over dorun's own session, every value masked `***`
 //! engine.tag(image, repo, tag) -> Result<()>;  engine.tag_reference(image, "repo:tag")
 //! engine.remove_image(reference, force) -> Result<()>       missing is fine
 //! engine.history(image) -> Result<Vec<Layer>>               newest first
@@ -57,6 +58,7 @@
 
 mod build;
 mod buildkit_progress;
+mod buildkit_session;
 mod challenge;
 mod classic_progress;
 mod container;
@@ -64,7 +66,9 @@ mod context;
 mod credentials;
 mod dockerignore;
 mod engine;
+mod engine_http;
 mod error;
+mod frontend;
 mod go_syntax;
 mod ignore_pattern;
 mod image;
@@ -74,6 +78,8 @@ mod owner;
 mod push;
 mod reference;
 mod registry;
+mod secret;
+mod session_build;
 mod stat;
 mod watch;
 mod watchdog;
@@ -91,4 +97,5 @@ pub use local_images::LocalImages;
 pub use owner::{Owner, PID_LABEL, PROJECT_LABEL, RUN_LABEL};
 pub use reference::{ImageRef, DOCKER_HUB};
 pub use registry::{Registry, DEFAULT_REGISTRY_TIMEOUT};
+pub use secret::{BuildSecret, Masker, SecretValue, MASK};
 pub use stat::{FileInfo, MAX_CONTENTS};

@@ -161,6 +161,7 @@ mod tests {
             rebuild_all_on: Vec::new(),
             common_tests: Some("common".into()),
             builder: dorun_docker::Builder::Classic,
+            secrets: Vec::new(),
             plans: Vec::new(),
             images: vec![
                 image("base", None),

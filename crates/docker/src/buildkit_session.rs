@@ -1,0 +1,184 @@
+//! dorun's own BuildKit session, for a build with secrets: `POST /session` upgraded to h2c,
+//! on which the engine calls our gRPC services: Secrets (`RUN --mount=type=secret` reads the
+//! build's values through it) and Health (the engine's keep-alive check). bollard's
+//! `build_image` opens a session that serves registry auth only, and its gRPC plumbing is
+//! private, so this is the same protocol with the services a secret needs.
+
+use std::collections::HashMap;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bollard::errors::Error as BollardError;
+use bollard::health::health_check_response::ServingStatus;
+use bollard::health::health_server::{Health, HealthServer};
+use bollard::health::{
+    HealthCheckRequest, HealthCheckResponse, HealthListRequest, HealthListResponse,
+};
+use bollard::moby::buildkit::secrets::v1::secrets_server::{Secrets, SecretsServer};
+use bollard::moby::buildkit::secrets::v1::{GetSecretRequest, GetSecretResponse};
+use bytes::Bytes;
+use futures_util::Stream;
+use http_body_util::Empty;
+use hyper::header::{CONNECTION, HOST, UPGRADE};
+use hyper::upgrade::Upgraded;
+use hyper::{Request, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::task::JoinHandle;
+use tonic::{Response, Status};
+
+use crate::engine_http;
+use crate::secret::BuildSecret;
+
+/// The gRPC methods the engine may call, announced when the session opens.
+const SERVED_METHODS: [&str; 2] = [
+    "/moby.buildkit.secrets.v1.Secrets/GetSecret",
+    "/grpc.health.v1.Health/Check",
+];
+
+/// An open session; the engine can reach its services until it is dropped.
+pub(crate) struct Session {
+    serving: JoinHandle<()>,
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.serving.abort();
+    }
+}
+
+/// Opens session `id` on the engine at `host` (API `api`, e.g. `1.41`) serving `secrets`.
+pub(crate) async fn open(
+    host: &str,
+    api: &str,
+    id: &str,
+    secrets: &[BuildSecret],
+) -> Result<Session, BollardError> {
+    let mut req = Request::post(format!("/v{api}/session"))
+        .header(HOST, "docker")
+        .header(CONNECTION, "Upgrade")
+        .header(UPGRADE, "h2c")
+        .header("X-Docker-Expose-Session-Uuid", id)
+        .header("X-Docker-Expose-Session-Name", "dorun")
+        // Keys BuildKit's cache of local directories; the context comes as a tar, never as one.
+        .header("X-Docker-Expose-Session-Sharedkey", id);
+    for method in SERVED_METHODS {
+        req = req.header("X-Docker-Expose-Session-Grpc-Method", method);
+    }
+    let answer = engine_http::send(host, req.body(Empty::<Bytes>::new())?).await?;
+    if answer.response.status() != StatusCode::SWITCHING_PROTOCOLS {
+        return Err(engine_http::refusal(answer.response).await);
+    }
+    let upgraded = hyper::upgrade::on(answer.response).await?;
+    let stream = SessionStream(TokioIo::new(upgraded));
+    let store = SecretStore(Arc::new(
+        secrets
+            .iter()
+            .map(|s| (s.id.clone(), s.value.bytes().to_vec()))
+            .collect(),
+    ));
+    let serving = tokio::spawn(async move {
+        // The engine hangs up when the build is over; a broken session shows as the build's
+        // error ("secret not found", or the engine's own words).
+        let _ = tonic::transport::Server::builder()
+            .add_service(HealthServer::new(AlwaysServing))
+            .add_service(SecretsServer::new(store))
+            .serve_with_incoming(futures_util::stream::iter([Ok::<_, std::io::Error>(
+                stream,
+            )]))
+            .await;
+    });
+    Ok(Session { serving })
+}
+
+/// The build's secrets by id.
+struct SecretStore(Arc<HashMap<String, Vec<u8>>>);
+
+#[tonic::async_trait]
+impl Secrets for SecretStore {
+    async fn get_secret(
+        &self,
+        request: tonic::Request<GetSecretRequest>,
+    ) -> Result<Response<GetSecretResponse>, Status> {
+        let id = &request.get_ref().id;
+        match self.0.get(id) {
+            Some(data) => Ok(Response::new(GetSecretResponse { data: data.clone() })),
+            // NotFound is what BuildKit expects for an unknown id (a required mount fails
+            // with "secret <id> not found"; an optional one is skipped).
+            None => Err(Status::not_found(format!(
+                "secret {id} not found: declare it as [stack.secrets.{id}] in tasks.toml"
+            ))),
+        }
+    }
+}
+
+/// Health: the engine checks it now and then and closes a session that stops answering.
+struct AlwaysServing;
+
+type WatchStream = Pin<Box<dyn Stream<Item = Result<HealthCheckResponse, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl Health for AlwaysServing {
+    async fn check(
+        &self,
+        _request: tonic::Request<HealthCheckRequest>,
+    ) -> Result<Response<HealthCheckResponse>, Status> {
+        Ok(Response::new(HealthCheckResponse {
+            status: ServingStatus::Serving as i32,
+        }))
+    }
+
+    async fn list(
+        &self,
+        _request: tonic::Request<HealthListRequest>,
+    ) -> Result<Response<HealthListResponse>, Status> {
+        Err(Status::unimplemented("not served"))
+    }
+
+    type WatchStream = WatchStream;
+
+    async fn watch(
+        &self,
+        _request: tonic::Request<HealthCheckRequest>,
+    ) -> Result<Response<WatchStream>, Status> {
+        Err(Status::unimplemented("not served"))
+    }
+}
+
+/// The upgraded connection, as tonic's server takes its incoming connections.
+struct SessionStream(TokioIo<Upgraded>);
+
+impl tonic::transport::server::Connected for SessionStream {
+    type ConnectInfo = ();
+
+    fn connect_info(&self) -> Self::ConnectInfo {}
+}
+
+impl AsyncRead for SessionStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for SessionStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_shutdown(cx)
+    }
+}
