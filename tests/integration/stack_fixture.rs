@@ -35,8 +35,11 @@ pub(crate) struct StackFixture {
 }
 
 /// `(name, parent)` pairs; roots copy busybox, children build `FROM ${BASE_IMAGE}`. A root's
-/// first step is a label naming the namespace, so no two tests share build-cache layers: one
-/// test removing its images must not pull a layer from under another test's build.
+/// first step is a label naming the namespace, so no two classic builds share build-cache
+/// layers: one test removing its images must not pull a layer from under another test's build.
+/// BuildKit keys its cache on filesystem steps only (a label makes none), so BuildKit builds do
+/// share the busybox layers — harmless, since BuildKit's cache keeps its own references to them;
+/// a test that needs a step to really run makes that step unique.
 pub(crate) type ImageDecl<'a> = (&'a str, Option<&'a str>);
 
 impl StackFixture {

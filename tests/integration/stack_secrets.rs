@@ -49,12 +49,17 @@ fn secrets_are_read_during_run_and_found_nowhere_afterwards() {
     let tok = format!("tok-value-{}", f.namespace);
     let npmrc = format!("npmrc-value-{}", f.namespace);
     f.write("secrets/npmrc", &npmrc);
-    // The step prints both values (the log must mask them) and keeps only their lengths.
+    // The step prints both values (the log must mask them) and keeps only their lengths. It
+    // names this test's namespace: BuildKit's cache key leaves secrets out, so the same step of
+    // another test (with values of another length) would otherwise be taken from the cache.
     f.append(
         "images/base/Dockerfile",
-        "RUN --mount=type=secret,id=tok,required=true --mount=type=secret,id=npmrc,required=true \
-         echo \"tok=$(cat /run/secrets/tok) npmrc=$(cat /run/secrets/npmrc)\" \
-         && wc -c < /run/secrets/tok > /tok-length && wc -c < /run/secrets/npmrc > /npmrc-length\n",
+        &format!(
+            "RUN --mount=type=secret,id=tok,required=true --mount=type=secret,id=npmrc,required=true \
+             echo {} > /ns && echo \"tok=$(cat /run/secrets/tok) npmrc=$(cat /run/secrets/npmrc)\" \
+             && wc -c < /run/secrets/tok > /tok-length && wc -c < /run/secrets/npmrc > /npmrc-length\n",
+            f.namespace
+        ),
     );
     let out = f
         .test()

@@ -122,8 +122,13 @@ metadata = { user = "root", labels = { maintainer = "^nobody" }, exposed-ports =
 start changed
 ok    changed ([ELAPSED])
 start build:base
+...
 ok    build:base ([ELAPSED])
 start test:base
+  test:base [1/4] images/tests_common/checks.toml
+  test:base [2/4] images/base/test/checks.toml
+  test:base [3/4] images/base/test/test_fails
+  test:base [4/4] images/base/test/test_ok
 FAIL  test:base: 9 of 22 tests failed: images/base/test/checks.toml: command "wrong exit", images/base/test/checks.toml: command "wrong stdout", images/base/test/checks.toml: file /nowhere, images/base/test/checks.toml: file /image-name, images/base/test/checks.toml: file /image-name, 4 more
   | --- FAIL images/base/test/checks.toml: metadata exposed-ports ([ELAPSED]): not exposed: 9090/tcp
   | === images/base/test/test_fails

@@ -71,8 +71,10 @@ impl Drop for Images<'_> {
 pub fn busybox_context(dockerfile_tail: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy("/bin/busybox", dir.path().join("busybox")).expect("copy /bin/busybox");
-    // A label unique to this context first: no two builds share cached layers, so one test
-    // removing its image never pulls a layer from under another test's build.
+    // A label unique to this context first: no two classic builds share cached layers, so one
+    // test removing its image never pulls a layer from under another test's build. (BuildKit
+    // ignores labels in its cache keys and shares the busybox layers; its cache holds its own
+    // references to them. A test that needs a BuildKit step to run makes the step unique.)
     let dockerfile = format!(
         "FROM scratch\nLABEL dorun.test.context={}\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\n{dockerfile_tail}",
         unique_ref("context").replace([':', '/'], "-")
