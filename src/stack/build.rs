@@ -1,7 +1,7 @@
 //! `images-build` subtasks: one Docker build per image variant through the engine API, with the
 //! parent's content tag as `BASE_IMAGE`/`BASE_TAG`. Up to date when the identity is already in
 //! the local engine or published; an image already built only gets the new human tag.
-use super::build_record::{BuildLayer, BuildRecord};
+use super::build_record::{BuildLayer, BuildRecord, BuildStepRecord};
 use super::runtime::Runtime;
 use crate::exec::work::{Decision, Produced, TaskCx, TaskError, Work};
 use crate::fingerprint::{reason, DirtyReason, Fingerprint};
@@ -133,6 +133,9 @@ impl Work for BuildWork {
             labels: Default::default(),
             context: Some(facts.identity.context.clone()),
             builder: rt.spec.builder,
+            target: image.target.clone(),
+            cache_from: registry_cache_sources(rt, v),
+            inline_cache: uses_registry_cache(rt),
         };
         let _ = writeln!(log, "building {content_ref} and {human_ref}");
         let mut on_event = |event: BuildEvent| match event {
@@ -150,6 +153,22 @@ impl Work for BuildWork {
             .insert("image-id".into(), outcome.image_id.clone());
         rt.ledger.built(rt, v)?;
         Ok(produced)
+    }
+}
+
+/// With a registry and BuildKit, every image carries its cache metadata inline, so a build
+/// elsewhere (a fresh CI runner) can reuse its layers from the registry (SPEC §4).
+fn uses_registry_cache(rt: &Runtime) -> bool {
+    rt.spec.registry.is_some() && rt.spec.builder == dorun_docker::Builder::BuildKit
+}
+
+/// Where a build of variant `v` may take cached layers from besides the engine's own cache:
+/// the stable tag `push` moved last for this image and plan. Neither changes the identity.
+fn registry_cache_sources(rt: &Runtime, v: usize) -> Vec<String> {
+    if uses_registry_cache(rt) {
+        vec![rt.stable(v).to_string()]
+    } else {
+        Vec::new()
     }
 }
 
@@ -213,6 +232,7 @@ fn write_build_record(
                 id: l.id.clone(),
             })
             .collect(),
+        steps: outcome.steps.iter().map(BuildStepRecord::from).collect(),
     }
     .write(rt, v)
 }

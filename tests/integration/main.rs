@@ -27,6 +27,7 @@ mod stack_ledger;
 mod stack_leftovers;
 mod stack_push;
 mod stack_resume;
+mod stack_targets;
 mod stack_test;
 mod stalling;
 mod unavailable;

@@ -10,6 +10,7 @@ use bollard::models::BuildInfoAux;
 use bollard::query_parameters::{BuildImageOptions, BuilderVersion};
 use futures_util::StreamExt;
 
+use crate::build_steps::{BuildKitSteps, BuildStep, ClassicSteps};
 use crate::context::{context_entries, stream_tar, ContextListing};
 use crate::engine::Engine;
 use crate::error::{DockerError, Result};
@@ -41,6 +42,14 @@ pub struct BuildRequest {
     /// image's identity), so that what was hashed is what is sent. None: list them now.
     pub context: Option<ContextListing>,
     pub builder: Builder,
+    /// The stage to stop at (`--target`); None: the last one.
+    pub target: Option<String>,
+    /// Images whose inline cache metadata BuildKit may reuse layers from (`--cache-from`); one
+    /// that does not exist (yet) is skipped with a line in the log, not an error.
+    pub cache_from: Vec<String>,
+    /// Store BuildKit's cache metadata in the image (`BUILDKIT_INLINE_CACHE=1`), so that a
+    /// later build elsewhere can name it in `cache_from`. Ignored by the classic builder.
+    pub inline_cache: bool,
 }
 
 /// Progress of a build, in order.
@@ -64,6 +73,8 @@ pub struct BuildOutcome {
     pub layers: Vec<Layer>,
     /// Wall-clock seconds of the build, context upload included.
     pub seconds: f64,
+    /// Each Dockerfile step, in the order the builder started them.
+    pub steps: Vec<BuildStep>,
 }
 
 impl Engine {
@@ -102,30 +113,44 @@ impl Engine {
             on_event(BuildEvent::Line(left_out.warning()));
         }
         let tar = stream_tar(listing.entries);
+        let buildkit = req.builder == Builder::BuildKit;
+        let mut build_args = req.build_args.clone();
+        if buildkit && req.inline_cache {
+            build_args.insert("BUILDKIT_INLINE_CACHE".into(), "1".into());
+        }
         let options = BuildImageOptions {
             dockerfile: req.dockerfile.trim_start_matches("./").to_string(),
             t: req.tags.first().cloned(),
             rm: true,
             forcerm: true,
-            buildargs: Some(to_hash_map(&req.build_args)),
+            buildargs: Some(to_hash_map(&build_args)),
             labels: Some(to_hash_map(&req.labels)),
             version: match req.builder {
                 Builder::Classic => BuilderVersion::BuilderV1,
                 Builder::BuildKit => BuilderVersion::BuilderBuildKit,
             },
             // BuildKit talks to bollard over this session (context, auth); one per build.
-            session: (req.builder == Builder::BuildKit).then(new_session_id),
+            session: buildkit.then(new_session_id),
+            target: req.target.clone().unwrap_or_default(),
+            cachefrom: (!req.cache_from.is_empty()).then(|| req.cache_from.clone()),
             ..Default::default()
         };
         let body = bollard::body_try_stream(tar.body);
 
         let client = self.build_client();
+        let mut classic_steps = ClassicSteps::default();
+        let mut buildkit_steps = BuildKitSteps::default();
         let streamed = self.block_on(async {
             let mut stream = client.build_image(options, None, Some(body));
             let mut lines = LineSplitter::default();
             let mut vertices = crate::buildkit_progress::VertexLog::default();
             let mut image_id = None;
-            let mut emit = |event: BuildEvent| on_event(event);
+            let mut emit = |event: BuildEvent| {
+                if let BuildEvent::Line(line) = &event {
+                    classic_steps.feed(line, Instant::now());
+                }
+                on_event(event)
+            };
             while let Some(item) = stream.next().await {
                 let info = match item {
                     Ok(info) => info,
@@ -151,6 +176,7 @@ impl Engine {
                 match info.aux {
                     Some(BuildInfoAux::Default(image)) => image_id = image.id.or(image_id),
                     Some(BuildInfoAux::BuildKit(status)) => {
+                        buildkit_steps.feed(&status);
                         vertices.feed(&status).into_iter().for_each(&mut emit);
                     }
                     None => {}
@@ -200,6 +226,11 @@ impl Engine {
             message: "the engine finished the build without reporting an image id".into(),
         })?;
 
+        let steps = if buildkit {
+            buildkit_steps.finish()
+        } else {
+            classic_steps.finish(Instant::now())
+        };
         for extra in req.tags.iter().skip(1) {
             self.tag_reference(&image_id, extra)?;
         }
@@ -210,6 +241,7 @@ impl Engine {
             size: config.size,
             layers,
             seconds: started.elapsed().as_secs_f64(),
+            steps,
         })
     }
 }

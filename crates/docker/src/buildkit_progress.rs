@@ -67,13 +67,10 @@ impl VertexLog {
 /// `[2/5] RUN make` or `[stage-1 2/5] RUN make` -> step 2 of 5; internal vertices
 /// (`[internal] load .dockerignore`) are no step.
 pub(crate) fn parse_vertex_step(name: &str) -> Option<BuildEvent> {
-    let rest = name.strip_prefix('[')?;
-    let (counts, text) = rest.split_once("] ")?;
-    let counts = counts.rsplit(' ').next()?;
-    let (n, m) = counts.split_once('/')?;
+    let (_, n, m, text) = crate::build_steps::parse_vertex_name(name)?;
     Some(BuildEvent::Step {
-        n: n.parse().ok()?,
-        m: m.parse().ok()?,
+        n,
+        m,
         text: text.to_string(),
     })
 }

@@ -56,6 +56,7 @@
 //! `Debug` output ever contains a password.
 
 mod build;
+mod build_steps;
 mod buildkit_progress;
 mod challenge;
 mod container;
@@ -78,6 +79,7 @@ mod watch;
 mod watchdog;
 
 pub use build::{BuildEvent, BuildOutcome, BuildRequest, Builder};
+pub use build_steps::BuildStep;
 pub use container::{Limits, RunResult, RunSpec, UploadFile};
 pub use context::{context_entries, display_rel, ContextEntry, ContextListing, EntryKind, LeftOut};
 pub use credentials::Credentials;

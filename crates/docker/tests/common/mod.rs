@@ -90,6 +90,7 @@ pub fn request(dir: &Path, tag: &str) -> BuildRequest {
         labels: BTreeMap::new(),
         context: None,
         builder: Builder::Classic,
+        ..Default::default()
     }
 }
 
