@@ -136,6 +136,7 @@ impl Work for BuildWork {
             target: image.target.clone(),
             cache_from: registry_cache_sources(rt, v),
             inline_cache: uses_registry_cache(rt),
+            registry_auth: registry_auth(rt)?,
         };
         let _ = writeln!(log, "building {content_ref} and {human_ref}");
         let mut on_event = |event: BuildEvent| match event {
@@ -170,6 +171,14 @@ fn registry_cache_sources(rt: &Runtime, v: usize) -> Vec<String> {
     } else {
         Vec::new()
     }
+}
+
+/// The run's registry credentials, for the builder's pulls from the stack's registry.
+fn registry_auth(rt: &Runtime) -> Result<Option<(String, dorun_docker::Credentials)>, TaskError> {
+    Ok(match (&rt.spec.registry, rt.credentials()?) {
+        (Some(host), Some(creds)) => Some((host.clone(), creds.clone())),
+        _ => None,
+    })
 }
 
 /// Why the build must run, against its last record: the fields that changed, with the parent's

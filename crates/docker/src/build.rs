@@ -6,12 +6,14 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::time::Instant;
 
+use bollard::auth::DockerCredentials;
 use bollard::models::BuildInfoAux;
 use bollard::query_parameters::{BuildImageOptions, BuilderVersion};
 use futures_util::StreamExt;
 
 use crate::build_steps::{BuildKitSteps, BuildStep, ClassicSteps};
 use crate::context::{context_entries, stream_tar, ContextListing};
+use crate::credentials::Credentials;
 use crate::engine::Engine;
 use crate::error::{DockerError, Result};
 use crate::image::Layer;
@@ -50,6 +52,9 @@ pub struct BuildRequest {
     /// Store BuildKit's cache metadata in the image (`BUILDKIT_INLINE_CACHE=1`), so that a
     /// later build elsewhere can name it in `cache_from`. Ignored by the classic builder.
     pub inline_cache: bool,
+    /// Credentials for this registry host, for the builder's pulls (a parent named in `FROM`,
+    /// a `cache_from` image); never logged (`Credentials`' Debug redacts the password).
+    pub registry_auth: Option<(String, Credentials)>,
 }
 
 /// Progress of a build, in order.
@@ -137,11 +142,23 @@ impl Engine {
         };
         let body = bollard::body_try_stream(tar.body);
 
+        // BuildKit asks the session for these; the classic builder gets them as a header.
+        let auth = req.registry_auth.as_ref().map(|(host, c)| {
+            HashMap::from([(
+                host.clone(),
+                DockerCredentials {
+                    username: Some(c.username.clone()),
+                    password: Some(c.password.clone()),
+                    serveraddress: Some(host.clone()),
+                    ..Default::default()
+                },
+            )])
+        });
         let client = self.build_client();
         let mut classic_steps = ClassicSteps::default();
         let mut buildkit_steps = BuildKitSteps::default();
         let streamed = self.block_on(async {
-            let mut stream = client.build_image(options, None, Some(body));
+            let mut stream = client.build_image(options, auth, Some(body));
             let mut lines = LineSplitter::default();
             let mut vertices = crate::buildkit_progress::VertexLog::default();
             let mut image_id = None;
