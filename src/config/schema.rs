@@ -168,6 +168,7 @@ pub(crate) struct RawImage {
     pub manifests: Vec<Spanned<String>>,
     pub test: Option<RawTestLimits>,
     pub dockerfile: Option<Spanned<String>>,
+    pub target: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -227,6 +227,18 @@ fn resolve_image(
         ));
     }
     let test = resolve_limits(raw, loc)?;
+    // Whether the stage exists is the builder's to say (it parses the Dockerfile); an empty
+    // name would silently mean "the last stage".
+    if let Some(target) = raw
+        .target
+        .as_ref()
+        .filter(|t| t.get_ref().trim().is_empty())
+    {
+        return Err(loc.error(
+            target,
+            "empty target: name a stage of the Dockerfile (`FROM … AS <stage>`), or remove the key",
+        ));
+    }
     Ok(ImageSpec {
         name: name.get_ref().clone(),
         parent: raw.depends_on.as_ref().map(|p| p.get_ref().clone()),
@@ -235,6 +247,7 @@ fn resolve_image(
         manifests: raw.manifests.iter().map(|m| m.get_ref().clone()).collect(),
         test,
         dockerfile,
+        target: raw.target.as_ref().map(|t| t.get_ref().clone()),
     })
 }
 

@@ -43,6 +43,8 @@ pub struct ImageSpec {
     pub manifests: Vec<String>,
     pub test: TestLimits,
     pub dockerfile: String,
+    /// The Dockerfile stage the build stops at; None: the last one.
+    pub target: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -38,6 +38,7 @@ pub const IMAGE: &[&str] = &[
     "manifests",
     "test",
     "dockerfile",
+    "target",
 ];
 pub const TEST_LIMITS: &[&str] = &["memory", "cpus", "network", "timeout"];
 pub const MANIFEST: &[&str] = &["description", "command"];

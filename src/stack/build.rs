@@ -1,7 +1,7 @@
 //! `images-build` subtasks: one Docker build per image variant through the engine API, with the
 //! parent's content tag as `BASE_IMAGE`/`BASE_TAG`. Up to date when the identity is already in
 //! the local engine or published; an image already built only gets the new human tag.
-use super::build_record::{BuildLayer, BuildRecord};
+use super::build_record::{BuildLayer, BuildRecord, BuildStepRecord};
 use super::runtime::Runtime;
 use crate::exec::step::{Step, StepPhase};
 use crate::exec::work::{Decision, Produced, TaskCx, TaskError, Work};
@@ -138,6 +138,10 @@ impl Work for BuildWork {
                 .secrets()
                 .map_err(|e| TaskError::new(e.to_string()))?
                 .to_vec(),
+            target: image.target.clone(),
+            cache_from: registry_cache_sources(rt, v),
+            inline_cache: uses_registry_cache(rt),
+            registry_auth: registry_auth(rt)?,
         };
         let _ = writeln!(log, "building {content_ref} and {human_ref}");
         let mut on_event = |event: BuildEvent| match event {
@@ -170,6 +174,30 @@ impl Work for BuildWork {
         rt.ledger.built(rt, v)?;
         Ok(produced)
     }
+}
+
+/// With a registry and BuildKit, every image carries its cache metadata inline, so a build
+/// elsewhere (a fresh CI runner) can reuse its layers from the registry (SPEC §4).
+fn uses_registry_cache(rt: &Runtime) -> bool {
+    rt.spec.registry.is_some() && rt.spec.builder == dorun_docker::Builder::BuildKit
+}
+
+/// Where a build of variant `v` may take cached layers from besides the engine's own cache:
+/// the stable tag `push` moved last for this image and plan. Neither changes the identity.
+fn registry_cache_sources(rt: &Runtime, v: usize) -> Vec<String> {
+    if uses_registry_cache(rt) {
+        vec![rt.stable(v).to_string()]
+    } else {
+        Vec::new()
+    }
+}
+
+/// The run's registry credentials, for the builder's pulls from the stack's registry.
+fn registry_auth(rt: &Runtime) -> Result<Option<(String, dorun_docker::Credentials)>, TaskError> {
+    Ok(match (&rt.spec.registry, rt.credentials()?) {
+        (Some(host), Some(creds)) => Some((host.clone(), creds.clone())),
+        _ => None,
+    })
 }
 
 /// Why the build must run, against its last record: the fields that changed, with the parent's
@@ -232,6 +260,7 @@ fn write_build_record(
                 id: l.id.clone(),
             })
             .collect(),
+        steps: outcome.steps.iter().map(BuildStepRecord::from).collect(),
     }
     .write(rt, v)
 }

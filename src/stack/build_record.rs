@@ -1,5 +1,6 @@
 //! `artifacts/build/<name>[@plan].json` (SPEC §6): what one build produced — layers, sizes, ids,
-//! build time — written by `images-build` and read back by `images-manifest` as this one type.
+//! build time, and each Dockerfile step (cached or not, seconds) — written by `images-build`
+//! and read back by `images-manifest` as this one type.
 use crate::exec::work::TaskError;
 use crate::stack::runtime::Runtime;
 use serde::{Deserialize, Serialize};
@@ -18,6 +19,32 @@ pub(crate) struct BuildRecord {
     pub(crate) built_at: u64,
     pub(crate) git_commit: Option<String>,
     pub(crate) layers: Vec<BuildLayer>,
+    /// Each Dockerfile step in the order the builder started it; records written before steps
+    /// were recorded read as none.
+    #[serde(default)]
+    pub(crate) steps: Vec<BuildStepRecord>,
+}
+
+/// One Dockerfile step of the build.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct BuildStepRecord {
+    /// `2/5`, or with BuildKit's stage in multi-stage builds `stage-1 2/5`.
+    pub(crate) step: String,
+    /// As the builder shows it (BuildKit expands build args: `RUN echo 3.11`).
+    pub(crate) instruction: String,
+    pub(crate) cached: bool,
+    pub(crate) seconds: f64,
+}
+
+impl From<&dorun_docker::BuildStep> for BuildStepRecord {
+    fn from(step: &dorun_docker::BuildStep) -> Self {
+        BuildStepRecord {
+            step: step.position.clone(),
+            instruction: step.instruction.clone(),
+            cached: step.cached,
+            seconds: step.seconds,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -69,6 +96,12 @@ mod tests {
                 created: 5,
                 id: "sha256:2".into(),
             }],
+            steps: vec![BuildStepRecord {
+                step: "2/5".into(),
+                instruction: "RUN make".into(),
+                cached: true,
+                seconds: 0.25,
+            }],
         };
         let json = serde_json::to_string(&record).unwrap();
         for key in [
@@ -76,9 +109,22 @@ mod tests {
             "\"layers\"",
             "\"created_by\"",
             "\"content_reference\"",
+            "\"steps\"",
+            "\"instruction\"",
+            "\"cached\"",
+            "\"seconds\"",
         ] {
             assert!(json.contains(key), "{json}");
         }
         assert_eq!(serde_json::from_str::<BuildRecord>(&json).unwrap(), record);
+    }
+
+    #[test]
+    fn a_record_from_before_steps_were_recorded_reads_with_none() {
+        let old = r#"{"image":"web","plan":null,"reference":"r","content_reference":"c",
+            "image_id":"sha256:1","size":1,"build_seconds":1.0,"built_at":1,"git_commit":null,
+            "layers":[]}"#;
+        let record: BuildRecord = serde_json::from_str(old).unwrap();
+        assert!(record.steps.is_empty());
     }
 }

@@ -1,6 +1,6 @@
 //! Image identity (SPEC §4): blake3 over the build context as the engine sees it (honouring
-//! `.dockerignore`), the Dockerfile, the resolved build args, the `rebuild-all-on` files, the
-//! builder when it is BuildKit, and the parent's identity. Paths are relative (their bytes,
+//! `.dockerignore`), the Dockerfile, the resolved build args, the target stage when set, the
+//! `rebuild-all-on` files, the builder when it is BuildKit, and the parent's identity. Paths are relative (their bytes,
 //! UTF-8 or not); no mtime or absolute path enters the hash. The context listing the hash was
 //! computed over is kept, and the build sends exactly that list, so the files hashed and the
 //! files sent cannot differ.
@@ -93,6 +93,12 @@ pub(crate) fn compute(
     }
     hasher.update(b"\0dockerfile\0");
     hasher.update(image.dockerfile.as_bytes());
+    // Another stage is another image. Only a set target enters the hash, so identities made
+    // before the setting existed stay valid.
+    if let Some(target) = &image.target {
+        hasher.update(b"\0target\0");
+        hasher.update(target.as_bytes());
+    }
     hasher.update(b"\0rebuild-all-on\0");
     let pipeline = files::expand(root, &spec.rebuild_all_on);
     let pipeline = files::hash_all(root, &pipeline.files, cache).map_err(|e| e.to_string())?;

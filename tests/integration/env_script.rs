@@ -82,9 +82,24 @@ fn every_program_present_installs_nothing() {
     // Stubs stand in for what this machine may lack; busybox is the real static one.
     let asked = install_requests(
         &["docker", "apt-get", "id"],
-        &["dockerd", "docker-registry", "htpasswd", "curl"],
+        &["dockerd", "docker-registry", "htpasswd", "curl", "ip"],
     );
     assert_eq!(asked, "", "installed although everything is there");
+}
+
+#[test]
+fn a_machine_without_ip_installs_iproute2() {
+    // tests/integration/second_engine.rs makes a bridge with `ip`; a minimal Debian lacks it.
+    let asked = install_requests(
+        &["docker", "apt-get", "id", "ip"],
+        &["dockerd", "docker-registry", "htpasswd", "curl"],
+    );
+    let install = asked.lines().find(|l| l.contains("install")).unwrap_or("");
+    assert_eq!(
+        install.split_whitespace().last(),
+        Some("iproute2"),
+        "{asked:?}"
+    );
 }
 
 #[test]
@@ -96,7 +111,7 @@ fn a_dynamic_busybox_is_not_the_static_one_the_images_need() {
     let bin = bin_dir(
         dir.path(),
         &["docker", "apt-get", "id", "busybox"],
-        &["dockerd", "docker-registry", "htpasswd", "curl"],
+        &["dockerd", "docker-registry", "htpasswd", "curl", "ip"],
     );
     std::fs::copy(&fake, bin.join("busybox")).unwrap();
     let out = Command::new("bash")

@@ -45,6 +45,7 @@ const TASKS_KEYS: &[&str] = &[
     "skip-plans",
     "test",
     "dockerfile",
+    "target",
     "memory",
     "cpus",
     "network",

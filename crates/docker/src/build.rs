@@ -6,16 +6,20 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::time::Instant;
 
+use bollard::auth::DockerCredentials;
 use bollard::models::BuildInfoAux;
 use bollard::query_parameters::{BuildImageOptions, BuilderVersion};
 use futures_util::{Stream, StreamExt};
 
+use crate::build_steps::{BuildStep, StepRecorder};
 use crate::classic_progress::ClassicSteps;
 use crate::context::{context_entries, stream_tar, ContextListing};
+use crate::credentials::Credentials;
 use crate::engine::Engine;
 use crate::error::{DockerError, Result};
 use crate::image::Layer;
 use crate::secret::{BuildSecret, Masker};
+use crate::session_auth::RegistryAuth;
 
 /// Which of the engine's builders runs a build.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -47,6 +51,17 @@ pub struct BuildRequest {
     /// runs over dorun's own session ([`crate::session_build`]), and every value is masked
     /// (`***`) in the build's output and errors.
     pub secrets: Vec<BuildSecret>,
+    /// The stage to stop at (`--target`); None: the last one.
+    pub target: Option<String>,
+    /// Images whose inline cache metadata BuildKit may reuse layers from (`--cache-from`); one
+    /// that does not exist (yet) is skipped with a line in the log, not an error.
+    pub cache_from: Vec<String>,
+    /// Store BuildKit's cache metadata in the image (`BUILDKIT_INLINE_CACHE=1`), so that a
+    /// later build elsewhere can name it in `cache_from`. Ignored by the classic builder.
+    pub inline_cache: bool,
+    /// Credentials for this registry host, for the builder's pulls (a parent named in `FROM`,
+    /// a `cache_from` image); never logged (`Credentials`' Debug redacts the password).
+    pub registry_auth: Option<(String, Credentials)>,
 }
 
 /// Progress of a build, in order.
@@ -78,6 +93,8 @@ pub struct BuildOutcome {
     pub layers: Vec<Layer>,
     /// Wall-clock seconds of the build, context upload included.
     pub seconds: f64,
+    /// Each Dockerfile step, in the order the builder started them.
+    pub steps: Vec<BuildStep>,
 }
 
 impl Engine {
@@ -93,6 +110,12 @@ impl Engine {
         let masker = Masker::new(&req.secrets);
         let mut on_event = |event: BuildEvent| on_event(mask_event(&masker, event));
         self.build_retrying(req, &mut on_event)
+            .map(|mut outcome| {
+                for step in &mut outcome.steps {
+                    step.instruction = masker.mask(&step.instruction).into_owned();
+                }
+                outcome
+            })
             .map_err(|e| match e {
                 DockerError::BuildFailed { message } => DockerError::BuildFailed {
                     message: masker.mask(&message).into_owned(),
@@ -132,23 +155,43 @@ impl Engine {
             on_event(BuildEvent::Line(left_out.warning()));
         }
         let tar = stream_tar(listing.entries);
+        let buildkit = req.builder == Builder::BuildKit;
+        let mut build_args = req.build_args.clone();
+        if buildkit && req.inline_cache {
+            build_args.insert("BUILDKIT_INLINE_CACHE".into(), "1".into());
+        }
         let options = BuildImageOptions {
             dockerfile: req.dockerfile.trim_start_matches("./").to_string(),
             t: req.tags.first().cloned(),
             rm: true,
             forcerm: true,
-            buildargs: Some(to_hash_map(&req.build_args)),
+            buildargs: Some(to_hash_map(&build_args)),
             labels: Some(to_hash_map(&req.labels)),
             version: match req.builder {
                 Builder::Classic => BuilderVersion::BuilderV1,
                 Builder::BuildKit => BuilderVersion::BuilderBuildKit,
             },
             // BuildKit talks to bollard over this session (context, auth); one per build.
-            session: (req.builder == Builder::BuildKit).then(new_session_id),
+            session: buildkit.then(new_session_id),
+            target: req.target.clone().unwrap_or_default(),
+            cachefrom: (!req.cache_from.is_empty()).then(|| req.cache_from.clone()),
             ..Default::default()
         };
 
+        // BuildKit asks the session for these; the classic builder gets them as a header.
+        let auth = req.registry_auth.as_ref().map(|(host, c)| {
+            HashMap::from([(
+                host.clone(),
+                DockerCredentials {
+                    username: Some(c.username.clone()),
+                    password: Some(c.password.clone()),
+                    serveraddress: Some(host.clone()),
+                    ..Default::default()
+                },
+            )])
+        });
         let client = self.build_client();
+        let mut recorder = StepRecorder::default();
         let streamed = self.block_on(async {
             let mut stream: std::pin::Pin<Box<dyn Stream<Item = _> + Send>> =
                 if req.builder == Builder::BuildKit && !req.secrets.is_empty() {
@@ -162,16 +205,20 @@ impl Engine {
                         options,
                         tar.body,
                         &req.secrets,
+                        RegistryAuth(req.registry_auth.clone()),
                     ))
                 } else {
                     let body = bollard::body_try_stream(tar.body);
-                    Box::pin(client.build_image(options, None, Some(body)))
+                    Box::pin(client.build_image(options, auth, Some(body)))
                 };
             let mut lines = LineSplitter::default();
             let mut classic = ClassicSteps::default();
             let mut vertices = crate::buildkit_progress::VertexLog::default();
             let mut image_id = None;
-            let mut emit = |event: BuildEvent| on_event(event);
+            let mut emit = |event: BuildEvent| {
+                recorder.see(&event);
+                on_event(event);
+            };
             while let Some(item) = stream.next().await {
                 let info = match item {
                     Ok(info) => info,
@@ -248,6 +295,7 @@ impl Engine {
             message: "the engine finished the build without reporting an image id".into(),
         })?;
 
+        let steps = recorder.finish();
         for extra in req.tags.iter().skip(1) {
             self.tag_reference(&image_id, extra)?;
         }
@@ -258,6 +306,7 @@ impl Engine {
             size: config.size,
             layers,
             seconds: started.elapsed().as_secs_f64(),
+            steps,
         })
     }
 }

@@ -1,6 +1,7 @@
 //! dorun's own BuildKit session, for a build with secrets: `POST /session` upgraded to h2c,
 //! on which the engine calls our gRPC services: Secrets (`RUN --mount=type=secret` reads the
-//! build's values through it) and Health (the engine's keep-alive check). bollard's
+//! build's values through it), Auth (registry credentials for the builder's pulls,
+//! `session_auth.rs`) and Health (the engine's keep-alive check). bollard's
 //! `build_image` opens a session that serves registry auth only, and its gRPC plumbing is
 //! private, so this is the same protocol with the services a secret needs.
 
@@ -17,6 +18,7 @@ use bollard::health::{
 };
 use bollard::moby::buildkit::secrets::v1::secrets_server::{Secrets, SecretsServer};
 use bollard::moby::buildkit::secrets::v1::{GetSecretRequest, GetSecretResponse};
+use bollard::moby::filesync::v1::auth_server::AuthServer;
 use bytes::Bytes;
 use futures_util::Stream;
 use http_body_util::Empty;
@@ -30,10 +32,15 @@ use tonic::{Response, Status};
 
 use crate::engine_http;
 use crate::secret::BuildSecret;
+use crate::session_auth::RegistryAuth;
 
 /// The gRPC methods the engine may call, announced when the session opens.
-const SERVED_METHODS: [&str; 2] = [
+const SERVED_METHODS: [&str; 6] = [
     "/moby.buildkit.secrets.v1.Secrets/GetSecret",
+    "/moby.filesync.v1.Auth/Credentials",
+    "/moby.filesync.v1.Auth/FetchToken",
+    "/moby.filesync.v1.Auth/GetTokenAuthority",
+    "/moby.filesync.v1.Auth/VerifyTokenAuthority",
     "/grpc.health.v1.Health/Check",
 ];
 
@@ -48,12 +55,14 @@ impl Drop for Session {
     }
 }
 
-/// Opens session `id` on the engine at `host` (API `api`, e.g. `1.41`) serving `secrets`.
+/// Opens session `id` on the engine at `host` (API `api`, e.g. `1.41`) serving `secrets` and
+/// the credentials in `auth`.
 pub(crate) async fn open(
     host: &str,
     api: &str,
     id: &str,
     secrets: &[BuildSecret],
+    auth: RegistryAuth,
 ) -> Result<Session, BollardError> {
     let mut req = Request::post(format!("/v{api}/session"))
         .header(HOST, "docker")
@@ -84,6 +93,7 @@ pub(crate) async fn open(
         let _ = tonic::transport::Server::builder()
             .add_service(HealthServer::new(AlwaysServing))
             .add_service(SecretsServer::new(store))
+            .add_service(AuthServer::new(auth))
             .serve_with_incoming(futures_util::stream::iter([Ok::<_, std::io::Error>(
                 stream,
             )]))

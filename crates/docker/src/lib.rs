@@ -57,6 +57,7 @@
 //! `Debug` output ever contains a password.
 
 mod build;
+mod build_steps;
 mod buildkit_progress;
 mod buildkit_session;
 mod challenge;
@@ -79,12 +80,14 @@ mod push;
 mod reference;
 mod registry;
 mod secret;
+mod session_auth;
 mod session_build;
 mod stat;
 mod watch;
 mod watchdog;
 
 pub use build::{BuildEvent, BuildOutcome, BuildRequest, Builder};
+pub use build_steps::BuildStep;
 pub use container::{Limits, RunResult, RunSpec, UploadFile};
 pub use context::{context_entries, display_rel, ContextEntry, ContextListing, EntryKind, LeftOut};
 pub use credentials::Credentials;

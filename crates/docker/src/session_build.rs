@@ -20,6 +20,7 @@ use hyper::Request;
 use crate::buildkit_session;
 use crate::engine_http;
 use crate::secret::BuildSecret;
+use crate::session_auth::RegistryAuth;
 
 /// The tar of the build context.
 pub(crate) type TarBody = Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send>>;
@@ -31,14 +32,16 @@ pub(crate) struct Target<'a> {
     pub headers_within: Duration,
 }
 
-/// Builds with `options` (whose `session` names the session to open) and `secrets` served.
+/// Builds with `options` (whose `session` names the session to open), serving `secrets` and
+/// the registry credentials in `auth`.
 pub(crate) fn build<'a>(
     target: Target<'a>,
     options: BuildImageOptions,
     tar: TarBody,
     secrets: &'a [BuildSecret],
+    auth: RegistryAuth,
 ) -> impl Stream<Item = Result<BuildInfo, BollardError>> + Send + 'a {
-    futures_util::stream::once(start(target, options, tar, secrets)).try_flatten()
+    futures_util::stream::once(start(target, options, tar, secrets, auth)).try_flatten()
 }
 
 async fn start(
@@ -46,12 +49,13 @@ async fn start(
     options: BuildImageOptions,
     tar: TarBody,
     secrets: &[BuildSecret],
+    auth: RegistryAuth,
 ) -> Result<impl Stream<Item = Result<BuildInfo, BollardError>> + Send, BollardError> {
     let id = options
         .session
         .clone()
         .ok_or(BollardError::MissingSessionBuildkitError {})?;
-    let session = buildkit_session::open(target.host, &target.api, &id, secrets).await?;
+    let session = buildkit_session::open(target.host, &target.api, &id, secrets, auth).await?;
     let query = serde_urlencoded::to_string(&options)?;
     let body = StreamBody::new(tar.map_ok(Frame::data));
     let req = Request::post(format!("/v{}/build?{query}", target.api))

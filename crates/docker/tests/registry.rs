@@ -177,3 +177,69 @@ fn assert_secret_free(err: &DockerError, secret: &str) {
     let text = format!("{err} {err:?}");
     assert!(!text.contains(secret), "secret leaked: {text}");
 }
+
+#[test]
+fn a_buildkit_build_pulls_from_a_private_registry_with_the_requests_credentials() {
+    let Some(engine) = common::engine() else {
+        return;
+    };
+    let registry = RegistryProc::start(Some((USER, PASSWORD)));
+    let host = registry.host();
+    let mut images = Images::new(&engine);
+    let parent = image_in(&mut images, &host, "private-parent", "v1");
+    engine
+        .push(&parent, Some(&Credentials::new(USER, PASSWORD)))
+        .unwrap();
+    // Only the registry has it under this name now: the build must pull it.
+    engine.remove_image(&parent, false).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("Dockerfile"),
+        format!("FROM {parent}\nRUN echo child > /child\n"),
+    )
+    .unwrap();
+    let child = images.track(&common::unique_ref("private-child"));
+    let mut req = common::request(dir.path(), &child);
+    req.builder = dorun_docker::Builder::BuildKit;
+
+    let (anonymous, _) = common::build(&engine, &req);
+    let refused = anonymous
+        .expect_err("pulled without credentials")
+        .to_string();
+    assert!(refused.contains("401 Unauthorized"), "{refused}");
+
+    req.registry_auth = Some((host.clone(), Credentials::new(USER, PASSWORD)));
+    let (result, events) = common::build(&engine, &req);
+    result.unwrap_or_else(|e| panic!("{e}\n{events:#?}"));
+    let seen = engine.stat_path(&child, "/child").unwrap().expect("/child");
+    assert_eq!(seen.contents.as_deref(), Some(&b"child\n"[..]));
+    let log = format!("{events:?}");
+    assert!(
+        !log.contains(PASSWORD),
+        "the password reached the build output"
+    );
+    assert!(!format!("{req:?}").contains(PASSWORD));
+
+    // A build with secrets runs over dorun's own session, which must serve the credentials too.
+    engine.remove_image(&child, false).unwrap();
+    engine.remove_image(&parent, false).unwrap();
+    std::fs::write(
+        dir.path().join("Dockerfile"),
+        format!(
+            "FROM {parent}\nRUN --mount=type=secret,id=tok,required=true \
+             wc -c < /run/secrets/tok > /tok-length\n"
+        ),
+    )
+    .unwrap();
+    req.secrets = vec![dorun_docker::BuildSecret {
+        id: "tok".into(),
+        value: dorun_docker::SecretValue::new(b"12345".to_vec()),
+    }];
+    let (result, events) = common::build(&engine, &req);
+    result.unwrap_or_else(|e| panic!("with a secret: {e}\n{events:#?}"));
+    let length = engine
+        .stat_path(&child, "/tok-length")
+        .unwrap()
+        .expect("/tok-length");
+    assert_eq!(length.contents.as_deref(), Some(&b"5\n"[..]));
+}

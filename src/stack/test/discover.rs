@@ -142,6 +142,7 @@ mod tests {
                 timeout: DEFAULT_TEST_TIMEOUT,
             },
             dockerfile: "Dockerfile".into(),
+            target: None,
         }
     }
 

@@ -92,7 +92,7 @@ pub fn request(dir: &Path, tag: &str) -> BuildRequest {
         labels: BTreeMap::new(),
         context: None,
         builder: Builder::Classic,
-        secrets: Vec::new(),
+        ..Default::default()
     }
 }
 
