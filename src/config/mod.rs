@@ -1,6 +1,8 @@
 //! Reading tasks.toml: find the file, parse it (`schema`), warn about unknown keys, and turn it
 //! into the validated model (`resolve`).
 pub(crate) mod builder;
+pub(crate) mod choice;
+pub(crate) mod hand_off;
 pub(crate) mod dirs;
 pub(crate) mod limits;
 pub(crate) mod model;

@@ -134,6 +134,8 @@ pub(crate) struct RawStack {
     pub rebuild_all_on: Vec<Spanned<String>>,
     pub common_tests: Option<Spanned<String>>,
     pub builder: Option<Spanned<String>>,
+    pub hand_off: Option<Spanned<String>>,
+    pub staging_namespace: Option<Spanned<String>>,
     #[serde(default)]
     pub plans: BTreeMap<Spanned<String>, RawPlan>,
     #[serde(default)]

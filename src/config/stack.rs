@@ -37,23 +37,25 @@ pub(crate) fn resolve(
         std::env::var("DORUN_REGISTRY").ok(),
         loc,
     )?;
-    let builder = super::builder::resolve_builder(
+    let builder = super::builder::BUILDER.resolve(
         raw.builder.as_ref(),
-        std::env::var(super::builder::BUILDER_VAR).ok(),
+        dorun_docker::Builder::BuildKit,
         loc,
     )?;
     let secrets = super::secrets::resolve(&raw.secrets, loc)?;
     let namespace = match &raw.namespace {
-        Some(ns) => {
-            for part in ns.get_ref().split('/') {
-                if !valid_path_component(part) {
-                    return Err(loc.error(ns, format!("invalid namespace `{}`: use lowercase letters, digits and separators . _ - (Docker reference rules)", ns.get_ref())));
-                }
-            }
-            ns.get_ref().clone()
-        }
+        Some(ns) => checked_namespace(ns, "namespace", loc)?,
         None => String::new(),
     };
+    if let Some(staging) = &raw.staging_namespace {
+        checked_namespace(staging, "staging-namespace", loc)?;
+    }
+    let staging_namespace = super::hand_off::staging_namespace(
+        raw.staging_namespace.as_ref(),
+        &namespace,
+        loc,
+    )?;
+    let hand_off = super::hand_off::resolve(raw.hand_off.as_ref(), registry.as_deref(), loc)?;
     let tag_prefix = spanned_tag(raw.tag_prefix.as_ref(), "latest", loc)?;
     let stable_tag = spanned_tag(raw.stable_tag.as_ref(), "stable", loc)?;
     if let Some(written) = &raw.tag_prefix {
@@ -132,6 +134,8 @@ pub(crate) fn resolve(
             .collect(),
         common_tests,
         builder,
+        hand_off,
+        staging_namespace,
         secrets,
         plans,
         images: specs,
@@ -430,6 +434,16 @@ fn expand_variants(
         }
     }
     Ok(variants)
+}
+
+/// A namespace of repositories: `/`-separated Docker path components.
+fn checked_namespace(ns: &Spanned<String>, key: &str, loc: &Locator) -> Result<String> {
+    for part in ns.get_ref().split('/') {
+        if !valid_path_component(part) {
+            return Err(loc.error(ns, format!("invalid {key} `{}`: use lowercase letters, digits and separators . _ - (Docker reference rules)", ns.get_ref())));
+        }
+    }
+    Ok(ns.get_ref().clone())
 }
 
 /// A path component of a Docker reference: `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`.

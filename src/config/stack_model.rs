@@ -18,6 +18,9 @@ pub struct StackSpec {
     pub common_tests: Option<String>,
     /// Which of the engine's builders builds the images.
     pub builder: dorun_docker::Builder,
+    /// How images reach the next CI job, and the namespace of the staging repositories.
+    pub hand_off: super::hand_off::HandOff,
+    pub staging_namespace: String,
     /// `[stack.secrets.*]`, by id: where each value comes from (never the value).
     pub secrets: Vec<super::secrets::SecretSpec>,
     pub plans: Vec<Plan>,
@@ -93,6 +96,14 @@ impl StackSpec {
     /// stack is made.
     pub fn image_ref(&self, image: &str, tag: &str) -> ImageRef {
         ImageRef::tagged(self.registry.as_deref(), &self.registry_path(image), tag)
+    }
+
+    /// `registry/staging-namespace/image:tag`: where `hand-off = "registry"` stages an image
+    /// (None without a registry).
+    pub fn staging_ref(&self, image: &str, tag: &str) -> Option<ImageRef> {
+        let registry = self.registry.as_deref()?;
+        let path = format!("{}/{image}", self.staging_namespace);
+        Some(ImageRef::tagged(Some(registry), &path, tag))
     }
 
     /// The repository path inside the registry (`namespace/image`).

@@ -26,6 +26,8 @@ pub const STACK: &[&str] = &[
     "rebuild-all-on",
     "common-tests",
     "builder",
+    "hand-off",
+    "staging-namespace",
     "plans",
     "secrets",
 ];

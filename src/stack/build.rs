@@ -1,6 +1,7 @@
 //! `images-build` subtasks: one Docker build per image variant through the engine API, with the
 //! parent's content tag as `BASE_IMAGE`/`BASE_TAG`. Up to date when the identity is already in
 //! the local engine or published; an image already built only gets the new human tag.
+use super::hand_off;
 use super::build_record::{BuildLayer, BuildRecord, BuildStepRecord};
 use super::runtime::Runtime;
 use crate::exec::step::{Step, StepPhase};
@@ -67,7 +68,7 @@ impl Work for BuildWork {
             };
             return Ok(Decision::stale(fp, reasons));
         }
-        if rt.is_published(v)? {
+        if rt.is_published(v)? || hand_off::is_handed_off(rt, v)? {
             return Ok(Decision::up_to_date(fp));
         }
         let reasons = match cx.state.load(cx.name) {
@@ -111,6 +112,7 @@ impl Work for BuildWork {
             engine
                 .tag_reference(&content_ref.to_string(), &human_ref.to_string())
                 .map_err(TaskError::from)?;
+            hand_off::after_build(rt, v, log)?;
             produced.extra.insert("image-id".into(), image_id);
             rt.ledger.built(rt, v)?;
             return Ok(produced);
@@ -119,6 +121,8 @@ impl Work for BuildWork {
         let image = rt.spec.image(&variant.image);
         let mut build_args = facts.identity.build_args.clone();
         if let Some(p) = variant.parent {
+            // Built by an earlier job on another machine: fetched from its hand-off.
+            hand_off::ensure_local(rt, p, log)?;
             let parent = &rt.facts(p)?.content;
             build_args.insert("BASE_IMAGE".into(), parent.to_string());
             build_args.insert("BASE_TAG".into(), parent.tag().to_string());
@@ -168,6 +172,7 @@ impl Work for BuildWork {
             .build(&request, &mut on_event)
             .map_err(TaskError::from)?;
         write_build_record(rt, v, content_ref, human_ref, &outcome)?;
+        hand_off::after_build(rt, v, log)?;
         produced
             .extra
             .insert("image-id".into(), outcome.image_id.clone());

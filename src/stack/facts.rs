@@ -58,6 +58,8 @@ mod tests {
             rebuild_all_on: Vec::new(),
             common_tests: None,
             builder: dorun_docker::Builder::Classic,
+            hand_off: crate::config::hand_off::HandOff::None,
+            staging_namespace: "staging".into(),
             secrets: Vec::new(),
             plans: vec![Plan {
                 name: "slim".into(),

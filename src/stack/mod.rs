@@ -6,6 +6,7 @@ pub(crate) mod changed;
 pub(crate) mod deadlines;
 pub(crate) mod facts;
 pub(crate) mod git;
+pub(crate) mod hand_off;
 pub(crate) mod identity;
 pub(crate) mod ledger;
 pub(crate) mod manifest;

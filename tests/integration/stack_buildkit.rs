@@ -145,3 +145,26 @@ fn plain_progress_prints_each_step_start_and_finish_with_the_image_name() {
         );
     }
 }
+
+#[test]
+fn hand_off_is_checked_when_tasks_toml_loads() {
+    let f = StackFixture::new(&[("base", None)], "", "");
+    stack_setting(&f, "hand-off = \"registry\"");
+    f.test()
+        .arg("plan")
+        .status(2)
+        .stderr_eq(str![[r#"
+dorun: error: hand-off = "registry" needs a registry: set [stack] registry (or DORUN_REGISTRY), or use hand-off = "archive"
+  --> [ROOT]/tasks.toml:2:12
+    | hand-off = "registry"
+
+"#]])
+        .run();
+    f.test()
+        .arg("plan")
+        .env("DORUN_HAND_OFF", "s3")
+        .status(2)
+        .stderr_contains("DORUN_HAND_OFF=`s3` is invalid: use `none`, `registry` or `archive`")
+        .run();
+    f.test().arg("plan").env("DORUN_HAND_OFF", "archive").run();
+}

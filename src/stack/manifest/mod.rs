@@ -91,6 +91,7 @@ impl Work for ManifestWork {
         let content_ref = facts.content.to_string();
         let engine = rt.engine()?;
         let docker = TaskError::from;
+        crate::stack::hand_off::ensure_local(rt, v, log)?;
         let config = engine.image_config(&content_ref).map_err(|e| match e {
             dorun_docker::DockerError::ImageNotFound { .. } => TaskError::new(format!(
                 "{content_ref} is not in the local engine: run `dorun build:{}` first",

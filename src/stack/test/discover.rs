@@ -162,6 +162,8 @@ mod tests {
             rebuild_all_on: Vec::new(),
             common_tests: Some("common".into()),
             builder: dorun_docker::Builder::Classic,
+            hand_off: crate::config::hand_off::HandOff::None,
+            staging_namespace: "staging".into(),
             secrets: Vec::new(),
             plans: Vec::new(),
             images: vec![

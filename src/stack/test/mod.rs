@@ -277,6 +277,8 @@ impl Work for TestWork {
             return Ok(produced);
         }
 
+        // A phase on a fresh runner gets the image from where the build job handed it off.
+        crate::stack::hand_off::ensure_local(rt, v, log)?;
         let cases = self.run_tests(cx, &image, log)?;
         let results = report::VariantResults::new(self.key(), &image, digest, &cases);
         report::store(rt, v, &results)?;
