@@ -168,3 +168,35 @@ dorun: error: hand-off = "registry" needs a registry: set [stack] registry (or D
         .run();
     f.test().arg("plan").env("DORUN_HAND_OFF", "archive").run();
 }
+
+/// A `# syntax=` frontend that cannot be pulled fails that image's build (exit 1) with an error
+/// that names the line and the way out.
+#[test]
+fn an_unpullable_syntax_frontend_fails_the_build_naming_the_line() {
+    if !docker_available() {
+        return;
+    }
+    let f = StackFixture::new(&[("base", None)], "", "");
+    let frontend = format!("127.0.0.1:5000/{}/no-such-frontend:1", f.namespace);
+    let dockerfile = f.read("images/base/Dockerfile");
+    f.write(
+        "images/base/Dockerfile",
+        &format!("# syntax={frontend}\n{dockerfile}"),
+    );
+    let out = f.test().arg("build").status(1).run();
+    assert!(
+        out.stderr.contains(&format!("`# syntax={frontend}`")),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("remove the `# syntax=` line"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        f.list("IMAGES_BUILT").is_empty(),
+        "{:?}",
+        f.list("IMAGES_BUILT")
+    );
+}
