@@ -1,8 +1,8 @@
 //! `images-build` subtasks: one Docker build per image variant through the engine API, with the
 //! parent's content tag as `BASE_IMAGE`/`BASE_TAG`. Up to date when the identity is already in
 //! the local engine or published; an image already built only gets the new human tag.
-use super::hand_off;
 use super::build_record::{BuildLayer, BuildRecord, BuildStepRecord};
+use super::hand_off;
 use super::runtime::Runtime;
 use crate::exec::step::{Step, StepPhase};
 use crate::exec::work::{Decision, Produced, TaskCx, TaskError, Work};
@@ -60,7 +60,8 @@ impl Work for BuildWork {
         if let Some(image) = rt.local_image(&facts.content)? {
             let human = rt.human(v);
             let reasons = if rt.local_image(human)?.as_deref() == Some(image.as_str()) {
-                Vec::new()
+                // Built here before, but maybe not handed off: `execute` then only hands it off.
+                hand_off::missing(rt, v)?.into_iter().collect()
             } else {
                 vec![DirtyReason::TagMissing {
                     reference: human.clone(),
