@@ -202,3 +202,34 @@ fn a_killed_export_leaves_no_archive_a_later_job_takes() {
     let tags = dorun_docker::archive_tags(&f.join("artifacts/images/big.tar")).unwrap();
     assert!(tags.contains(&content), "{tags:?}");
 }
+
+#[test]
+fn a_childs_build_on_a_fresh_runner_loads_its_parent_from_the_archive() {
+    if !docker_available() {
+        return;
+    }
+    let f = StackFixture::new(&[("base", None), ("leaf", Some("base"))], "", "");
+    hand_off_by_archive(&f, "");
+    // One job per image, as a DAG-aware workflow runs them: the parent's job first.
+    f.test().arg("build:base").run();
+    assert_eq!(f.ran("build:"), ["build:base"]);
+    let base = json(&f, "artifacts/build/base.json");
+    let base_content = base["content_reference"].as_str().unwrap();
+
+    let main = dorun_docker::Engine::connect().unwrap();
+    main.remove_images_matching(&f.namespace).unwrap();
+    let job2 = next_job(&f, &f);
+    job2.test().arg("build:leaf").run();
+    assert_eq!(job2.ran("build:"), ["build:leaf"]);
+    assert_eq!(status(&job2, "build:base"), "up-to-date");
+    let log = job2.read("logs/build/leaf.log");
+    assert!(log.contains(&format!("loaded {base_content}")), "{log}");
+    assert_eq!(
+        main.image_id(base_content).unwrap().as_deref(),
+        base["image_id"].as_str(),
+        "the leaf was built on the parent job 1 built"
+    );
+    let leaf = json(&job2, "artifacts/build/leaf.json");
+    let tags = dorun_docker::archive_tags(&job2.join("artifacts/images/leaf.tar")).unwrap();
+    assert!(tags.contains(&leaf["content_reference"].as_str().unwrap().to_string()));
+}
