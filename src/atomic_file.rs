@@ -38,6 +38,16 @@ pub(crate) fn sweep_temp_files(dirs: &[PathBuf]) -> usize {
 /// create would give it (0666 less the umask, 0644 usually), not the temp file's private 0600:
 /// artifacts are build outputs that other users and CI steps read.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_atomic_with(path, |file| file.write_all(bytes))
+}
+
+/// Like `write_atomic`, for content streamed in by `write` (an image archive): the file appears
+/// under `path` only once `write` returned Ok; on an error (or a kill) only the temp file is
+/// left, removed at once or by the next run's sweep.
+pub(crate) fn write_atomic_with<E: From<std::io::Error>>(
+    path: &Path,
+    write: impl FnOnce(&mut std::fs::File) -> Result<(), E>,
+) -> Result<(), E> {
     use std::os::unix::fs::PermissionsExt;
     let parent = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent)?;
@@ -45,7 +55,7 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         .prefix(TEMP_PREFIX)
         .permissions(std::fs::Permissions::from_mode(0o666))
         .tempfile_in(parent)?;
-    file.write_all(bytes)?;
+    write(file.as_file_mut())?;
     file.persist(path).map_err(|e| e.error)?;
     Ok(())
 }
@@ -66,5 +76,20 @@ mod tests {
             std::fs::metadata(p).unwrap().permissions().mode() & 0o777
         };
         assert_eq!(mode(&atomic), mode(&plain));
+    }
+
+    #[test]
+    fn a_failed_streamed_write_leaves_neither_the_file_nor_a_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("image.tar");
+        let result = write_atomic_with(&path, |file| {
+            file.write_all(b"half an archive")?;
+            Err(std::io::Error::other("the engine went away"))
+        });
+        assert!(result.is_err());
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert!(left.is_empty(), "{left:?}");
+        write_atomic_with(&path, |file| file.write_all(b"whole")).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"whole");
     }
 }

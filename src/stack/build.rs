@@ -60,7 +60,8 @@ impl Work for BuildWork {
         if let Some(image) = rt.local_image(&facts.content)? {
             let human = rt.human(v);
             let reasons = if rt.local_image(human)?.as_deref() == Some(image.as_str()) {
-                Vec::new()
+                // Built here before, but maybe not handed off: `execute` then only hands it off.
+                hand_off::missing(rt, v)?.into_iter().collect()
             } else {
                 vec![DirtyReason::TagMissing {
                     reference: human.clone(),

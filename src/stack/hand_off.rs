@@ -6,6 +6,7 @@
 use super::runtime::Runtime;
 use crate::config::hand_off::HandOff;
 use crate::exec::work::TaskError;
+use crate::fingerprint::DirtyReason;
 use std::fs::File;
 
 mod archive;
@@ -28,6 +29,28 @@ pub(crate) fn is_handed_off(rt: &Runtime, v: usize) -> Result<bool, TaskError> {
         HandOff::None => Ok(false),
         HandOff::Registry => registry::is_staged(rt, v),
         HandOff::Archive => archive::exists(rt, v),
+    }
+}
+
+/// Why `build:X` must run although X is in the local engine under this commit's tags: it was
+/// not handed off (built by a run without hand-off, or the hand-off was deleted since), so a
+/// later job would not find it. None when it was, or without hand-off.
+pub(crate) fn missing(rt: &Runtime, v: usize) -> Result<Option<DirtyReason>, TaskError> {
+    match rt.spec.hand_off {
+        HandOff::None => Ok(None),
+        // The registry way checks staging in `is_handed_off`/`after_build` (its own file).
+        HandOff::Registry => Ok(None),
+        HandOff::Archive => archive::missing(rt, v),
+    }
+}
+
+/// Whether variant `v`, absent from this engine, counts as built by this pipeline (IMAGES_BUILT,
+/// and so the test lists and the push gate): an earlier job built it and handed it off.
+pub(crate) fn built_by_earlier_job(rt: &Runtime, v: usize) -> Result<bool, TaskError> {
+    match rt.spec.hand_off {
+        HandOff::None => Ok(false),
+        HandOff::Registry => registry::is_staged(rt, v),
+        HandOff::Archive => archive::built_at_this_commit(rt, v),
     }
 }
 

@@ -20,6 +20,7 @@ mod properties;
 mod scrubbed_env;
 mod second_engine;
 mod settings_checks;
+mod stack_archive;
 mod stack_build;
 mod stack_buildkit;
 mod stack_decision;

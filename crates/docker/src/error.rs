@@ -50,6 +50,10 @@ pub enum DockerError {
     #[error("cannot send build context file {}: {detail}", path.display())]
     Context { path: PathBuf, detail: String },
 
+    /// An image archive (`docker save` format) could not be written or read, or is not one.
+    #[error("cannot {action}: {detail}")]
+    Archive { action: String, detail: String },
+
     /// A local image the caller named does not exist in the engine.
     #[error("image `{reference}` is not in the local Docker engine")]
     ImageNotFound { reference: String },

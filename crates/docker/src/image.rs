@@ -161,7 +161,12 @@ impl Engine {
     }
 
     /// Like [`Engine::err`], but a 404 names the image.
-    fn image_err(&self, image: &str, action: &str, e: bollard::errors::Error) -> DockerError {
+    pub(crate) fn image_err(
+        &self,
+        image: &str,
+        action: &str,
+        e: bollard::errors::Error,
+    ) -> DockerError {
         if is_not_found(&e) {
             DockerError::ImageNotFound {
                 reference: image.to_string(),

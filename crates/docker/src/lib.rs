@@ -21,6 +21,9 @@
 //! engine.set_owner(Owner { project, run })                  labels of every container made
 //! engine.remove_containers_of_other_runs() -> Result<usize> leftovers of dead runs
 //! engine.stat_path(image, path) -> Result<Option<FileInfo>>
+//! engine.export_image(&[references], &mut dyn Write) -> Result<u64>   `docker save`, streamed
+//! engine.load_image(path) -> Result<Vec<String>>           `docker load`; the references loaded
+//! archive_tags(path) -> Result<Vec<String>>                 RepoTags of an archive's manifest.json
 //! engine.push(reference, Option<&Credentials>) -> Result<String /* sha256:… */>
 //! engine.push_with(reference, creds, &mut dyn FnMut(&str)) -> Result<String>
 //! engine.remove_live_containers() -> usize                  for a Ctrl-C handler
@@ -56,6 +59,7 @@
 //! marks "engine or registry unreachable" (exit code 3 in the CLI). No error message or
 //! `Debug` output ever contains a password.
 
+mod archive;
 mod build;
 mod build_steps;
 mod buildkit_progress;
@@ -86,6 +90,7 @@ mod stat;
 mod watch;
 mod watchdog;
 
+pub use archive::archive_tags;
 pub use build::{BuildEvent, BuildOutcome, BuildRequest, Builder};
 pub use build_steps::BuildStep;
 pub use container::{Limits, RunResult, RunSpec, UploadFile};

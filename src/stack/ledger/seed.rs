@@ -1,7 +1,7 @@
 //! The ledger's starting point for one run: the per-variant records earlier subtasks stored
 //! (artifacts/test, artifacts/push, artifacts/manifest), the pipeline's changed set (through
 //! `Runtime::is_published`), and what the engine holds — asked in one listing, and only when
-//! some image is changed (only changed images can count as built).
+//! some image is changed (only changed images can count as built) — or an earlier job handed off.
 use super::book::{Book, Entry};
 use crate::exec::work::TaskError;
 use crate::stack::manifest::record as manifest_record;
@@ -16,8 +16,10 @@ pub(super) fn read(rt: &Runtime) -> Result<Book, TaskError> {
         .collect::<Result<Vec<Entry>, TaskError>>()?;
     if entries.iter().any(|e| e.changed) {
         let images = rt.local_images()?;
-        for e in &mut entries {
-            e.built = is_built(&images, e);
+        for (v, e) in entries.iter_mut().enumerate() {
+            // Built by an earlier job (on another runner) counts as this pipeline's build too.
+            e.built = is_built(&images, e)
+                || (e.changed && crate::stack::hand_off::built_by_earlier_job(rt, v)?);
         }
     }
     Ok(Book {
