@@ -59,13 +59,14 @@ impl Work for BuildWork {
         }
         if let Some(image) = rt.local_image(&facts.content)? {
             let human = rt.human(v);
-            let reasons = if rt.local_image(human)?.as_deref() == Some(image.as_str()) {
+            let mut reasons = if rt.local_image(human)?.as_deref() == Some(image.as_str()) {
                 Vec::new()
             } else {
                 vec![DirtyReason::TagMissing {
                     reference: human.clone(),
                 }]
             };
+            reasons.extend(hand_off::not_handed_off(rt, v)?);
             return Ok(Decision::stale(fp, reasons));
         }
         if rt.is_published(v)? || hand_off::is_handed_off(rt, v)? {
