@@ -189,3 +189,31 @@ fn a_failing_test_in_the_test_job_makes_the_push_job_refuse_and_release_nothing(
     }
     assert!(f.list("IMAGES_PUSHED").is_empty());
 }
+
+#[test]
+fn an_image_built_before_the_hand_off_was_set_is_staged_by_the_next_build_without_rebuilding() {
+    if !docker_available() {
+        return;
+    }
+    let host = registry();
+    let reg = Registry::new(&host, None);
+    let f = StackFixture::new(&[("solo", None)], &host, "");
+    f.test().arg("build").run();
+    assert_eq!(f.ran("build:"), ["build:solo"]);
+    let staging = format!("{}-staging/solo", f.namespace);
+    assert!(reg.tags(&staging).unwrap().is_empty());
+
+    // The engine holds the image, but no later job could find it: the build stages it.
+    let out = phase(&f, &["build"], None).run();
+    assert_eq!(f.ran("build:"), ["build:solo"], "{}", out.stderr);
+    let log = f.read("logs/build/solo.log");
+    assert!(
+        log.contains("is already built") && log.contains("staged "),
+        "{log}"
+    );
+    let tag = staged_tag(&reg, &f, "solo");
+    assert!(tag.contains("-id-"), "{tag}");
+
+    phase(&f, &["build"], None).run();
+    assert!(f.ran("build:").is_empty(), "{:?}", f.ran("build:"));
+}
