@@ -59,14 +59,15 @@ impl Work for BuildWork {
         }
         if let Some(image) = rt.local_image(&facts.content)? {
             let human = rt.human(v);
-            let reasons = if rt.local_image(human)?.as_deref() == Some(image.as_str()) {
-                // Built here before, but maybe not handed off: `execute` then only hands it off.
-                hand_off::missing(rt, v)?.into_iter().collect()
+            let mut reasons = if rt.local_image(human)?.as_deref() == Some(image.as_str()) {
+                Vec::new()
             } else {
                 vec![DirtyReason::TagMissing {
                     reference: human.clone(),
                 }]
             };
+            // Built here before, but maybe not handed off: `execute` then only hands it off.
+            reasons.extend(hand_off::missing(rt, v)?);
             return Ok(Decision::stale(fp, reasons));
         }
         if rt.is_published(v)? || hand_off::is_handed_off(rt, v)? {

@@ -4,13 +4,17 @@
 //! the setting; each way lives in its own file (`hand_off/registry.rs`, `hand_off/archive.rs`).
 //! Call sites use these functions only, never a way directly.
 use super::runtime::Runtime;
+use super::test::report::VariantResults;
 use crate::config::hand_off::HandOff;
 use crate::exec::work::TaskError;
 use crate::fingerprint::DirtyReason;
+use dorun_docker::Manifest;
 use std::fs::File;
 
 mod archive;
 mod registry;
+
+pub(crate) use registry::StagingMemo;
 
 /// After `build:X` built (or tagged) variant `v` in the local engine: make it available to later
 /// jobs. Writes what it does to `log`.
@@ -32,14 +36,14 @@ pub(crate) fn is_handed_off(rt: &Runtime, v: usize) -> Result<bool, TaskError> {
     }
 }
 
-/// Why `build:X` must run although X is in the local engine under this commit's tags: it was
-/// not handed off (built by a run without hand-off, or the hand-off was deleted since), so a
-/// later job would not find it. None when it was, or without hand-off.
+/// Why `build:X` must run although X is in the local engine: it was not handed off (built by a
+/// run without hand-off, or before the hand-off was set, or the hand-off was deleted since), so
+/// a later job would not find it; `execute` then only hands it off. None when it was, or
+/// without hand-off.
 pub(crate) fn missing(rt: &Runtime, v: usize) -> Result<Option<DirtyReason>, TaskError> {
     match rt.spec.hand_off {
         HandOff::None => Ok(None),
-        // The registry way checks staging in `is_handed_off`/`after_build` (its own file).
-        HandOff::Registry => Ok(None),
+        HandOff::Registry => registry::missing(rt, v),
         HandOff::Archive => archive::missing(rt, v),
     }
 }
@@ -66,4 +70,56 @@ pub(crate) fn ensure_local(rt: &Runtime, v: usize, log: &mut File) -> Result<boo
         HandOff::Registry => registry::pull(rt, v, log),
         HandOff::Archive => archive::import(rt, v, log),
     }
+}
+
+/// After `test:X` ran to the end with `results` (already stored in the artifacts directory):
+/// make them available to later jobs that lack that directory.
+pub(crate) fn after_test(
+    rt: &Runtime,
+    v: usize,
+    results: &VariantResults,
+    log: &mut File,
+) -> Result<(), TaskError> {
+    match rt.spec.hand_off {
+        HandOff::Registry => registry::record_results(rt, v, results, log),
+        // The archive way carries the artifacts directory, which holds the results already.
+        HandOff::None | HandOff::Archive => Ok(()),
+    }
+}
+
+/// Variant `v`'s test results as an earlier job handed them off, when they were made with the
+/// current test fingerprint (identity, test files, limits); None otherwise.
+pub(crate) fn handed_off_results(
+    rt: &Runtime,
+    v: usize,
+) -> Result<Option<VariantResults>, TaskError> {
+    let found = match rt.spec.hand_off {
+        HandOff::Registry => registry::recorded_results(rt, v)?,
+        HandOff::None | HandOff::Archive => None,
+    };
+    let Some(results) = found else {
+        return Ok(None);
+    };
+    let current = super::test::current_digest(rt, v)?;
+    Ok((results.fingerprint == current).then_some(results))
+}
+
+/// What `push:X` copies to the release repository without the engine: a manifest and the
+/// repository holding its blobs (the staging repository, or the release one for an image
+/// published earlier). None when images are pushed from the local engine (no registry
+/// hand-off), or when no repository has X.
+pub(crate) fn promotion_source(
+    rt: &Runtime,
+    v: usize,
+) -> Result<Option<(Manifest, String)>, TaskError> {
+    match rt.spec.hand_off {
+        HandOff::Registry => registry::promotion_source(rt, v),
+        HandOff::None | HandOff::Archive => Ok(None),
+    }
+}
+
+/// Whether `push:X` promotes from the registry (no engine involved) rather than pushing the
+/// local engine's image.
+pub(crate) fn promotes(rt: &Runtime) -> bool {
+    rt.spec.hand_off == HandOff::Registry
 }

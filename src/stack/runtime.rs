@@ -51,6 +51,8 @@ pub(crate) struct Runtime {
     secrets: OnceLock<Vec<BuildSecret>>,
     /// The one writer of the IMAGES_* lists, junit.xml and the manifest pages.
     pub ledger: Ledger,
+    /// What the staging repository answered per variant (`hand-off = "registry"`).
+    pub(crate) staging: super::hand_off::StagingMemo,
 }
 
 /// Where the runtime's files go, relative to the project root unless said otherwise.
@@ -97,6 +99,7 @@ impl Runtime {
             pipeline: OnceLock::new(),
             secrets: OnceLock::new(),
             ledger: Ledger::default(),
+            staging: super::hand_off::StagingMemo::new(n),
         }
     }
 
@@ -296,6 +299,18 @@ impl Runtime {
         };
         crate::sync::lock(&self.in_registry)[v] = Some(found);
         Ok(found)
+    }
+
+    /// A question to the configured registry, remembering that it does not answer (as every
+    /// registry question of the run does); an error without a registry.
+    pub(crate) fn ask_registry<T>(
+        &self,
+        question: impl FnOnce(&Registry) -> Result<T, DockerError>,
+    ) -> Result<T, TaskError> {
+        let Some(registry) = self.registry()? else {
+            return Err(super::push::no_registry());
+        };
+        Self::ask(&self.registry_down, || question(registry))
     }
 
     /// The digest the registry holds under `reference`'s tag, if any.

@@ -25,6 +25,7 @@ mod stack_build;
 mod stack_buildkit;
 mod stack_decision;
 mod stack_fixture;
+mod stack_hand_off;
 mod stack_ledger;
 mod stack_leftovers;
 mod stack_push;

@@ -70,6 +70,10 @@ pub enum DockerError {
     #[error("push of `{reference}` failed: {message}")]
     PushFailed { reference: String, message: String },
 
+    /// The engine could not pull an image from its registry.
+    #[error("pull of `{reference}` failed: {message}")]
+    PullFailed { reference: String, message: String },
+
     /// The registry did not answer (refused, DNS, TLS or timeout).
     #[error("cannot reach registry {registry}: {detail}")]
     RegistryUnreachable { registry: String, detail: String },

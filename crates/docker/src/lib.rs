@@ -26,6 +26,7 @@
 //! archive_tags(path) -> Result<Vec<String>>                 RepoTags of an archive's manifest.json
 //! engine.push(reference, Option<&Credentials>) -> Result<String /* sha256:… */>
 //! engine.push_with(reference, creds, &mut dyn FnMut(&str)) -> Result<String>
+//! engine.pull_with(reference, creds, &mut dyn FnMut(&str)) -> Result<()>
 //! engine.remove_live_containers() -> usize                  for a Ctrl-C handler
 //! engine.containers_with_label("dorun=1") -> Result<Vec<String>>   leftovers, all states
 //! Engine::live_containers() -> Vec<String>;  engine.host();  engine.api_version()
@@ -45,6 +46,11 @@
 //! registry.with_timeout(Duration)                           deadline per request (default 30 s)
 //! registry.manifest_digest(repo, tag) -> Result<Option<String>>
 //! registry.tags(repo) -> Result<Vec<String>>;  registry.ping() -> Result<()>
+//! registry.manifest_descriptor(repo, tag|digest) / registry.manifest(repo, tag|digest)
+//! registry.copy_manifest(&Manifest, from_repo, to_repo, &[tags]) -> Result<Vec<digest>>
+//!     blobs mounted across repositories, the same bytes PUT: same digest, no layer moved
+//! registry.push_artifact(repo, tag, type, payload, Some(&subject)) / registry.artifact(repo, tag)
+//!     one-layer OCI artifacts under the referrers tag fallback (`referrers_tag`)
 //! ```
 //!
 //! # References
@@ -80,9 +86,11 @@ mod image;
 mod live;
 mod local_images;
 mod owner;
+mod pull;
 mod push;
 mod reference;
 mod registry;
+mod registry_copy;
 mod secret;
 mod session_auth;
 mod session_build;
@@ -105,5 +113,6 @@ pub use local_images::LocalImages;
 pub use owner::{Owner, PID_LABEL, PROJECT_LABEL, RUN_LABEL};
 pub use reference::{ImageRef, DOCKER_HUB};
 pub use registry::{Registry, DEFAULT_REGISTRY_TIMEOUT};
+pub use registry_copy::{referrers_tag, sha256_digest, Descriptor, Manifest, OCI_MANIFEST};
 pub use secret::{BuildSecret, Masker, SecretValue, MASK};
 pub use stat::{FileInfo, MAX_CONTENTS};

@@ -14,10 +14,18 @@ use crate::credentials::Credentials;
 use crate::error::{redact, DockerError, Result};
 
 /// Manifest media types we accept, so the registry answers with the digest Docker pushed.
-const MANIFEST_ACCEPT: &str = "application/vnd.docker.distribution.manifest.v2+json, \
+pub(crate) const MANIFEST_ACCEPT: &str = "application/vnd.docker.distribution.manifest.v2+json, \
      application/vnd.docker.distribution.manifest.list.v2+json, \
      application/vnd.oci.image.manifest.v1+json, \
      application/vnd.oci.image.index.v1+json";
+
+/// What a request carries besides its method, path and credentials.
+#[derive(Default)]
+pub(crate) struct Parts<'a> {
+    pub accept: Option<&'a str>,
+    pub content_type: Option<&'a str>,
+    pub body: Option<&'a [u8]>,
+}
 
 /// How long one request to a registry may take, connection to last byte, unless
 /// [`Registry::with_timeout`] says otherwise.
@@ -132,13 +140,30 @@ impl Registry {
         Ok(tags)
     }
 
-    /// Sends one request, answering an auth challenge once. `Ok(None)` on 404.
+    /// Sends one request without a body, answering an auth challenge once. `Ok(None)` on 404.
     fn request(
         &self,
         method: &str,
         path: &str,
         scope: &str,
         accept: Option<&str>,
+    ) -> Result<Option<ureq::Response>> {
+        let parts = Parts {
+            accept,
+            ..Parts::default()
+        };
+        self.send(method, path, scope, &parts)
+    }
+
+    /// Sends one request, answering an auth challenge once. `Ok(None)` on 404. `scope` may
+    /// hold several scopes separated by spaces (a blob mount reads one repository and writes
+    /// another).
+    pub(crate) fn send(
+        &self,
+        method: &str,
+        path: &str,
+        scope: &str,
+        parts: &Parts<'_>,
     ) -> Result<Option<ureq::Response>> {
         let what = format!("{method} {path}");
         let cached = self.cached_auth(scope);
@@ -148,10 +173,18 @@ impl Registry {
             if let Some(a) = &auth {
                 req = req.set("Authorization", a);
             }
-            if let Some(a) = accept {
+            if let Some(a) = parts.accept {
                 req = req.set("Accept", a);
             }
-            match req.call() {
+            if let Some(t) = parts.content_type {
+                req = req.set("Content-Type", t);
+            }
+            let answer = match parts.body {
+                Some(body) => req.send_bytes(body),
+                None if method == "PUT" || method == "POST" => req.send_bytes(&[]),
+                None => req.call(),
+            };
+            match answer {
                 Ok(resp) => {
                     if let Some(a) = &auth {
                         if cached.as_ref() != Some(a) {
@@ -192,13 +225,20 @@ impl Registry {
                 service,
                 scope: challenge_scope,
             } => {
-                let scope = challenge_scope.as_deref().unwrap_or(scope);
+                // The challenge names the scope of the repository in the path; a mount also
+                // needs to read the repository it mounts from.
+                let mut scopes: Vec<&str> = challenge_scope.iter().map(String::as_str).collect();
+                for s in scope.split(' ').filter(|s| !s.is_empty()) {
+                    if !scopes.contains(&s) {
+                        scopes.push(s);
+                    }
+                }
                 let mut req = self.agent.get(realm);
                 if let Some(s) = service {
                     req = req.query("service", s);
                 }
-                if !scope.is_empty() {
-                    req = req.query("scope", scope);
+                for s in scopes {
+                    req = req.query("scope", s);
                 }
                 if let Some(c) = &self.creds {
                     req = req.set("Authorization", &basic(c));
@@ -320,7 +360,7 @@ fn json<T: serde::de::DeserializeOwned>(resp: ureq::Response) -> std::io::Result
     serde_json::from_str(&text).map_err(std::io::Error::other)
 }
 
-fn pull_scope(repo: &str) -> String {
+pub(crate) fn pull_scope(repo: &str) -> String {
     format!("repository:{repo}:pull")
 }
 

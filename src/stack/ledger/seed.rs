@@ -1,9 +1,12 @@
 //! The ledger's starting point for one run: the per-variant records earlier subtasks stored
 //! (artifacts/test, artifacts/push, artifacts/manifest), the pipeline's changed set (through
 //! `Runtime::is_published`), and what the engine holds — asked in one listing, and only when
-//! some image is changed (only changed images can count as built) — or an earlier job handed off.
+//! some image is changed (only changed images can count as built). A changed image an earlier
+//! job handed off (`[stack] hand-off`) counts as built too, with the test results handed off
+//! beside it when the artifacts directory has none.
 use super::book::{Book, Entry};
 use crate::exec::work::TaskError;
+use crate::stack::hand_off;
 use crate::stack::manifest::record as manifest_record;
 use crate::stack::push::record as push_record;
 use crate::stack::runtime::Runtime;
@@ -17,9 +20,12 @@ pub(super) fn read(rt: &Runtime) -> Result<Book, TaskError> {
     if entries.iter().any(|e| e.changed) {
         let images = rt.local_images()?;
         for (v, e) in entries.iter_mut().enumerate() {
-            // Built by an earlier job (on another runner) counts as this pipeline's build too.
-            e.built = is_built(&images, e)
-                || (e.changed && crate::stack::hand_off::built_by_earlier_job(rt, v)?);
+            // Built by an earlier job of this pipeline on another machine: handed off.
+            e.built = is_built(&images, e) || (e.changed && hand_off::built_by_earlier_job(rt, v)?);
+            // Tested by an earlier job whose artifacts directory is not here.
+            if e.built && e.test.is_none() {
+                e.test = hand_off::handed_off_results(rt, v)?;
+            }
         }
     }
     Ok(Book {

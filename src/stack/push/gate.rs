@@ -1,32 +1,47 @@
 //! The push gate (SPEC §6): nothing is pushed unless every image built in this pipeline is in
-//! IMAGES_TEST_PASSED. Every push subtask checks it before its first push, so a push started
+//! IMAGES_TEST_PASSED, or (a push job on a fresh runner) its handed-off test results passed. Every push subtask checks it before its first push, so a push started
 //! with `--only` cannot slip past a failed or missing test either.
 use crate::exec::work::TaskError;
 use crate::stack::artifacts;
+use crate::stack::hand_off;
 use crate::stack::runtime::Runtime;
 
 /// Ok when every built image passed its tests; otherwise the refusal, naming the images.
 pub(crate) fn check(rt: &Runtime) -> Result<(), TaskError> {
-    let built = rt.ledger.view(rt, |book| book.built_refs())?;
+    let built: Vec<(usize, String)> = rt.ledger.view(rt, |book| {
+        (0..book.entries.len())
+            .filter(|&v| book.is_built(v))
+            .map(|v| (v, book.entries[v].human_ref.clone()))
+            .collect()
+    })?;
+    let refs: Vec<String> = built.iter().map(|(_, r)| r.clone()).collect();
     // The lists as written, not the ledger's results: a pass under another commit's human tag
     // counts only once a test subtask has listed the image again.
     let passed = artifacts::read_list(rt, "IMAGES_TEST_PASSED");
-    let missing = untested(&built, &passed);
-    if missing.is_empty() {
+    let failed = artifacts::read_list(rt, "IMAGES_TEST_ERROR");
+    let mut list = Vec::new();
+    for r in untested(&refs, &passed) {
+        let v = built.iter().find(|(_, b)| *b == r).map(|(v, _)| *v);
+        // A fresh runner without the artifacts directory: the results the test job handed
+        // off with the image decide (`[stack] hand-off = "registry"`).
+        let elsewhere = match v {
+            Some(v) => hand_off::handed_off_results(rt, v)?,
+            None => None,
+        };
+        match elsewhere.map(|e| e.passed) {
+            Some(true) => {}
+            Some(false) => list.push(format!("  {r} (tests failed)")),
+            None if failed.contains(&r) => list.push(format!("  {r} (tests failed)")),
+            None => list.push(format!("  {r} (not tested)")),
+        }
+    }
+    if list.is_empty() {
         return Ok(());
     }
-    let failed = artifacts::read_list(rt, "IMAGES_TEST_ERROR");
-    let list: Vec<String> = missing
-        .iter()
-        .map(|r| match failed.contains(r) {
-            true => format!("  {r} (tests failed)"),
-            false => format!("  {r} (not tested)"),
-        })
-        .collect();
     Err(TaskError::new(format!(
         "push refused: {} built image(s) not in {}/IMAGES_TEST_PASSED, nothing pushed:\n{}\n\
          run `dorun test` and fix the failing tests first",
-        missing.len(),
+        list.len(),
         rt.artifacts_dir.display(),
         list.join("\n")
     )))

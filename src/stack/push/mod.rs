@@ -1,9 +1,11 @@
 //! `images-push` subtasks (SPEC §4, §6): push the content tag and the human tag, then move the
-//! stable tag to the pushed image; gated on every built image having passed its tests. The
+//! stable tag to the pushed image; gated on every built image having passed its tests. With
+//! `hand-off = "registry"` a push is a promotion: the staged manifest copied registry-side. The
 //! registry is the truth for "up to date": the identity is there under all three tags.
 pub(crate) mod gate;
 pub(crate) mod record;
 
+use super::hand_off;
 use super::runtime::Runtime;
 use crate::exec::work::{now_unix, Decision, Produced, TaskCx, TaskError, Work};
 use crate::fingerprint::{DirtyReason, Fingerprint};
@@ -138,7 +140,11 @@ impl Work for PushWork {
         // The identity is published but this runner does not hold the image (a fresh CI runner
         // on a later commit): there is nothing here to push, and pulling it only to add tags
         // is not this task's job.
-        if !reasons.is_empty() && self.rt.local_image(&refs.content)?.is_none() {
+        // With the registry hand-off a push needs no engine: it copies manifests.
+        if !reasons.is_empty()
+            && !hand_off::promotes(&self.rt)
+            && self.rt.local_image(&refs.content)?.is_none()
+        {
             reasons.clear();
         }
         Ok(Decision::stale(fp, reasons))
@@ -160,6 +166,9 @@ impl Work for PushWork {
         rt.ledger.rewrite_pushed(rt)?;
         push_gate::check(rt)?;
         let refs = self.refs()?;
+        if hand_off::promotes(rt) {
+            return self.promote(&refs, registry, log);
+        }
         let engine = rt.engine()?;
         let Some(image_id) = self.rt.local_image(&refs.content)? else {
             return Err(TaskError::new(format!(
@@ -208,13 +217,83 @@ impl Work for PushWork {
             record.pushed_at = now_unix();
             self.save(&record)?;
         }
-        let mut produced = Produced::default();
-        produced
-            .extra
-            .insert("reference".into(), refs.human.to_string());
-        if let Some(d) = record.digest() {
-            produced.extra.insert("digest".into(), d.to_string());
-        }
-        Ok(produced)
+        Ok(produced(&refs, &record))
     }
+}
+
+impl PushWork {
+    /// Push as promotion (`hand-off = "registry"`): the staged manifest (or, for an image
+    /// published earlier, the release one) copied to the release repository under the content,
+    /// human and stable tags — blobs mounted across repositories, the same manifest bytes put,
+    /// so the digest is the tested one and no layer passes through this machine.
+    fn promote(
+        &self,
+        refs: &Refs,
+        registry: String,
+        log: &mut File,
+    ) -> Result<Produced, TaskError> {
+        let rt = &self.rt;
+        let v = self.variant;
+        let Some((manifest, from)) = hand_off::promotion_source(rt, v)? else {
+            return Err(TaskError::new(format!(
+                "{} is neither staged nor in the registry: run `dorun build:{}` first",
+                refs.content,
+                rt.variant(v).key
+            )));
+        };
+        let client = rt.registry()?.ok_or_else(no_registry)?;
+        let image_id = manifest.config_digest().map_err(push_failure)?;
+        let _ = writeln!(
+            log,
+            "promoting {registry}/{from}@{} (image {image_id}) by blob mount, {}",
+            manifest.digest,
+            match rt.credentials()? {
+                Some(c) => format!("as user `{}`", c.username),
+                None => "without credentials".into(),
+            }
+        );
+        let mut record = PushRecord {
+            registry,
+            reference: refs.human.to_string(),
+            content_reference: refs.content.to_string(),
+            image_id,
+            tags: Vec::new(),
+            pushed_at: now_unix(),
+        };
+        let mut order = vec![&refs.content, &refs.human, &refs.stable];
+        order.dedup();
+        let mut mounted: Vec<&str> = Vec::new();
+        for reference in order {
+            let repo = reference.repository.as_str();
+            let digest = if mounted.contains(&repo) {
+                client.put_manifest(repo, reference.tag(), &manifest)
+            } else {
+                mounted.push(repo);
+                client
+                    .copy_manifest(&manifest, &from, repo, &[reference.tag()])
+                    .map(|mut digests| digests.remove(0))
+            }
+            .map_err(push_failure)?;
+            let _ = writeln!(log, "pushed {reference}@{digest}");
+            record.tags.push(PushedTag {
+                reference: reference.to_string(),
+                digest,
+            });
+            record.pushed_at = now_unix();
+            self.save(&record)?;
+        }
+        Ok(produced(refs, &record))
+    }
+}
+
+/// What a push reports in run.json: the human reference and the pushed digest.
+fn produced(refs: &Refs, record: &PushRecord) -> Produced {
+    let mut produced = Produced::default();
+    produced
+        .extra
+        .insert("reference".into(), refs.human.to_string());
+    if let Some(d) = record.digest() {
+        produced.extra.insert("digest".into(), d.to_string());
+    }
+    produced
 }

@@ -2,7 +2,8 @@
 //! ancestors' and its own — run against the built image in fresh containers, each test whatever
 //! failed before it. `test:X` is up to date when X's identity, its test files and limits are
 //! unchanged since a run that passed, or when X is already published (pushed only after its
-//! tests passed). A failing run records nothing, so it runs again next time.
+//! tests passed), or when an earlier job of the pipeline handed off passing results for this
+//! fingerprint (`[stack] hand-off`). A failing run records nothing, so it runs again next time.
 mod case;
 pub(crate) mod checks;
 pub(crate) mod discover;
@@ -12,6 +13,7 @@ mod scripts;
 mod target;
 
 use super::artifacts;
+use super::hand_off;
 use super::published::published_or_standard;
 use super::runtime::Runtime;
 use crate::config::stack_model::StackSpec;
@@ -109,6 +111,11 @@ impl TestWork {
             .unwrap_or(true)
     }
 
+    /// The passing results an earlier job handed off for the current fingerprint, if any.
+    fn passed_elsewhere(&self) -> Result<Option<report::VariantResults>, TaskError> {
+        Ok(hand_off::handed_off_results(&self.rt, self.variant)?.filter(|r| r.passed))
+    }
+
     fn run_tests(
         &self,
         cx: &TaskCx,
@@ -201,6 +208,12 @@ impl Work for TestWork {
 
     fn decide(&self, cx: &TaskCx, force: bool) -> Result<Decision, TaskError> {
         let mut decision = published_or_standard(self, &self.rt, self.variant, cx, force)?;
+        // Passed on this fingerprint in an earlier job of the pipeline, on another machine
+        // (`[stack] hand-off`): nothing to run here; the lists name it from the seed.
+        let passed_elsewhere = !force && self.passed_elsewhere()?.is_some();
+        if passed_elsewhere && !decision.is_up_to_date() {
+            decision = Decision::up_to_date(decision.fingerprint);
+        }
         // The tests passed on this exact fingerprint, but the lists name images by human tag,
         // which moves with every commit: run only to rewrite them from the stored results.
         // Judged by what this task recorded, not only by the list file, which every test task
@@ -210,7 +223,7 @@ impl Work for TestWork {
             let listed_as = reference.to_string();
             let recorded = cx.state.load_summary(cx.name);
             let recorded = recorded.as_ref().and_then(|r| r.extra.get(LISTED_AS));
-            let why = if recorded != Some(&listed_as) {
+            let why = if recorded != Some(&listed_as) && !passed_elsewhere {
                 Some(DirtyReason::ListedUnderAnotherTag {
                     reference: reference.clone(),
                 })
@@ -259,9 +272,24 @@ impl Work for TestWork {
             .insert(LISTED_AS.into(), rt.human(v).to_string());
 
         let reusable = decision.carry == Carry::StoredResultsValid;
-        if let Some(r) =
-            report::load(rt, v).filter(|r| reusable && r.passed && r.fingerprint == digest)
-        {
+        let local = report::load(rt, v).filter(|r| r.passed && r.fingerprint == digest);
+        if reusable && local.is_none() {
+            if let Some(r) = self.passed_elsewhere()? {
+                let _ = writeln!(
+                    log,
+                    "the {} tests of {image} passed on this identity in an earlier job; \
+                     writing its results and the lists only",
+                    r.cases.len()
+                );
+                report::store(rt, v, &r)?;
+                rt.ledger.tested(rt, v, r.clone())?;
+                produced
+                    .extra
+                    .insert("passed".into(), r.cases.len().to_string());
+                return Ok(produced);
+            }
+        }
+        if let Some(r) = local.filter(|_| reusable) {
             let _ = writeln!(
                 log,
                 "the {} tests of {image} passed on this identity already; rewriting the lists only",
@@ -278,11 +306,13 @@ impl Work for TestWork {
         }
 
         // A phase on a fresh runner gets the image from where the build job handed it off.
-        crate::stack::hand_off::ensure_local(rt, v, log)?;
+        hand_off::ensure_local(rt, v, log)?;
         let cases = self.run_tests(cx, &image, log)?;
         let results = report::VariantResults::new(self.key(), &image, digest, &cases);
         report::store(rt, v, &results)?;
         rt.ledger.tested(rt, v, results.clone())?;
+        // Passed or failed, the results travel with the image to the push job.
+        hand_off::after_test(rt, v, &results, log)?;
         let failed = results.failed();
         let _ = writeln!(
             log,
