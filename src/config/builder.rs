@@ -6,7 +6,10 @@ use dorun_docker::Builder;
 pub(crate) const BUILDER: Choice<Builder> = Choice {
     key: "builder",
     env_var: "DORUN_BUILDER",
-    words: &[("buildkit", Builder::BuildKit), ("classic", Builder::Classic)],
+    words: &[
+        ("buildkit", Builder::BuildKit),
+        ("classic", Builder::Classic),
+    ],
 };
 
 #[cfg(test)]

@@ -2,8 +2,8 @@
 //! into the validated model (`resolve`).
 pub(crate) mod builder;
 pub(crate) mod choice;
-pub(crate) mod hand_off;
 pub(crate) mod dirs;
+pub(crate) mod hand_off;
 pub(crate) mod limits;
 pub(crate) mod model;
 pub(crate) mod reference;

@@ -50,11 +50,8 @@ pub(crate) fn resolve(
     if let Some(staging) = &raw.staging_namespace {
         checked_namespace(staging, "staging-namespace", loc)?;
     }
-    let staging_namespace = super::hand_off::staging_namespace(
-        raw.staging_namespace.as_ref(),
-        &namespace,
-        loc,
-    )?;
+    let staging_namespace =
+        super::hand_off::staging_namespace(raw.staging_namespace.as_ref(), &namespace, loc)?;
     let hand_off = super::hand_off::resolve(raw.hand_off.as_ref(), registry.as_deref(), loc)?;
     let tag_prefix = spanned_tag(raw.tag_prefix.as_ref(), "latest", loc)?;
     let stable_tag = spanned_tag(raw.stable_tag.as_ref(), "stable", loc)?;

@@ -1,8 +1,8 @@
 //! `images-build` subtasks: one Docker build per image variant through the engine API, with the
 //! parent's content tag as `BASE_IMAGE`/`BASE_TAG`. Up to date when the identity is already in
 //! the local engine or published; an image already built only gets the new human tag.
-use super::hand_off;
 use super::build_record::{BuildLayer, BuildRecord, BuildStepRecord};
+use super::hand_off;
 use super::runtime::Runtime;
 use crate::exec::step::{Step, StepPhase};
 use crate::exec::work::{Decision, Produced, TaskCx, TaskError, Work};

@@ -16,6 +16,7 @@ mod executor;
 mod large_file;
 mod output;
 mod plan_predicts_run;
+mod plan_waves;
 mod properties;
 mod scrubbed_env;
 mod second_engine;
