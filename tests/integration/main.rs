@@ -5,6 +5,7 @@ mod harness;
 mod snapshot;
 mod sys;
 
+mod ci_github;
 mod commands;
 mod config;
 mod crash;
@@ -35,3 +36,4 @@ mod stack_targets;
 mod stack_test;
 mod stalling;
 mod unavailable;
+mod workflow_replay;
