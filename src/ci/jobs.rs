@@ -3,9 +3,9 @@
 //! parent); the tasks every job runs first; the final job. Where the stack holds more jobs than
 //! a workflow should, the variants are grouped per wave into matrix jobs of at most
 //! [`MATRIX_LIMIT`] entries.
-use crate::config::{Builtin, Project};
+use crate::config::{Builtin, Project, TaskKind};
 use crate::error::{Error, Result};
-use crate::graph::{Action, Graph};
+use crate::graph::{Action, Graph, ImageJob};
 use std::collections::BTreeSet;
 
 /// GitHub: "a job matrix can generate a maximum of 256 jobs per workflow run".
@@ -57,69 +57,105 @@ pub(crate) fn plan(project: &Project, graph: &Graph) -> Result<CiJobs> {
                 .into(),
         ));
     }
-    let is_per_image = |b: Builtin| matches!(b, Builtin::Build | Builtin::Test | Builtin::Manifest);
     let order = graph.topo_order();
-    let groups_of = |wanted: &dyn Fn(Builtin) -> bool| -> Vec<usize> {
-        order
+    let per_image_groups = groups(project, graph, &order, is_per_image);
+    let push_groups = groups(project, graph, &order, |b| b == Builtin::Push);
+    let image_subtasks: Vec<usize> = per_image_groups
+        .iter()
+        .flat_map(|&g| graph.nodes[g].deps.iter().copied())
+        .collect();
+    // Tasks the image subtasks depend on: every job runs them first.
+    let setup: BTreeSet<usize> = graph
+        .closure(&image_subtasks, false)
+        .into_iter()
+        .filter(|&n| is_plain(graph, n))
+        .collect();
+    // Other tasks that wait for an image subtask: the final job runs them, after push.
+    let waits_for_an_image = |n: usize| {
+        graph
+            .closure(&[n], false)
             .iter()
-            .copied()
-            .filter(|&n| {
-                matches!(graph.nodes[n].action, Action::Group)
-                    && project.tasks.iter().any(|t| {
-                        t.name == graph.nodes[n].name
-                            && matches!(t.kind, crate::config::TaskKind::Builtin(b) if wanted(b))
-                    })
-            })
-            .collect()
+            .any(|&d| matches!(&graph.nodes[d].action, Action::Image(job) if job.variant.is_some()))
     };
-    let per_image_groups = groups_of(&is_per_image);
-    let push_groups = groups_of(&|b| b == Builtin::Push);
-    // Node → variant, for the subtasks an image job runs.
+    let finish: Vec<usize> = order
+        .iter()
+        .copied()
+        .filter(|&n| {
+            push_groups.contains(&n)
+                || (is_plain(graph, n) && !setup.contains(&n) && waits_for_an_image(n))
+        })
+        .collect();
+
+    let needs = variant_needs(graph, &image_subtasks, spec.variants.len());
+    let keys: Vec<String> = spec.variants.iter().map(|v| v.key.clone()).collect();
+    let final_jobs = usize::from(!finish.is_empty());
+    let image_jobs = if keys.len() + final_jobs <= JOB_LIMIT {
+        one_job_each(&keys, &needs)
+    } else {
+        matrices(&keys, &needs, JOB_LIMIT - final_jobs)?
+    };
+    let names = |ids: &[usize]| -> Vec<String> {
+        ids.iter().map(|&n| graph.nodes[n].name.clone()).collect()
+    };
+    let setup: Vec<usize> = order
+        .iter()
+        .copied()
+        .filter(|n| setup.contains(n))
+        .collect();
+    Ok(CiJobs {
+        setup: names(&setup),
+        per_image: names(&per_image_groups),
+        image_jobs,
+        finish: (!finish.is_empty()).then(|| names(&finish)),
+    })
+}
+
+/// The builtins whose subtasks run in their image's own job.
+fn is_per_image(b: Builtin) -> bool {
+    matches!(b, Builtin::Build | Builtin::Test | Builtin::Manifest)
+}
+
+/// Shell tasks and `images-changed`: neither a builtin's name nor a per-image subtask.
+fn is_plain(graph: &Graph, n: usize) -> bool {
+    matches!(
+        graph.nodes[n].action,
+        Action::Shell(_) | Action::Image(ImageJob { variant: None, .. })
+    )
+}
+
+/// The builtin tasks (group nodes such as `build`) whose builtin is `wanted`, in `order`.
+fn groups(
+    project: &Project,
+    graph: &Graph,
+    order: &[usize],
+    wanted: impl Fn(Builtin) -> bool,
+) -> Vec<usize> {
+    let builtin_named = |name: &str| {
+        project
+            .tasks
+            .iter()
+            .find(|t| t.name == name)
+            .and_then(|t| match t.kind {
+                TaskKind::Builtin(b) => Some(b),
+                TaskKind::Shell(_) => None,
+            })
+    };
+    order
+        .iter()
+        .copied()
+        .filter(|&n| matches!(graph.nodes[n].action, Action::Group))
+        .filter(|&n| builtin_named(&graph.nodes[n].name).is_some_and(&wanted))
+        .collect()
+}
+
+/// Per variant, the other variants whose subtasks its own subtasks depend on (its parent).
+fn variant_needs(graph: &Graph, image_subtasks: &[usize], count: usize) -> Vec<BTreeSet<usize>> {
     let variant_of = |n: usize| match &graph.nodes[n].action {
         Action::Image(job) if is_per_image(job.builtin) => job.variant,
         _ => None,
     };
-    let image_subtasks: Vec<usize> = per_image_groups
-        .iter()
-        .flat_map(|&g| graph.nodes[g].deps.clone())
-        .collect();
-    let is_plain = |n: usize| {
-        matches!(
-            graph.nodes[n].action,
-            Action::Shell(_) | Action::Image(crate::graph::ImageJob { variant: None, .. })
-        )
-    };
-    let setup_nodes: BTreeSet<usize> = graph
-        .closure(&image_subtasks, false)
-        .into_iter()
-        .filter(|&n| is_plain(n))
-        .collect();
-    let names = |ids: &mut dyn Iterator<Item = usize>| -> Vec<String> {
-        ids.map(|n| graph.nodes[n].name.clone()).collect()
-    };
-    let setup = names(&mut order.iter().copied().filter(|n| setup_nodes.contains(n)));
-
-    // Declared tasks that wait for an image subtask: they run in the final job.
-    let after: Vec<usize> = order
-        .iter()
-        .copied()
-        .filter(|&n| is_plain(n) && !setup_nodes.contains(&n))
-        .filter(|&n| {
-            graph.closure(&[n], false).iter().any(
-                |&d| matches!(graph.nodes[d].action, Action::Image(ref j) if j.variant.is_some()),
-            )
-        })
-        .collect();
-    let finish: Vec<usize> = order
-        .iter()
-        .copied()
-        .filter(|n| push_groups.contains(n) || after.contains(n))
-        .collect();
-
-    // Variant → the variants its job needs.
-    let count = spec.variants.len();
-    let mut needs: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); count];
-    for &n in &image_subtasks {
+    let mut needs = vec![BTreeSet::new(); count];
+    for &n in image_subtasks {
         let Some(me) = variant_of(n) else { continue };
         for &d in &graph.nodes[n].deps {
             if let Some(other) = variant_of(d).filter(|&o| o != me) {
@@ -127,19 +163,7 @@ pub(crate) fn plan(project: &Project, graph: &Graph) -> Result<CiJobs> {
             }
         }
     }
-    let keys: Vec<String> = spec.variants.iter().map(|v| v.key.clone()).collect();
-    let finish_jobs = usize::from(!finish.is_empty());
-    let image_jobs = if count + finish_jobs <= JOB_LIMIT {
-        one_job_each(&keys, &needs)
-    } else {
-        matrices(&keys, &needs, JOB_LIMIT - finish_jobs)?
-    };
-    Ok(CiJobs {
-        setup,
-        per_image: names(&mut per_image_groups.iter().copied()),
-        image_jobs,
-        finish: (!finish.is_empty()).then(|| names(&mut finish.into_iter())),
-    })
+    needs
 }
 
 fn one_job_each(keys: &[String], needs: &[BTreeSet<usize>]) -> Vec<ImageJobs> {

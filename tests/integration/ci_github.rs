@@ -403,3 +403,52 @@ fn ci_github_jobs_replayed_in_needs_order_succeed_and_build_every_image_once() {
         );
     }
 }
+
+#[test]
+fn ci_github_a_project_below_the_repository_root_works_there_and_later_tasks_run_last() {
+    // The repository holds the project in `stack/`; `report` waits for base's build.
+    let p = Project::new();
+    crate::stack_fixture::git(&p, &["init", "-q"]);
+    p.write("stack/images/base/Dockerfile", "FROM scratch\n");
+    p.write(
+        "stack/tasks.toml",
+        "[settings]\nartifacts-dir = \"out/artifacts\"\n\
+         [stack]\nregistry = \"127.0.0.1:5000\"\nnamespace = \"ns\"\n[images.base]\n\
+         [tasks]\nprep = { run = \"true\" }\n\
+         build = { builtin = \"images-build\", deps = [\"prep\"] }\n\
+         report = { run = \"true\", deps = [\"build:base\"] }\n",
+    );
+    let out = p.test().current_dir("stack").args(&["ci", "github"]).run();
+    let workflow = parse(&out.stdout);
+    let jobs = workflow["jobs"].as_object().unwrap();
+    let image = &jobs["image-base"];
+    assert_eq!(image["defaults"]["run"]["working-directory"], "stack");
+    assert_eq!(
+        dorun_lines(image),
+        [r#"dorun --keep-going --only prep "build:$DORUN_CI_IMAGE""#]
+    );
+    let uploads: Vec<&str> = image["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["with"]["path"].as_str())
+        .collect();
+    assert_eq!(
+        uploads,
+        [
+            "stack/out/artifacts\nstack/logs\nstack/manifests",
+            "stack/out/artifacts/junit.xml"
+        ]
+    );
+    // No images-push task: the final job runs the task that waits for an image.
+    assert_eq!(needs(&jobs["push"]), ["image-base"]);
+    assert_eq!(
+        dorun_lines(&jobs["push"]),
+        ["dorun --keep-going --only prep report"]
+    );
+    if actionlint_available() {
+        let file = p.join("dorun.yml");
+        std::fs::write(&file, &out.stdout).unwrap();
+        assert_actionlint_clean(&file);
+    }
+}
