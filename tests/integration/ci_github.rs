@@ -452,3 +452,129 @@ fn ci_github_a_project_below_the_repository_root_works_there_and_later_tasks_run
         assert_actionlint_clean(&file);
     }
 }
+
+#[test]
+fn ci_github_workflow_of_a_two_image_stack_is_exactly_this() {
+    let p = Project::new();
+    p.write("images/base/Dockerfile", "FROM scratch\n");
+    p.write(
+        "images/app/Dockerfile",
+        "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\n",
+    );
+    p.write(
+        "tasks.toml",
+        "[stack]\nregistry = \"registry.example:5000\"\nnamespace = \"ns\"\n\
+         [images.base]\n[images.app]\ndepends-on = \"base\"\n\
+         [ci]\ninstall = \"cargo install --locked --git https://example.invalid/dorun.git dorun\"\n\
+         [tasks]\nchanged = { builtin = \"images-changed\" }\n\
+         build = { builtin = \"images-build\", deps = [\"changed\"] }\n\
+         test = { builtin = \"images-test\", deps = [\"build\"] }\n\
+         push = { builtin = \"images-push\", deps = [\"test\"] }\n",
+    );
+    p.test()
+        .args(&["ci", "github"])
+        .stdout_eq(snapbox::str![[r##"
+# Written by `dorun ci github` from tasks.toml: change tasks.toml and write it again
+# rather than editing it. Each image's job builds, tests and writes the manifest of its
+# image and hands it to its children's jobs through the registry (DORUN_HAND_OFF).
+name: dorun
+on:
+  push: {}
+  pull_request: {}
+  workflow_dispatch: {}
+permissions:
+  contents: read
+env:
+  DORUN_HAND_OFF: registry
+  DORUN_PROGRESS: plain
+  DORUN_REGISTRY_USER: ${{ secrets.DORUN_REGISTRY_USER }}
+  DORUN_REGISTRY_PASSWORD: ${{ secrets.DORUN_REGISTRY_PASSWORD }}
+jobs:
+  image-base:
+    name: base
+    runs-on: ubuntu-latest
+    steps:
+    - name: Check out
+      uses: actions/checkout@v4
+    - name: Install dorun
+      run: cargo install --locked --git https://example.invalid/dorun.git dorun
+    - name: dorun build test
+      env:
+        DORUN_CI_IMAGE: base
+      run: dorun --keep-going --only changed "build:$DORUN_CI_IMAGE" "test:$DORUN_CI_IMAGE"
+    - name: Upload artifacts, logs and manifests
+      if: always()
+      uses: actions/upload-artifact@v4
+      with:
+        name: dorun-image-base
+        path: |-
+          artifacts
+          logs
+          manifests
+        if-no-files-found: ignore
+    - name: Upload junit.xml
+      if: always()
+      uses: actions/upload-artifact@v4
+      with:
+        name: junit-image-base
+        path: artifacts/junit.xml
+        if-no-files-found: ignore
+  image-app:
+    name: app
+    needs:
+    - image-base
+    runs-on: ubuntu-latest
+    steps:
+    - name: Check out
+      uses: actions/checkout@v4
+    - name: Install dorun
+      run: cargo install --locked --git https://example.invalid/dorun.git dorun
+    - name: dorun build test
+      env:
+        DORUN_CI_IMAGE: app
+      run: dorun --keep-going --only changed "build:$DORUN_CI_IMAGE" "test:$DORUN_CI_IMAGE"
+    - name: Upload artifacts, logs and manifests
+      if: always()
+      uses: actions/upload-artifact@v4
+      with:
+        name: dorun-image-app
+        path: |-
+          artifacts
+          logs
+          manifests
+        if-no-files-found: ignore
+    - name: Upload junit.xml
+      if: always()
+      uses: actions/upload-artifact@v4
+      with:
+        name: junit-image-app
+        path: artifacts/junit.xml
+        if-no-files-found: ignore
+  push:
+    name: push
+    needs:
+    - image-base
+    - image-app
+    if: github.event_name != 'pull_request' && github.ref_name == github.event.repository.default_branch
+    runs-on: ubuntu-latest
+    steps:
+    - name: Check out
+      uses: actions/checkout@v4
+    - name: Install dorun
+      run: cargo install --locked --git https://example.invalid/dorun.git dorun
+    - name: dorun push
+      run: dorun --keep-going --only changed push
+    - name: Upload artifacts, logs and manifests
+      if: always()
+      uses: actions/upload-artifact@v4
+      with:
+        name: dorun-final
+        path: |-
+          artifacts
+          logs
+          manifests
+        if-no-files-found: ignore
+
+"##]])
+        .run();
+}
