@@ -1,5 +1,5 @@
 //! The command line dispatched: load the project, build the graph and session, call the command.
-use crate::cli::{Cli, Command, GraphFormat};
+use crate::cli::{CiTarget, Cli, Command, GraphFormat};
 use crate::config;
 use crate::error::{Error, Result};
 use crate::graph::Graph;
@@ -58,6 +58,9 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
         Some(Command::Graph { format, tasks }) => {
             crate::commands::graph(&session, &tasks, format == GraphFormat::Mermaid)
         }
+        Some(Command::Ci {
+            target: CiTarget::Github { output },
+        }) => crate::ci::github(&session, output.as_deref()),
         Some(Command::Init) => unreachable!("handled above"),
     }
 }

@@ -122,4 +122,19 @@ pub(crate) enum Command {
     },
     /// Write a commented starter tasks.toml
     Init,
+    /// Write the CI configuration of the project's image stack
+    Ci {
+        #[command(subcommand)]
+        target: CiTarget,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum CiTarget {
+    /// A GitHub Actions workflow: one job per image needing its parent's, then a push job
+    Github {
+        /// Write the workflow to PATH (atomically) instead of stdout
+        #[arg(long, value_name = "PATH")]
+        output: Option<std::path::PathBuf>,
+    },
 }

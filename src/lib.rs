@@ -2,6 +2,7 @@
 //! `main_entry` parses the command line, runs it and maps errors to the documented exit codes.
 pub(crate) mod app;
 pub(crate) mod atomic_file;
+pub(crate) mod ci;
 pub(crate) mod cli;
 pub(crate) mod commands;
 pub(crate) mod config;
@@ -28,7 +29,7 @@ pub use graph::Graph;
 /// list the unknown-key warning also checks against.
 pub mod schema_keys {
     pub use crate::config::unknown_keys::{
-        IMAGE, MANIFEST, PLAN, SECRET, SETTINGS, STACK, TASK, TEST_LIMITS,
+        CI, IMAGE, MANIFEST, PLAN, SECRET, SETTINGS, STACK, TASK, TEST_LIMITS,
     };
 }
 /// The `checks.toml` loader of image tests.

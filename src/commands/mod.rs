@@ -1,4 +1,5 @@
 //! The commands of SPEC §2: `run` (its own module), and list, info, plan, forget, clean, graph.
+mod plan_json;
 pub(crate) mod run;
 
 use crate::error::{Error, Result};
@@ -124,19 +125,7 @@ pub(crate) fn plan(
         .filter(|p| !matches!(g.nodes[p.node].action, Action::Group))
         .collect();
     if json_out {
-        let v: Vec<_> = tasks
-            .iter()
-            .map(|p| {
-                json!({
-                    "name": g.nodes[p.node].name,
-                    "run": p.stale(),
-                    "reasons": p.reasons.iter().map(|r| r.to_string()).collect::<Vec<_>>(),
-                    "error": p.error,
-                    "deps": g.nodes[p.node].deps.iter().map(|&d| g.nodes[d].name.clone()).collect::<Vec<_>>(),
-                })
-            })
-            .collect();
-        println!("{}", serde_json::to_string_pretty(&v).unwrap());
+        println!("{}", plan_json::render(g, &predictions));
         return Ok(());
     }
     let mut would_run = 0;

@@ -2,6 +2,7 @@
 //! into the validated model (`resolve`).
 pub(crate) mod builder;
 pub(crate) mod choice;
+pub(crate) mod ci;
 pub(crate) mod dirs;
 pub(crate) mod hand_off;
 pub(crate) mod limits;

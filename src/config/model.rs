@@ -15,6 +15,8 @@ pub struct Project {
     pub tasks: Vec<TaskDecl>,
     /// The `[stack]`, `[images.*]`, `[manifests.*]` tables, validated by `stack::spec`.
     pub stack: Option<crate::config::stack_model::StackSpec>,
+    /// `[ci]`: what `dorun ci github` puts in the workflow.
+    pub ci: crate::config::ci::CiSettings,
     pub warnings: Vec<String>,
 }
 

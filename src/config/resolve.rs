@@ -54,6 +54,7 @@ pub(crate) fn resolve(
     for (name, task) in raw.tasks {
         tasks.push(resolve_task(name, task, &loc)?);
     }
+    let ci = super::ci::resolve(raw.ci, &loc)?;
     let stack = crate::config::stack::resolve(raw.stack, &raw.images, raw.manifests, &root, &loc)?;
     let has_builtin = tasks.iter().any(|t| matches!(t.kind, TaskKind::Builtin(_)));
     if has_builtin && stack.is_none() {
@@ -76,6 +77,7 @@ pub(crate) fn resolve(
         settings,
         tasks,
         stack,
+        ci,
         warnings,
     })
 }

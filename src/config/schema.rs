@@ -18,6 +18,14 @@ pub(crate) struct RawFile {
     pub images: BTreeMap<Spanned<String>, RawImage>,
     #[serde(default)]
     pub manifests: BTreeMap<Spanned<String>, RawManifest>,
+    pub ci: Option<RawCi>,
+}
+
+/// `[ci]`: settings of the workflow `dorun ci github` writes (checked in `config::ci`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) struct RawCi {
+    pub install: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -4,7 +4,7 @@ use crate::error::LineIndex;
 use std::path::Path;
 use toml_edit::{ImDocument, InlineTable, Item, Table, Value};
 
-const TOP: &[&str] = &["settings", "tasks", "stack", "images", "manifests"];
+const TOP: &[&str] = &["settings", "tasks", "stack", "images", "manifests", "ci"];
 pub const SETTINGS: &[&str] = &[
     "default",
     "jobs",
@@ -44,6 +44,7 @@ pub const IMAGE: &[&str] = &[
 ];
 pub const TEST_LIMITS: &[&str] = &["memory", "cpus", "network", "timeout"];
 pub const MANIFEST: &[&str] = &["description", "command"];
+pub const CI: &[&str] = &["install"];
 
 /// One warning per unknown key: `file:line:col: unknown key `x` in [tasks.lint] (ignored)`.
 pub(crate) fn find(file: &Path, source: &str) -> Vec<String> {
@@ -90,6 +91,9 @@ pub(crate) fn find(file: &Path, source: &str) -> Vec<String> {
     }
     for (name, m) in children(root, "manifests") {
         check(&*m, MANIFEST, &format!("[manifests.{name}]"));
+    }
+    if let Some(t) = sub(root, "ci") {
+        check(t, CI, "[ci]");
     }
     out
 }

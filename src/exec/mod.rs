@@ -6,5 +6,6 @@ pub(crate) mod queue;
 pub(crate) mod runner;
 pub(crate) mod shell;
 pub(crate) mod step;
+pub(crate) mod waves;
 pub(crate) mod work;
 pub(crate) mod worker;

@@ -168,7 +168,7 @@ fn plan_json() {
     let p = project();
     p.test().arg("test-lint").run();
     let json = p.test().args(&["plan", "deploy", "--json"]).run().json();
-    let rows = json.as_array().expect("an array");
+    let rows = json["tasks"].as_array().expect("an array of tasks");
     let row = |n: &str| rows.iter().find(|r| r["name"] == n).unwrap().clone();
     assert_eq!(row("gen")["run"], true);
     assert_eq!(row("gen")["reasons"][0], "never run");

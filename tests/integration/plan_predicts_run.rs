@@ -61,8 +61,11 @@ impl Rng {
 fn plan(p: &Project) -> BTreeMap<String, bool> {
     let out = p.test().args(&["plan", "--json"]).run();
     let json: Value = out.json();
-    json.as_array()
-        .expect("plan --json is a list")
+    // Along random edits and kills, the waves stay consistent with the decisions.
+    crate::plan_waves::assert_waves_consistent(&json);
+    json["tasks"]
+        .as_array()
+        .expect("plan --json has a list of tasks")
         .iter()
         .map(|t| {
             assert!(t["error"].is_null(), "plan could not decide: {t}");

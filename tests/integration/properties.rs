@@ -294,7 +294,9 @@ fn named(
 /// A tasks.toml of the right shape (settings, tasks, stack, images) with values mostly of the
 /// right types: this is what reaches the validation of each setting.
 fn shaped_tasks_toml() -> impl Strategy<Value = String> {
-    use dorun::schema_keys::{IMAGE, MANIFEST, PLAN, SETTINGS, STACK, TASK, TEST_LIMITS as LIMITS};
+    use dorun::schema_keys::{
+        CI, IMAGE, MANIFEST, PLAN, SETTINGS, STACK, TASK, TEST_LIMITS as LIMITS,
+    };
     let stack =
         (table_of(STACK), named(NAMES, table_of(PLAN), 2)).prop_map(|(mut stack, plans)| {
             stack.as_table_mut().unwrap().insert("plans".into(), plans);
@@ -310,8 +312,9 @@ fn shaped_tasks_toml() -> impl Strategy<Value = String> {
         // The project has an image directory `base`: a stack mostly declares it.
         proptest::option::of((stack, named(&["base"], image.boxed(), 1))),
         proptest::option::weighted(0.2, named(NAMES, table_of(MANIFEST), 1)),
+        proptest::option::weighted(0.2, table_of(CI)),
     )
-        .prop_map(|(settings, tasks, stack_and_images, manifests)| {
+        .prop_map(|(settings, tasks, stack_and_images, manifests, ci)| {
             let (stack, images) = stack_and_images.unzip();
             let parts = [
                 ("settings", settings),
@@ -319,6 +322,7 @@ fn shaped_tasks_toml() -> impl Strategy<Value = String> {
                 ("stack", stack),
                 ("images", images),
                 ("manifests", manifests),
+                ("ci", ci),
             ];
             to_toml(
                 parts
@@ -375,6 +379,8 @@ test = { memory = "512m", cpus = 1.0, timeout = "5m" }
 lint = { run = "true", inputs = ["*.txt"], timeout = "10m", deps = ["build:base@py311"] }
 build = { builtin = "images-build" }
 test = { builtin = "images-test", deps = ["build"] }
+[ci]
+install = "cargo install --locked dorun"
 "#;
 
 const VALID_CHECKS: &str = r#"

@@ -24,7 +24,7 @@ fn plan_matches_run(f: &StackFixture, flags: &[&str], tasks: &[&str]) -> Vec<Str
         .collect();
     let out = f.test().args(&plan_args).run();
     let plan: Value = serde_json::from_str(&out.stdout).expect("plan --json is JSON");
-    let predicted: BTreeMap<String, bool> = plan
+    let predicted: BTreeMap<String, bool> = plan["tasks"]
         .as_array()
         .unwrap()
         .iter()
