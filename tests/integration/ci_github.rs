@@ -578,3 +578,110 @@ jobs:
 "##]])
         .run();
 }
+
+/// Issue 12 point 7: the generated workflow's jobs replayed in `needs:` order, each on a fresh
+/// "runner" — a new checkout without state, artifacts or logs, and an engine without the
+/// stack's images: the second engine for the parent's job, the main engine emptied of this
+/// test's images for the others. Each image is built exactly once across the jobs, the push job
+/// re-runs no test, and the release digests are the staged (tested) ones.
+#[test]
+fn ci_github_jobs_replayed_on_fresh_runners_build_once_test_once_and_release_the_tested_digests() {
+    if !docker_available() {
+        return;
+    }
+    let Some(second) = crate::second_engine::SecondEngine::start() else {
+        return;
+    };
+    let host = registry();
+    let f = StackFixture::new(
+        &[
+            ("base", None),
+            ("left", Some("base")),
+            ("right", Some("base")),
+        ],
+        &host,
+        "",
+    );
+    f.script("images/base/test/test_busybox", "busybox true");
+    f.script("images/left/test/test_name", "grep -x left /image-name");
+    let (_, _, workflow) = write_workflow(&f);
+    let main_engine = dorun_docker::Engine::connect().unwrap();
+    let mut checkouts = Vec::new();
+    let mut runner = |run: &JobRun| {
+        // A checkout holds the project's files only: copied before any job ran in `f`.
+        let checkout = tempfile::tempdir().unwrap();
+        let status = Command::new("cp")
+            .args(["-a", &format!("{}/.", f.path().display())])
+            .arg(checkout.path())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let path = checkout.path().to_path_buf();
+        checkouts.push(checkout);
+        main_engine.remove_images_matching(&f.namespace).unwrap();
+        let env = if run.job == "image-base" {
+            vec![("DOCKER_HOST".to_string(), second.host.clone())]
+        } else {
+            Vec::new()
+        };
+        Runner {
+            checkout: path,
+            env,
+        }
+    };
+    let mut builds: BTreeMap<String, usize> = BTreeMap::new();
+    let mut push_job_tests = Vec::new();
+    let mut after = |outcome: &JobOutcome| {
+        let run_json = std::fs::read_to_string(outcome.dir.join("artifacts/run.json"))
+            .unwrap_or_else(|e| panic!("no run.json ({e}) after:\n{}", outcome.output));
+        let run: Value = serde_json::from_str(&run_json).unwrap();
+        for t in run["tasks"].as_array().unwrap() {
+            let name = t["name"].as_str().unwrap().to_string();
+            if t["status"] != "ran" {
+                continue;
+            }
+            if name.starts_with("build:") {
+                *builds.entry(name.clone()).or_default() += 1;
+            }
+            if outcome.run.job == "push" && name.starts_with("test:") {
+                push_job_tests.push(name);
+            }
+        }
+    };
+    workflow_replay::replay(&workflow, f.home(), &mut runner, &mut after);
+    let once: BTreeMap<String, usize> = ["build:base", "build:left", "build:right"]
+        .iter()
+        .map(|b| (b.to_string(), 1))
+        .collect();
+    assert_eq!(
+        builds, once,
+        "each image built exactly once across the jobs"
+    );
+    assert!(
+        push_job_tests.is_empty(),
+        "the push job ran tests again: {push_job_tests:?}"
+    );
+    let reg = dorun_docker::Registry::new(&host, None);
+    for image in ["base", "left", "right"] {
+        let staging = format!("{}-staging/{image}", f.namespace);
+        let staged: Vec<String> = reg
+            .tags(&staging)
+            .unwrap()
+            .into_iter()
+            .filter(|t| !t.ends_with(".test"))
+            .collect();
+        assert_eq!(staged.len(), 1, "{image}: {staged:?}");
+        let tested = reg.manifest_digest(&staging, &staged[0]).unwrap();
+        let release = format!("{}/{image}", f.namespace);
+        let released = reg.tags(&release).unwrap();
+        assert_eq!(released.len(), 3, "{image}: {released:?}");
+        for tag in &released {
+            assert_eq!(
+                reg.manifest_digest(&release, tag).unwrap(),
+                tested,
+                "{image}:{tag} is not the tested digest"
+            );
+        }
+    }
+    main_engine.remove_images_matching(&f.namespace).unwrap();
+}
