@@ -124,20 +124,29 @@ impl Engine {
             })
     }
 
+    /// Builds, and builds again (at most [`RACE_RETRIES`] times) when the build failed only
+    /// because the engine lost an image another client removed meanwhile.
     fn build_retrying(
         &self,
         req: &BuildRequest,
         on_event: &mut dyn FnMut(BuildEvent),
     ) -> Result<BuildOutcome> {
-        match self.build_once(req, on_event) {
-            Err(DockerError::BuildFailed { message }) if raced_with_a_removal(&message) => {
-                on_event(BuildEvent::Line(format!(
-                    "the engine lost an image while this build looked it up ({message}): \
-                     another image was being removed; building again"
-                )));
-                self.build_once(req, on_event)
+        let mut retries = 0;
+        loop {
+            match self.build_once(req, on_event) {
+                Err(DockerError::BuildFailed { message })
+                    if raced_with_a_removal(&message) && retries < RACE_RETRIES =>
+                {
+                    retries += 1;
+                    on_event(BuildEvent::Line(format!(
+                        "the engine lost an image while this build looked it up ({message}): \
+                         another image was being removed; building again"
+                    )));
+                    // Let the removal that raced with the lookup finish first.
+                    std::thread::sleep(std::time::Duration::from_millis(200 * retries));
+                }
+                other => return other,
             }
-            other => other,
         }
     }
 
@@ -414,6 +423,10 @@ impl LineSplitter {
         }
     }
 }
+
+/// How many times a build that raced with an image removal is built again: removals come in
+/// bursts (a test suite cleaning up), so once is not always enough.
+const RACE_RETRIES: u64 = 3;
 
 /// The classic builder of engine 20.10 walks the image store for a cache hit while another
 /// client may be removing images; it then fails with `unable to find image "sha256:…"` or
