@@ -52,6 +52,9 @@ pub(crate) struct RunOptions {
     /// Do not run the dependencies of the selected tasks
     #[arg(long)]
     pub only: bool,
+    /// Pull the external base images the builds use, moving their local tags (docker build --pull)
+    #[arg(long)]
+    pub pull: bool,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -115,11 +115,25 @@ impl Session {
     }
 
     /// Image tasks need the engine (and registry): check once, up front, for exit code 3.
+    /// Then the external base images of the selected variants are resolved, all at once:
+    /// a base registry that does not answer (with the image not in the engine) is exit 3 too.
     pub(crate) fn preflight(&self, order: &[usize]) -> Result<()> {
-        match self.images_in(order) {
-            Some(rt) => rt.preflight(),
-            None => Ok(()),
+        let Some(rt) = self.images_in(order) else {
+            return Ok(());
+        };
+        rt.preflight()?;
+        let mut variants = std::collections::BTreeSet::new();
+        for &n in order {
+            if let Action::Image(job) = &self.graph().nodes[n].action {
+                match job.variant {
+                    Some(v) => {
+                        variants.insert(v);
+                    }
+                    None => variants.extend(0..rt.spec.variants.len()),
+                }
+            }
         }
+        rt.resolve_bases(variants)
     }
 
     /// A run that builds images reads the build secrets first: a missing one is exit 2

@@ -42,6 +42,13 @@ pub(crate) enum DirtyReason {
         old: Option<String>,
         new: Option<String>,
     },
+    /// An external base image (`FROM`) resolved to another digest: its reference as the
+    /// Dockerfile names it, the digest of the last build (None: not a base then) and now.
+    BaseChanged {
+        reference: String,
+        old: Option<String>,
+        new: Option<String>,
+    },
     /// The image is in the engine, but not under this commit's human tag.
     TagMissing {
         reference: ImageRef,
@@ -128,6 +135,17 @@ impl fmt::Display for DirtyReason {
                     shown(new)
                 )
             }
+            BaseChanged {
+                reference,
+                old,
+                new,
+            } => match (old, new) {
+                (Some(old), Some(new)) => {
+                    write!(f, "base image {reference} changed digest {old}→{new}")
+                }
+                (None, Some(new)) => write!(f, "new base image {reference} (digest {new})"),
+                _ => write!(f, "base image {reference} is no longer used"),
+            },
             TagMissing { reference } => {
                 write!(f, "already built; only the tag {reference} is missing")
             }

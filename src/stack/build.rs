@@ -21,6 +21,8 @@ pub(crate) struct BuildWork {
 const IDENTITY: &str = "identity";
 /// Prefix of the setting holding the parent's content tag.
 const PARENT: &str = "parent image ";
+/// Prefix of the settings holding each external base image's digest.
+const BASE: &str = "base image ";
 
 impl Work for BuildWork {
     fn fingerprint(&self, _cx: &TaskCx) -> Result<Fingerprint, TaskError> {
@@ -39,6 +41,10 @@ impl Work for BuildWork {
                 format!("{PARENT}{}", rt.variant(p).key),
                 rt.facts(p)?.content.tag().to_string(),
             );
+        }
+        for base in &facts.identity.bases {
+            fp.settings
+                .insert(format!("{BASE}{}", base.reference), base.digest.clone());
         }
         fp.settings
             .insert(IDENTITY.into(), facts.content.tag().to_string());
@@ -148,6 +154,13 @@ impl Work for BuildWork {
             cache_from: registry_cache_sources(rt, v),
             inline_cache: uses_registry_cache(rt),
             registry_auth: registry_auth(rt)?,
+            dockerfile_text: None,
+        };
+        // The bases at the digests the identity holds; `--pull` moves their tags too.
+        let dockerfile_text = super::bases::prepare_build(rt, v, &facts.identity.bases, log)?;
+        let request = BuildRequest {
+            dockerfile_text,
+            ..request
         };
         let _ = writeln!(log, "building {content_ref} and {human_ref}");
         let mut on_event = |event: BuildEvent| match event {
@@ -225,6 +238,13 @@ fn explain(old: &Fingerprint, new: &Fingerprint) -> Vec<DirtyReason> {
             DirtyReason::SettingChanged(key) if key.starts_with(PARENT) => {
                 reasons.push(DirtyReason::ParentChanged {
                     parent: key[PARENT.len()..].to_string(),
+                    old: value(old, &key),
+                    new: value(new, &key),
+                });
+            }
+            DirtyReason::SettingChanged(key) if key.starts_with(BASE) => {
+                reasons.push(DirtyReason::BaseChanged {
+                    reference: key[BASE.len()..].to_string(),
                     old: value(old, &key),
                     new: value(new, &key),
                 });
@@ -316,6 +336,20 @@ mod tests {
         );
         assert_eq!(reasons[0].to_string(), "identity t-id-a1 → t-id-c3");
         assert!(explain(&new, &new).is_empty());
+    }
+
+    #[test]
+    fn a_moved_base_names_its_reference_and_both_digests() {
+        let key = format!("{BASE}r:5000/upstream/base:12");
+        let old = fp(&[(&key, "sha256:1a2b"), (IDENTITY, "t-id-01")], &[]);
+        let new = fp(&[(&key, "sha256:3c4d"), (IDENTITY, "t-id-02")], &[]);
+        assert_eq!(
+            explain(&old, &new)
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
+            ["base image r:5000/upstream/base:12 changed digest sha256:1a2b→sha256:3c4d"]
+        );
     }
 
     #[test]

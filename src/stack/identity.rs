@@ -1,9 +1,11 @@
 //! Image identity (SPEC §4): blake3 over the build context as the engine sees it (honouring
 //! `.dockerignore`), the Dockerfile, the resolved build args, the target stage when set, the
-//! `rebuild-all-on` files, the builder when it is BuildKit, and the parent's identity. Paths are relative (their bytes,
+//! `rebuild-all-on` files, the builder when it is BuildKit, the parent's identity, and the
+//! digest of each external base image (see `bases`). Paths are relative (their bytes,
 //! UTF-8 or not); no mtime or absolute path enters the hash. The context listing the hash was
 //! computed over is kept, and the build sends exactly that list, so the files hashed and the
 //! files sent cannot differ.
+use super::bases::Base;
 use crate::config::stack_model::{StackSpec, Variant};
 use crate::fingerprint::{files, rel_path, Hash, StatCache};
 use dorun_docker::{ContextListing, EntryKind};
@@ -22,6 +24,8 @@ pub(crate) struct Identity {
     /// The build context as walked for the digest (parents first, names in byte order): the
     /// build streams this list instead of walking the directory again.
     pub context: ContextListing,
+    /// The external base images with the digests that entered the digest.
+    pub bases: Vec<Base>,
 }
 
 impl Identity {
@@ -41,6 +45,7 @@ pub(crate) fn compute(
     spec: &StackSpec,
     variant: &Variant,
     parent: Option<&Identity>,
+    bases: &[Base],
     cache: &StatCache,
 ) -> Result<Identity, String> {
     let image = spec.image(&variant.image);
@@ -116,6 +121,17 @@ pub(crate) fn compute(
     if let Some(p) = parent {
         hasher.update(&p.digest);
     }
+    // Only a Dockerfile with external bases hashes them: identities of stacks built FROM
+    // scratch and their parents stay what they were before bases were resolved.
+    if !bases.is_empty() {
+        hasher.update(b"\0bases\0");
+        for base in bases {
+            hasher.update(base.reference.as_bytes());
+            hasher.update(b"@");
+            hasher.update(base.digest.as_bytes());
+            hasher.update(b"\0");
+        }
+    }
     inputs.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     inputs.dedup_by(|a, b| a.0 == b.0);
     Ok(Identity {
@@ -123,5 +139,6 @@ pub(crate) fn compute(
         inputs,
         build_args,
         context: listing,
+        bases: bases.to_vec(),
     })
 }

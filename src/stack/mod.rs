@@ -1,5 +1,6 @@
 //! The image stack: the spec, identities, and the builtin image tasks as `Work` for the engine.
 pub(crate) mod artifacts;
+pub(crate) mod bases;
 pub(crate) mod build;
 pub(crate) mod build_record;
 pub(crate) mod changed;

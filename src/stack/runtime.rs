@@ -53,6 +53,8 @@ pub(crate) struct Runtime {
     pub ledger: Ledger,
     /// What the staging repository answered per variant (`hand-off = "registry"`).
     pub(crate) staging: super::hand_off::StagingMemo,
+    /// The external base images' digests, each asked once per run, and `--pull`'s pulls.
+    pub(crate) bases: super::bases::BaseMemo,
 }
 
 /// Where the runtime's files go, relative to the project root unless said otherwise.
@@ -100,6 +102,7 @@ impl Runtime {
             secrets: OnceLock::new(),
             ledger: Ledger::default(),
             staging: super::hand_off::StagingMemo::new(n),
+            bases: Default::default(),
         }
     }
 
@@ -131,6 +134,27 @@ impl Runtime {
         match self.check_environment() {
             Some(why) => Err(crate::error::Error::Environment(why)),
             None => Ok(()),
+        }
+    }
+
+    /// Resolves the external base images of `variants` at once (each reference once); only a
+    /// base registry that does not answer stops the run here (exit 3): any other failure is
+    /// the failure of the images that use the base, reported when they are decided.
+    pub(crate) fn resolve_bases(
+        &self,
+        variants: impl IntoIterator<Item = usize>,
+    ) -> crate::error::Result<()> {
+        let mut references: Vec<String> = Vec::new();
+        for v in variants {
+            for reference in super::bases::references(self, v) {
+                if !references.contains(&reference) {
+                    references.push(reference);
+                }
+            }
+        }
+        match super::bases::resolve_all(self, &references) {
+            Err(e) if e.environment => Err(crate::error::Error::Environment(e.message)),
+            _ => Ok(()),
         }
     }
 
@@ -190,6 +214,11 @@ impl Runtime {
         }
     }
 
+    /// How long one request to any registry may take.
+    pub(crate) fn registry_deadline(&self) -> std::time::Duration {
+        self.deadlines.registry
+    }
+
     /// The registry client (None without a registry).
     pub(crate) fn registry(&self) -> Result<Option<&Registry>, TaskError> {
         Ok(self.client()?.map(|(registry, _)| registry))
@@ -244,11 +273,13 @@ impl Runtime {
             return Ok(facts.clone());
         }
         let variant = self.variant(v);
+        let bases = super::bases::of_variant(self, v)?;
         let identity = identity::compute(
             &self.root,
             &self.spec,
             variant,
             parent.as_ref().map(|p| &p.identity),
+            &bases,
             &self.cache,
         )
         .map_err(|e| {

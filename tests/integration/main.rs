@@ -23,6 +23,7 @@ mod scrubbed_env;
 mod second_engine;
 mod settings_checks;
 mod stack_archive;
+mod stack_bases;
 mod stack_build;
 mod stack_buildkit;
 mod stack_decision;

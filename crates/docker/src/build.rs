@@ -13,7 +13,7 @@ use futures_util::{Stream, StreamExt};
 
 use crate::build_steps::{BuildStep, StepRecorder};
 use crate::classic_progress::ClassicSteps;
-use crate::context::{context_entries, stream_tar, ContextListing};
+use crate::context::{context_entries, stream_tar_replacing, ContextListing, Replacement};
 use crate::credentials::Credentials;
 use crate::engine::Engine;
 use crate::error::{DockerError, Result};
@@ -62,6 +62,9 @@ pub struct BuildRequest {
     /// Credentials for this registry host, for the builder's pulls (a parent named in `FROM`,
     /// a `cache_from` image); never logged (`Credentials`' Debug redacts the password).
     pub registry_auth: Option<(String, Credentials)>,
+    /// The Dockerfile's text to send instead of the file on disk (its `FROM` lines pinned to
+    /// digests); the file itself is left as the user wrote it. None: the file as it is.
+    pub dockerfile_text: Option<String>,
 }
 
 /// Progress of a build, in order.
@@ -163,7 +166,11 @@ impl Engine {
         for left_out in &listing.left_out {
             on_event(BuildEvent::Line(left_out.warning()));
         }
-        let tar = stream_tar(listing.entries);
+        let replacement = req.dockerfile_text.as_ref().map(|text| Replacement {
+            rel: PathBuf::from(req.dockerfile.trim_start_matches("./")),
+            content: text.clone().into_bytes(),
+        });
+        let tar = stream_tar_replacing(listing.entries, replacement);
         let buildkit = req.builder == Builder::BuildKit;
         let mut build_args = req.build_args.clone();
         if buildkit && req.inline_cache {

@@ -192,7 +192,24 @@ pub(crate) struct TarStream {
 }
 
 /// Starts streaming `entries` as an uncompressed tar, owned by uid/gid 0 like the docker CLI.
+#[cfg(test)]
 pub(crate) fn stream_tar(entries: Vec<ContextEntry>) -> TarStream {
+    stream_tar_replacing(entries, None)
+}
+
+/// A file's content sent instead of what is on disk: the Dockerfile with its external base
+/// images pinned to the digests the identity was computed with.
+pub(crate) struct Replacement {
+    /// Relative to the context root, as the listing names it.
+    pub rel: PathBuf,
+    pub content: Vec<u8>,
+}
+
+/// [`stream_tar`], sending `replacement`'s content under its name (same header otherwise).
+pub(crate) fn stream_tar_replacing(
+    entries: Vec<ContextEntry>,
+    replacement: Option<Replacement>,
+) -> TarStream {
     let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(CHUNKS_IN_FLIGHT);
     let writer = std::thread::Builder::new()
         .name("dorun-context".into())
@@ -201,7 +218,7 @@ pub(crate) fn stream_tar(entries: Vec<ContextEntry>) -> TarStream {
                 tx: tx.clone(),
                 buf: Vec::with_capacity(CHUNK),
             };
-            let result = write_tar(sink, &entries);
+            let result = write_tar(sink, &entries, replacement.as_ref());
             if let Err(DockerError::Context { detail, .. }) = &result {
                 // Abort the request body so the engine never builds from a truncated context.
                 let _ = tx.blocking_send(Err(io::Error::other(detail.clone())));
@@ -218,10 +235,15 @@ pub(crate) fn stream_tar(entries: Vec<ContextEntry>) -> TarStream {
     }
 }
 
-fn write_tar(sink: ChannelWriter, entries: &[ContextEntry]) -> Result<()> {
+fn write_tar(
+    sink: ChannelWriter,
+    entries: &[ContextEntry],
+    replacement: Option<&Replacement>,
+) -> Result<()> {
     let mut tar = tar::Builder::new(sink);
     for entry in entries {
-        match append(&mut tar, entry) {
+        let replaced = replacement.filter(|r| r.rel == entry.rel && entry.kind == EntryKind::File);
+        match append(&mut tar, entry, replaced) {
             Ok(()) => {}
             // The engine dropped the body (it refused the build, or we stopped listening):
             // its answer, not ours, explains what happened.
@@ -247,7 +269,11 @@ fn write_tar(sink: ChannelWriter, entries: &[ContextEntry]) -> Result<()> {
     }
 }
 
-fn append(tar: &mut tar::Builder<ChannelWriter>, entry: &ContextEntry) -> io::Result<()> {
+fn append(
+    tar: &mut tar::Builder<ChannelWriter>,
+    entry: &ContextEntry,
+    replaced: Option<&Replacement>,
+) -> io::Result<()> {
     let meta = &entry.meta;
     let mut header = tar::Header::new_gnu();
     header.set_metadata_in_mode(meta, tar::HeaderMode::Complete);
@@ -257,6 +283,11 @@ fn append(tar: &mut tar::Builder<ChannelWriter>, entry: &ContextEntry) -> io::Re
     header.set_username("")?;
     header.set_groupname("")?;
     match entry.kind {
+        EntryKind::File if replaced.is_some() => {
+            let content = &replaced.expect("checked").content;
+            header.set_size(content.len() as u64);
+            tar.append_data(&mut header, &entry.rel, content.as_slice())
+        }
         EntryKind::File => {
             let size = meta.len();
             let file = File::open(&entry.path)?;

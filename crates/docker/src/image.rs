@@ -51,6 +51,19 @@ impl Engine {
         }
     }
 
+    /// The id and the repository digests (`name@sha256:…`, one per registry it came from or
+    /// went to) of a local image, or `None` when the engine does not have it.
+    pub fn image_digests(&self, reference: &str) -> Result<Option<(String, Vec<String>)>> {
+        match self.block_on(self.docker.inspect_image(reference)) {
+            Ok(inspect) => Ok(Some((
+                inspect.id.unwrap_or_default(),
+                inspect.repo_digests.unwrap_or_default(),
+            ))),
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(self.err("inspecting an image", e)),
+        }
+    }
+
     /// Tags `image` (id or reference) as `repo:tag`.
     pub fn tag(&self, image: &str, repo: &str, tag: &str) -> Result<()> {
         let options = TagImageOptions {

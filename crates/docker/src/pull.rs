@@ -12,7 +12,7 @@ use crate::image::is_not_found;
 use crate::reference::ImageRef;
 
 impl Engine {
-    /// Pulls `reference` (`registry/ns/name:tag`), handing every progress line to `on_line`.
+    /// Pulls `reference` (`registry/ns/name:tag`, or `…@sha256:…` for exactly that image), handing every progress line to `on_line`.
     pub fn pull_with(
         &self,
         reference: &str,
@@ -22,7 +22,13 @@ impl Engine {
         let parsed = ImageRef::parse(reference)?;
         let options = CreateImageOptions {
             from_image: Some(parsed.name()),
-            tag: Some(parsed.tag().to_string()),
+            // The API takes a digest where it takes a tag.
+            tag: Some(
+                parsed
+                    .digest
+                    .clone()
+                    .unwrap_or_else(|| parsed.tag().to_string()),
+            ),
             ..Default::default()
         };
         let auth = creds.map(|c| DockerCredentials {
