@@ -43,6 +43,7 @@ pub(crate) fn run(
     let mut reporter = report::reporter(global.progress, global.verbose);
     let images = session.images_in(&order);
     if let Some(rt) = images {
+        rt.set_no_cache(run.no_cache);
         sweep_dead_runs(rt, reporter.as_mut())?;
     }
     let started = std::time::Instant::now();

@@ -62,6 +62,8 @@ pub struct BuildRequest {
     /// Credentials for this registry host, for the builder's pulls (a parent named in `FROM`,
     /// a `cache_from` image); never logged (`Credentials`' Debug redacts the password).
     pub registry_auth: Option<(String, Credentials)>,
+    /// Build without the builder's cache (`--no-cache`): every step runs again.
+    pub no_cache: bool,
 }
 
 /// Progress of a build, in order.
@@ -175,6 +177,7 @@ impl Engine {
             session: buildkit.then(new_session_id),
             target: req.target.clone().unwrap_or_default(),
             cachefrom: (!req.cache_from.is_empty()).then(|| req.cache_from.clone()),
+            nocache: req.no_cache,
             ..Default::default()
         };
 
