@@ -49,6 +49,9 @@ pub(crate) struct RunOptions {
     /// Treat the selected tasks as stale
     #[arg(short = 'B', long = "force")]
     pub force: bool,
+    /// Build images without the builder cache (every step runs again)
+    #[arg(long = "no-cache")]
+    pub no_cache: bool,
     /// Do not run the dependencies of the selected tasks
     #[arg(long)]
     pub only: bool,

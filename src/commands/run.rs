@@ -44,6 +44,7 @@ pub(crate) fn run(
     let images = session.images_in(&order);
     if let Some(rt) = images {
         rt.bases.set_pull(run.pull);
+        rt.set_no_cache(run.no_cache);
         sweep_dead_runs(rt, reporter.as_mut())?;
     }
     let started = std::time::Instant::now();

@@ -9,7 +9,8 @@ use std::path::Path;
 use toml::Spanned;
 
 use super::stack_model::{
-    ImageSpec, ManifestCommand, Plan, StackSpec, TestLimits, Variant, DEFAULT_TEST_TIMEOUT,
+    ImageSpec, ManifestCommand, Plan, RebuildEvery, StackSpec, TestLimits, Variant,
+    DEFAULT_TEST_TIMEOUT,
 };
 
 pub(crate) fn resolve(
@@ -53,6 +54,11 @@ pub(crate) fn resolve(
     let staging_namespace =
         super::hand_off::staging_namespace(raw.staging_namespace.as_ref(), &namespace, loc)?;
     let hand_off = super::hand_off::resolve(raw.hand_off.as_ref(), registry.as_deref(), loc)?;
+    let rebuild_every = raw
+        .rebuild_every
+        .as_ref()
+        .map(|d| rebuild_every(d, loc))
+        .transpose()?;
     let tag_prefix = spanned_tag(raw.tag_prefix.as_ref(), "latest", loc)?;
     let stable_tag = spanned_tag(raw.stable_tag.as_ref(), "stable", loc)?;
     if let Some(written) = &raw.tag_prefix {
@@ -133,6 +139,7 @@ pub(crate) fn resolve(
         builder,
         hand_off,
         staging_namespace,
+        rebuild_every,
         secrets,
         plans,
         images: specs,
@@ -140,6 +147,24 @@ pub(crate) fn resolve(
         variants,
     };
     Ok(Some(spec))
+}
+
+/// `rebuild-every`: a duration of whole seconds (a period is counted in seconds).
+fn rebuild_every(written: &Spanned<String>, loc: &Locator) -> Result<RebuildEvery> {
+    let every = parse_duration(written, loc)?;
+    if every.as_secs() == 0 || every.subsec_nanos() != 0 {
+        return Err(loc.error(
+            written,
+            format!(
+                "rebuild-every = `{}` is not a whole number of seconds (examples: 7d, 24h, 30s)",
+                written.get_ref()
+            ),
+        ));
+    }
+    Ok(RebuildEvery {
+        seconds: every.as_secs(),
+        written: written.get_ref().trim().to_string(),
+    })
 }
 
 #[allow(clippy::too_many_arguments)]

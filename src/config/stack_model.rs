@@ -21,6 +21,8 @@ pub struct StackSpec {
     /// How images reach the next CI job, and the namespace of the staging repositories.
     pub hand_off: super::hand_off::HandOff,
     pub staging_namespace: String,
+    /// `rebuild-every`: the period that enters every identity (None: not set).
+    pub rebuild_every: Option<RebuildEvery>,
     /// `[stack.secrets.*]`, by id: where each value comes from (never the value).
     pub secrets: Vec<super::secrets::SecretSpec>,
     pub plans: Vec<Plan>,
@@ -28,6 +30,22 @@ pub struct StackSpec {
     pub manifests: BTreeMap<String, ManifestCommand>,
     /// Every image × plan to build, parents before children.
     pub variants: Vec<Variant>,
+}
+
+/// `[stack] rebuild-every`: the whole stack is due once per period of this many seconds,
+/// counted from the Unix epoch so that every runner agrees when a period starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RebuildEvery {
+    pub seconds: u64,
+    /// As written in tasks.toml (`7d`), for messages.
+    pub written: String,
+}
+
+impl RebuildEvery {
+    /// The number of the period `unix_seconds` falls in.
+    pub fn period_at(&self, unix_seconds: u64) -> u64 {
+        unix_seconds / self.seconds
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -49,6 +49,25 @@ pub(crate) enum DirtyReason {
         old: Option<String>,
         new: Option<String>,
     },
+    /// `rebuild-every`: this run is in another period than the image's last build.
+    NewPeriod {
+        every: String,
+        old: Option<String>,
+        new: String,
+    },
+    /// The parent was rebuilt under the same identity (forced, or lost and built again) into
+    /// an image with other layers or settings: the digests of its content then and now.
+    ParentContentChanged {
+        parent: String,
+        old: String,
+        new: String,
+    },
+    /// Restat: the image is due only because its parent was rebuilt, and the parent's new
+    /// image has the content the image was built on; `previous` is re-tagged, not rebuilt.
+    ParentContentSame {
+        parent: String,
+        previous: ImageRef,
+    },
     /// The image is in the engine, but not under this commit's human tag.
     TagMissing {
         reference: ImageRef,
@@ -95,6 +114,11 @@ pub(crate) enum DirtyReason {
 fn short_digest(digest: &str) -> &str {
     let end = digest.find(':').map_or(0, |i| i + 1) + 12;
     digest.get(..end).unwrap_or(digest)
+}
+
+/// The first 12 hex digits of a content digest.
+fn short_hex(digest: &str) -> &str {
+    digest.get(..12).unwrap_or(digest)
 }
 
 impl fmt::Display for DirtyReason {
@@ -146,6 +170,21 @@ impl fmt::Display for DirtyReason {
                 (None, Some(new)) => write!(f, "new base image {reference} (digest {new})"),
                 _ => write!(f, "base image {reference} is no longer used"),
             },
+            NewPeriod { every, old, new } => write!(
+                f,
+                "scheduled rebuild: a new period of rebuild-every = {every} began (period {} → {new})",
+                old.as_deref().unwrap_or("none")
+            ),
+            ParentContentChanged { parent, old, new } => write!(
+                f,
+                "parent image {parent} was rebuilt with other layers (content {} → {})",
+                short_hex(old),
+                short_hex(new)
+            ),
+            ParentContentSame { parent, previous } => write!(
+                f,
+                "parent image {parent} was rebuilt with the same layers: re-tagging {previous} (restat)"
+            ),
             TagMissing { reference } => {
                 write!(f, "already built; only the tag {reference} is missing")
             }

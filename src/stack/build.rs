@@ -1,8 +1,11 @@
 //! `images-build` subtasks: one Docker build per image variant through the engine API, with the
 //! parent's content tag as `BASE_IMAGE`/`BASE_TAG`. Up to date when the identity is already in
-//! the local engine or published; an image already built only gets the new human tag.
+//! the local engine or published; an image already built only gets the new human tag. Forced
+//! (`-B`) builds run for real without the builder cache, as do `--no-cache` runs and scheduled
+//! rebuilds (`rebuild-every`); a parent's rebuild is judged by its content (`restat`).
 use super::build_record::{BuildLayer, BuildRecord, BuildStepRecord};
 use super::hand_off;
+use super::restat::{self, IDENTITY, OWN_IDENTITY, PERIOD};
 use super::runtime::Runtime;
 use crate::exec::step::{Step, StepPhase};
 use crate::exec::work::{Decision, Produced, TaskCx, TaskError, Work};
@@ -17,8 +20,6 @@ pub(crate) struct BuildWork {
     pub variant: usize,
 }
 
-/// The fingerprint setting holding the content tag: the identity sums up every other field.
-const IDENTITY: &str = "identity";
 /// Prefix of the setting holding the parent's content tag.
 const PARENT: &str = "parent image ";
 /// Prefix of the settings holding each external base image's digest.
@@ -37,15 +38,27 @@ impl Work for BuildWork {
             fp.settings.insert(format!("build-arg {k}"), v.clone());
         }
         if let Some(p) = rt.variant(self.variant).parent {
+            let key = &rt.variant(p).key;
             fp.settings.insert(
-                format!("{PARENT}{}", rt.variant(p).key),
+                format!("{PARENT}{key}"),
                 rt.facts(p)?.content.tag().to_string(),
             );
+            if let Some(content) = restat::parent_content(rt, self.variant)? {
+                fp.settings
+                    .insert(format!("{}{key}", restat::PARENT_CONTENT), content);
+            }
         }
         for base in &facts.identity.bases {
             fp.settings
                 .insert(format!("{BASE}{}", base.reference), base.digest.clone());
         }
+        if let Some(period) = rt.period {
+            fp.settings.insert(PERIOD.into(), period.to_string());
+        }
+        fp.settings.insert(
+            OWN_IDENTITY.into(),
+            blake3::Hash::from(facts.identity.own).to_hex().to_string(),
+        );
         fp.settings
             .insert(IDENTITY.into(), facts.content.tag().to_string());
         Ok(fp)
@@ -63,9 +76,15 @@ impl Work for BuildWork {
         if force {
             return Ok(Decision::stale(fp, vec![DirtyReason::Forced]));
         }
+        let record = cx.state.load(cx.name);
         if let Some(image) = rt.local_image(&facts.content)? {
             let human = rt.human(v);
-            let mut reasons = if rt.local_image(human)?.as_deref() == Some(image.as_str()) {
+            let rebuilt_parent = record
+                .as_ref()
+                .and_then(|r| restat::parent_rebuilt(rt, v, &r.fingerprint, &fp));
+            let mut reasons = if let Some(changed) = rebuilt_parent {
+                vec![changed]
+            } else if rt.local_image(human)?.as_deref() == Some(image.as_str()) {
                 Vec::new()
             } else {
                 vec![DirtyReason::TagMissing {
@@ -79,24 +98,27 @@ impl Work for BuildWork {
         if rt.is_published(v)? || hand_off::is_handed_off(rt, v)? {
             return Ok(Decision::up_to_date(fp));
         }
-        let reasons = match cx.state.load(cx.name) {
-            Some(record) => explain(&record.fingerprint, &fp),
-            None => Vec::new(),
-        };
-        if reasons.is_empty() {
+        let Some(record) = record else {
             let content = facts.content.clone();
             return Ok(Decision::stale(
                 fp,
                 vec![DirtyReason::ImageMissing { content }],
             ));
+        };
+        let every = rt.spec.rebuild_every.as_ref().map(|e| e.written.as_str());
+        let mut reasons = explain(&record.fingerprint, &fp, every);
+        if reasons.is_empty() {
+            let content = facts.content.clone();
+            reasons.push(DirtyReason::ImageMissing { content });
         }
+        reasons.extend(restat::reusable(rt, v, &record.fingerprint, &fp)?);
         Ok(Decision::stale(fp, reasons))
     }
 
     fn execute(
         &self,
         cx: &TaskCx,
-        _decision: &Decision,
+        decision: &Decision,
         log: &mut File,
     ) -> Result<Produced, TaskError> {
         let rt = &self.rt;
@@ -112,7 +134,27 @@ impl Work for BuildWork {
         produced
             .extra
             .insert("content-tag".into(), content_ref.to_string());
-        if let Some(image_id) = rt.local_image(content_ref)? {
+        let mut forced = false;
+        let mut parent_rebuilt = false;
+        let mut new_period = false;
+        for reason in &decision.reasons {
+            match reason {
+                DirtyReason::Forced => forced = true,
+                DirtyReason::ParentContentChanged { .. } => parent_rebuilt = true,
+                DirtyReason::NewPeriod { .. } => new_period = true,
+                DirtyReason::ParentContentSame { previous, .. } => {
+                    let image_id = reuse(rt, v, previous, log)?;
+                    produced.extra.insert("image-id".into(), image_id);
+                    return Ok(produced);
+                }
+                _ => {}
+            }
+        }
+        let built = match forced || parent_rebuilt {
+            true => None,
+            false => rt.local_image(content_ref)?,
+        };
+        if let Some(image_id) = built {
             let _ = writeln!(
                 log,
                 "{content_ref} is already built ({image_id}); tagging {human_ref}"
@@ -155,6 +197,9 @@ impl Work for BuildWork {
             inline_cache: uses_registry_cache(rt),
             registry_auth: registry_auth(rt)?,
             dockerfile_text: None,
+            // A forced or scheduled rebuild exists to make a new image: no step may come
+            // from the cache, or the build would hand back the image it replaces.
+            no_cache: forced || new_period || rt.no_cache(),
         };
         // The bases at the digests the identity holds; `--pull` moves their tags too.
         let dockerfile_text = super::bases::prepare_build(rt, v, &facts.identity.bases, log)?;
@@ -196,6 +241,36 @@ impl Work for BuildWork {
     }
 }
 
+/// Restat: `previous`, built on the same parent content from the same own identity, takes
+/// this identity's content tag and the commit's tag instead of a build; its build record, if
+/// it is the latest, is carried over. Returns the image id.
+fn reuse(rt: &Runtime, v: usize, previous: &ImageRef, log: &mut File) -> Result<String, TaskError> {
+    let content_ref = &rt.facts(v)?.content;
+    let human_ref = rt.human(v);
+    let engine = rt.engine()?;
+    let image_id = rt
+        .local_image(previous)?
+        .ok_or_else(|| TaskError::new(format!("{previous} is no longer in the local engine")))?;
+    let _ = writeln!(
+        log,
+        "the parent's image has the same layers as when {previous} was built ({image_id}): \
+         tagging it {content_ref} and {human_ref}"
+    );
+    for reference in [content_ref, human_ref] {
+        engine
+            .tag_reference(&image_id, &reference.to_string())
+            .map_err(TaskError::from)?;
+    }
+    if let Some(mut record) = BuildRecord::read_for(rt, v, &previous.to_string()) {
+        record.content_reference = content_ref.to_string();
+        record.reference = human_ref.to_string();
+        record.write(rt, v)?;
+    }
+    hand_off::after_build(rt, v, log)?;
+    rt.ledger.built(rt, v)?;
+    Ok(image_id)
+}
+
 /// With a registry and BuildKit, every image carries its cache metadata inline, so a build
 /// elsewhere (a fresh CI runner) can reuse its layers from the registry (SPEC §4).
 fn uses_registry_cache(rt: &Runtime) -> bool {
@@ -223,12 +298,24 @@ fn registry_auth(rt: &Runtime) -> Result<Option<(String, dorun_docker::Credentia
 /// Why the build must run, against its last record: the fields that changed, with the parent's
 /// and the identity's old and new content tags. The identity sums up the other fields, so it
 /// is named only when none of them changed.
-fn explain(old: &Fingerprint, new: &Fingerprint) -> Vec<DirtyReason> {
+fn explain(old: &Fingerprint, new: &Fingerprint, every: Option<&str>) -> Vec<DirtyReason> {
     let value = |fp: &Fingerprint, key: &str| fp.settings.get(key).cloned();
     let mut identity = None;
     let mut reasons = Vec::new();
     for reason in reason::explain(old, new) {
         match reason {
+            // Restat's own fields: judged by `restat`, summed up by the parent's content tag.
+            DirtyReason::SettingChanged(key)
+                if key == OWN_IDENTITY || key.starts_with(restat::PARENT_CONTENT) => {}
+            DirtyReason::SettingChanged(key) if key == PERIOD => {
+                if let Some(new_period) = value(new, &key) {
+                    reasons.push(DirtyReason::NewPeriod {
+                        every: every.unwrap_or_default().to_string(),
+                        old: value(old, &key),
+                        new: new_period,
+                    });
+                }
+            }
             DirtyReason::SettingChanged(key) if key == IDENTITY => {
                 identity = Some(DirtyReason::IdentityChanged {
                     old: value(old, &key).unwrap_or_default(),
@@ -316,7 +403,7 @@ mod tests {
         let old = fp(&[(IDENTITY, "t-id-a1")], &[("images/web/x", 1)]);
         let new = fp(&[(IDENTITY, "t-id-c3")], &[("images/web/x", 2)]);
         assert_eq!(
-            explain(&old, &new),
+            explain(&old, &new, None),
             [DirtyReason::InputChanged("images/web/x".into())]
         );
     }
@@ -326,7 +413,7 @@ mod tests {
         // A mode bit or the Dockerfile's name: in the identity, not in another field.
         let old = fp(&[(IDENTITY, "t-id-a1")], &[("images/web/x", 1)]);
         let new = fp(&[(IDENTITY, "t-id-c3")], &[("images/web/x", 1)]);
-        let reasons = explain(&old, &new);
+        let reasons = explain(&old, &new, None);
         assert_eq!(
             reasons,
             [DirtyReason::IdentityChanged {
@@ -335,7 +422,26 @@ mod tests {
             }]
         );
         assert_eq!(reasons[0].to_string(), "identity t-id-a1 → t-id-c3");
-        assert!(explain(&new, &new).is_empty());
+        assert!(explain(&new, &new, None).is_empty());
+    }
+
+    #[test]
+    fn a_new_period_names_the_schedule_and_restat_fields_stay_silent() {
+        let old = fp(
+            &[(PERIOD, "10"), (OWN_IDENTITY, "a"), (IDENTITY, "t-id-a1")],
+            &[],
+        );
+        let new = fp(
+            &[(PERIOD, "11"), (OWN_IDENTITY, "b"), (IDENTITY, "t-id-c3")],
+            &[],
+        );
+        assert_eq!(
+            explain(&old, &new, Some("7d"))
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
+            ["scheduled rebuild: a new period of rebuild-every = 7d began (period 10 → 11)"]
+        );
     }
 
     #[test]
@@ -344,7 +450,7 @@ mod tests {
         let old = fp(&[(&key, "sha256:1a2b"), (IDENTITY, "t-id-01")], &[]);
         let new = fp(&[(&key, "sha256:3c4d"), (IDENTITY, "t-id-02")], &[]);
         assert_eq!(
-            explain(&old, &new)
+            explain(&old, &new, None)
                 .iter()
                 .map(ToString::to_string)
                 .collect::<Vec<_>>(),
@@ -358,7 +464,7 @@ mod tests {
         let old = fp(&[(&key, "t-id-a1"), (IDENTITY, "t-id-01")], &[]);
         let new = fp(&[(&key, "t-id-c3"), (IDENTITY, "t-id-02")], &[]);
         assert_eq!(
-            explain(&old, &new)
+            explain(&old, &new, None)
                 .iter()
                 .map(ToString::to_string)
                 .collect::<Vec<_>>(),

@@ -1,7 +1,9 @@
 //! Image identity (SPEC §4): blake3 over the build context as the engine sees it (honouring
 //! `.dockerignore`), the Dockerfile, the resolved build args, the target stage when set, the
-//! `rebuild-all-on` files, the builder when it is BuildKit, the parent's identity, and the
-//! digest of each external base image (see `bases`). Paths are relative (their bytes,
+//! `rebuild-all-on` files, the builder when it is BuildKit, the digest of each external base
+//! image (see `bases`), the parent's identity, and with `rebuild-every` the current period.
+//! Everything but the last two is the image's own identity, which restat compares (see
+//! `stack::restat`). Paths are relative (their bytes,
 //! UTF-8 or not); no mtime or absolute path enters the hash. The context listing the hash was
 //! computed over is kept, and the build sends exactly that list, so the files hashed and the
 //! files sent cannot differ.
@@ -17,6 +19,9 @@ use std::path::Path;
 #[derive(Debug, Clone)]
 pub(crate) struct Identity {
     pub digest: Hash,
+    /// The digest of what the image itself is made of: the identity without the parent and
+    /// the period. Equal own identities on equal parent contents build equal images.
+    pub own: Hash,
     /// Every file that entered the digest with its hash: the context files as
     /// `images/NAME/...` and the rebuild-all-on files, so a change can be named.
     pub inputs: Vec<(String, Hash)>,
@@ -46,6 +51,7 @@ pub(crate) fn compute(
     variant: &Variant,
     parent: Option<&Identity>,
     bases: &[Base],
+    period: Option<u64>,
     cache: &StatCache,
 ) -> Result<Identity, String> {
     let image = spec.image(&variant.image);
@@ -117,12 +123,9 @@ pub(crate) fn compute(
     if spec.builder == dorun_docker::Builder::BuildKit {
         hasher.update(b"\0builder\0buildkit");
     }
-    hasher.update(b"\0parent\0");
-    if let Some(p) = parent {
-        hasher.update(&p.digest);
-    }
     // Only a Dockerfile with external bases hashes them: identities of stacks built FROM
-    // scratch and their parents stay what they were before bases were resolved.
+    // scratch and their parents stay what they were before bases were resolved. They are the
+    // image's own inputs, so they come before `own`.
     if !bases.is_empty() {
         hasher.update(b"\0bases\0");
         for base in bases {
@@ -132,10 +135,20 @@ pub(crate) fn compute(
             hasher.update(b"\0");
         }
     }
+    let own = *hasher.finalize().as_bytes();
+    hasher.update(b"\0parent\0");
+    if let Some(p) = parent {
+        hasher.update(&p.digest);
+    }
+    // Only a set schedule enters the hash, so identities made without one stay valid.
+    if let (Some(every), Some(period)) = (&spec.rebuild_every, period) {
+        hasher.update(format!("\0period\0{}:{period}", every.seconds).as_bytes());
+    }
     inputs.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     inputs.dedup_by(|a, b| a.0 == b.0);
     Ok(Identity {
         digest: *hasher.finalize().as_bytes(),
+        own,
         inputs,
         build_args,
         context: listing,

@@ -15,6 +15,7 @@ pub(crate) mod owner;
 pub(crate) mod pipeline;
 pub(crate) mod published;
 pub(crate) mod push;
+pub(crate) mod restat;
 pub(crate) mod runtime;
 pub(crate) mod secrets;
 pub(crate) mod test;

@@ -49,6 +49,11 @@ pub(crate) struct Runtime {
     pipeline: OnceLock<ChangedSet>,
     /// The build secrets' values, read once before anything builds (`Runtime::secrets`).
     secrets: OnceLock<Vec<BuildSecret>>,
+    /// With `rebuild-every`: the period this run is in, read once from the clock so that every
+    /// identity of the run agrees.
+    pub period: Option<u64>,
+    /// `--no-cache`: every build of this run goes without the builder cache.
+    no_cache: std::sync::atomic::AtomicBool,
     /// The one writer of the IMAGES_* lists, junit.xml and the manifest pages.
     pub ledger: Ledger,
     /// What the staging repository answered per variant (`hand-off = "registry"`).
@@ -81,7 +86,13 @@ impl Runtime {
             .map(|v| Names::of(&spec, &git, v))
             .collect();
         let n = spec.variants.len();
+        let period = spec
+            .rebuild_every
+            .as_ref()
+            .map(|every| every.period_at(crate::exec::work::now_unix()));
         Runtime {
+            period,
+            no_cache: std::sync::atomic::AtomicBool::new(false),
             root: dirs.root,
             artifacts_dir: dirs.artifacts_dir,
             manifests_dir: dirs.manifests_dir,
@@ -104,6 +115,16 @@ impl Runtime {
             staging: super::hand_off::StagingMemo::new(n),
             bases: Default::default(),
         }
+    }
+
+    /// `--no-cache`: the builds of this run go without the builder cache.
+    pub(crate) fn set_no_cache(&self, no_cache: bool) {
+        self.no_cache
+            .store(no_cache, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub(crate) fn no_cache(&self) -> bool {
+        self.no_cache.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The run's stat cache, for the image tasks' own file hashing (test folders).
@@ -254,6 +275,17 @@ impl Runtime {
         })
     }
 
+    /// The layers and settings of a local image, or None when the engine does not have it.
+    pub(crate) fn local_content(
+        &self,
+        reference: &ImageRef,
+    ) -> Result<Option<dorun_docker::ImageContent>, TaskError> {
+        let engine = self.engine()?;
+        Self::ask(&self.engine_down, || {
+            engine.image_content(&reference.to_string())
+        })
+    }
+
     /// Every tagged image of the engine, in one request.
     pub(crate) fn local_images(&self) -> Result<LocalImages, TaskError> {
         let engine = self.engine()?;
@@ -280,6 +312,7 @@ impl Runtime {
             variant,
             parent.as_ref().map(|p| &p.identity),
             &bases,
+            self.period,
             &self.cache,
         )
         .map_err(|e| {

@@ -32,6 +32,7 @@ mod stack_hand_off;
 mod stack_ledger;
 mod stack_leftovers;
 mod stack_push;
+mod stack_rebuild;
 mod stack_registry_cache;
 mod stack_resume;
 mod stack_secrets;

@@ -65,6 +65,8 @@ pub struct BuildRequest {
     /// The Dockerfile's text to send instead of the file on disk (its `FROM` lines pinned to
     /// digests); the file itself is left as the user wrote it. None: the file as it is.
     pub dockerfile_text: Option<String>,
+    /// Build without the builder's cache (`--no-cache`): every step runs again.
+    pub no_cache: bool,
 }
 
 /// Progress of a build, in order.
@@ -191,6 +193,7 @@ impl Engine {
             session: buildkit.then(new_session_id),
             target: req.target.clone().unwrap_or_default(),
             cachefrom: (!req.cache_from.is_empty()).then(|| req.cache_from.clone()),
+            nocache: req.no_cache,
             ..Default::default()
         };
 

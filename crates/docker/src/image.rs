@@ -41,6 +41,15 @@ pub struct ImageConfig {
     pub repo_digests: Vec<String>,
 }
 
+/// A local image's filesystem and settings, without its ids and timestamps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageContent {
+    /// The layers' diff ids, base first.
+    pub layers: Vec<String>,
+    /// The image's `Config` as sorted JSON, without the per-build fields.
+    pub settings: String,
+}
+
 impl Engine {
     /// The id (`sha256:…`) of a local image, or `None` when the engine does not have it.
     pub fn image_id(&self, reference: &str) -> Result<Option<String>> {
@@ -62,6 +71,31 @@ impl Engine {
             Err(e) if is_not_found(&e) => Ok(None),
             Err(e) => Err(self.err("inspecting an image", e)),
         }
+    }
+
+    /// What a child image inherits from a local image: its layers (`RootFS.Layers` of image
+    /// inspect, the uncompressed diff ids, base first) and its run settings, or `None` when
+    /// the engine does not have it. Two builds with equal answers differ only in ids and
+    /// timestamps, so an image built on one is as good as one built on the other.
+    pub fn image_content(&self, reference: &str) -> Result<Option<ImageContent>> {
+        let inspect = match self.block_on(self.docker.inspect_image(reference)) {
+            Ok(inspect) => inspect,
+            Err(e) if is_not_found(&e) => return Ok(None),
+            Err(e) => return Err(self.err("inspecting an image", e)),
+        };
+        let mut settings = serde_json::to_value(inspect.config.unwrap_or_default())
+            .unwrap_or(serde_json::Value::Null);
+        if let Some(fields) = settings.as_object_mut() {
+            // The classic builder names the parent's id here: an id, not something inherited.
+            for per_build in ["Image", "Hostname", "Domainname"] {
+                fields.remove(per_build);
+            }
+        }
+        Ok(Some(ImageContent {
+            layers: inspect.root_fs.and_then(|fs| fs.layers).unwrap_or_default(),
+            // serde_json's maps are sorted: the same settings give the same text.
+            settings: settings.to_string(),
+        }))
     }
 
     /// Tags `image` (id or reference) as `repo:tag`.

@@ -109,7 +109,7 @@ pub use dockerfile_from::{external_images, from_instructions, pin_images, FromIn
 pub use dockerignore::{DockerIgnore, ParentMatches};
 pub use engine::{Engine, DEFAULT_REQUEST_TIMEOUT};
 pub use error::{DockerError, Result};
-pub use image::{ImageConfig, Layer};
+pub use image::{ImageConfig, ImageContent, Layer};
 pub use live::DORUN_LABEL;
 pub use local_images::LocalImages;
 pub use owner::{Owner, PID_LABEL, PROJECT_LABEL, RUN_LABEL};
