@@ -1,6 +1,6 @@
 //! Per-plan images against the real engine: `[stack.plans.P] dockerfile` used by the images
-//! whose directory has that file, `[images.X.plans.P]` build args, Dockerfile, test limits and
-//! `skip`, with the precedence image-plan over plan over image (build args key by key), and
+//! whose directory has that file, `[images.X.plans.P]` build args, Dockerfile, target, test
+//! limits and `skip`, with the precedence image-plan over plan over image (build args key by key), and
 //! the errors of a misspelt plan or a missing Dockerfile (exit 2 where they are written).
 use crate::stack_fixture::{docker_available, StackFixture};
 
@@ -22,7 +22,8 @@ fn built_image(f: &StackFixture, key: &str) -> String {
 
 /// Plans `deb` and `alp`; `alp` names `Dockerfile.alpine`, which only `base` and `child` have;
 /// `child` overrides it with `Dockerfile.special` for `alp`; `other` skips `deb` through
-/// `[images.other.plans.deb] skip = true`. Build args are set at all three levels.
+/// `[images.other.plans.deb] skip = true` and builds stage `first` for `alp`. Build args are
+/// set at all three levels.
 fn fixture() -> StackFixture {
     let f = StackFixture::new(
         &[("base", None), ("child", Some("base")), ("other", None)],
@@ -33,7 +34,8 @@ fn fixture() -> StackFixture {
          [images.base.plans.alp]\nbuild-args = { FLAVOR = \"image-plan\" }\n\
          [images.base.plans.alp.test]\nnetwork = \"none\"\n\
          [images.child.plans.alp]\ndockerfile = \"Dockerfile.special\"\n\
-         [images.other.plans.deb]\nskip = true\n",
+         [images.other.plans.deb]\nskip = true\n\
+         [images.other.plans.alp]\ntarget = \"first\"\n",
     );
     f.image_setting(
         "base",
@@ -45,6 +47,15 @@ fn fixture() -> StackFixture {
     f.write(
         "images/base/Dockerfile.alpine",
         &format!("{base}{args}RUN echo Dockerfile.alpine > /dockerfile\n"),
+    );
+    // `other` has two stages; its image-plan's target stops at the first.
+    let other = f.read("images/other/Dockerfile");
+    f.write(
+        "images/other/Dockerfile",
+        &format!(
+            "{}FROM first AS second\nRUN echo second > /stage\n",
+            other.replacen("FROM scratch", "FROM scratch AS first", 1)
+        ),
     );
     let child = f.read("images/child/Dockerfile");
     f.write(
@@ -106,6 +117,8 @@ fn plan_dockerfiles_and_per_image_plan_args_reach_the_images() {
         file_in(&other_alp, "/image-name").as_deref(),
         Some("other\n")
     );
+    // Its image-plan's target: the first stage, without the second's file.
+    assert_eq!(file_in(&other_alp, "/stage"), None);
 
     // The image-plan's test limits apply to that variant only.
     f.script("images/base/test/test_true", "true");
