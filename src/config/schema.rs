@@ -165,6 +165,8 @@ pub(crate) struct RawPlan {
     pub tag_prefix: Option<Spanned<String>>,
     #[serde(default)]
     pub build_args: BTreeMap<String, String>,
+    /// Used by every image of the plan whose directory has this file.
+    pub dockerfile: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -180,6 +182,23 @@ pub(crate) struct RawImage {
     pub test: Option<RawTestLimits>,
     pub dockerfile: Option<Spanned<String>>,
     pub target: Option<Spanned<String>>,
+    /// `[images.X.plans.P]`: this image's settings for one plan.
+    #[serde(default)]
+    pub plans: BTreeMap<Spanned<String>, RawImagePlan>,
+}
+
+/// `[images.X.plans.P]`: what the image does differently when built for plan P.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) struct RawImagePlan {
+    #[serde(default)]
+    pub build_args: BTreeMap<String, String>,
+    pub dockerfile: Option<Spanned<String>>,
+    pub target: Option<Spanned<String>>,
+    pub test: Option<RawTestLimits>,
+    /// Like listing P in the image's `skip-plans`.
+    #[serde(default)]
+    pub skip: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -2,14 +2,14 @@
 //! `[images.*]`, `[manifests.*]`, validated against the images directory and expanded into
 //! variants (one per image and plan), parents first (SPEC §3, §4).
 use crate::config::resolve::{check_inside, parse_duration, Locator};
-use crate::config::schema::{RawImage, RawManifest, RawStack};
+use crate::config::schema::{RawImage, RawImagePlan, RawManifest, RawStack, RawTestLimits};
 use crate::error::{suggest, Error, Result};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use toml::Spanned;
 
 use super::stack_model::{
-    ImageSpec, ManifestCommand, Plan, RebuildEvery, StackSpec, TestLimits, Variant,
+    ImageSpec, ManifestCommand, Plan, PlanBuild, RebuildEvery, StackSpec, TestLimits, Variant,
     DEFAULT_TEST_TIMEOUT,
 };
 
@@ -85,13 +85,16 @@ pub(crate) fn resolve(
         // A derived prefix is reported at the plan's name, the only place it is written.
         let written = plan.tag_prefix.as_ref().map_or(loc.at(name), |t| loc.at(t));
         super::reference::check_derived_tags(&prefix, Some(&stable_tag), written)?;
+        if let Some(d) = &plan.dockerfile {
+            check_inside(d, loc)?;
+        }
         plans.push(Plan {
             name: name.get_ref().clone(),
             tag_prefix: prefix,
             build_args: plan.build_args.clone(),
+            dockerfile: plan.dockerfile.as_ref().map(|d| d.get_ref().clone()),
         });
     }
-    let plan_names: Vec<&str> = plans.iter().map(|p| p.name.as_str()).collect();
 
     let mut manifest_cmds = BTreeMap::new();
     for (name, m) in manifests {
@@ -114,7 +117,7 @@ pub(crate) fn resolve(
             name,
             image,
             &names,
-            &plan_names,
+            &plans,
             &manifest_cmds,
             root,
             &images_dir,
@@ -172,7 +175,7 @@ fn resolve_image(
     name: &Spanned<String>,
     image: &RawImage,
     names: &[String],
-    plans: &[&str],
+    plans: &[Plan],
     manifests: &BTreeMap<String, ManifestCommand>,
     root: &Path,
     images_dir: &str,
@@ -203,9 +206,26 @@ fn resolve_image(
             ));
         }
     }
+    let plan_names: Vec<&str> = plans.iter().map(|p| p.name.as_str()).collect();
     for p in &raw.skip_plans {
-        if !plans.contains(&p.get_ref().as_str()) {
+        if !plan_names.contains(&p.get_ref().as_str()) {
             return Err(loc.error(p, format!("unknown plan `{}` in skip-plans", p.get_ref())));
+        }
+    }
+    for p in raw.plans.keys() {
+        if !plan_names.contains(&p.get_ref().as_str()) {
+            let hint = suggest(p.get_ref(), plan_names.iter().copied())
+                .map(|s| format!(" (did you mean `{s}`?)"))
+                .unwrap_or_default();
+            return Err(loc.error(
+                p,
+                format!(
+                    "unknown plan `{}` in [images.{}.plans]{hint}: declare it as [stack.plans.{}]",
+                    p.get_ref(),
+                    name.get_ref(),
+                    p.get_ref()
+                ),
+            ));
         }
     }
     for m in &raw.manifests {
@@ -252,61 +272,139 @@ fn resolve_image(
             ),
         ));
     }
-    let test = resolve_limits(raw, loc)?;
-    // Whether the stage exists is the builder's to say (it parses the Dockerfile); an empty
-    // name would silently mean "the last stage".
-    if let Some(target) = raw
-        .target
-        .as_ref()
-        .filter(|t| t.get_ref().trim().is_empty())
-    {
-        return Err(loc.error(
-            target,
-            "empty target: name a stage of the Dockerfile (`FROM … AS <stage>`), or remove the key",
-        ));
-    }
-    Ok(ImageSpec {
+    let defaults = TestLimits {
+        memory_bytes: None,
+        cpus: None,
+        network: None,
+        timeout: DEFAULT_TEST_TIMEOUT,
+    };
+    let test = resolve_limits(raw.test.as_ref(), defaults, loc)?;
+    let target = checked_target(raw.target.as_ref(), loc)?;
+    let mut skip_plans: Vec<String> = raw.skip_plans.iter().map(|p| p.get_ref().clone()).collect();
+    let mut own = ImageSpec {
         name: name.get_ref().clone(),
         parent: raw.depends_on.as_ref().map(|p| p.get_ref().clone()),
         build_args: raw.build_args.clone(),
-        skip_plans: raw.skip_plans.iter().map(|p| p.get_ref().clone()).collect(),
+        skip_plans: Vec::new(),
         manifests: raw.manifests.iter().map(|m| m.get_ref().clone()).collect(),
         test,
         dockerfile,
-        target: raw.target.as_ref().map(|t| t.get_ref().clone()),
+        target,
+        per_plan: BTreeMap::new(),
+    };
+    let no_settings = RawImagePlan::default();
+    for plan in plans {
+        let settings = raw
+            .plans
+            .iter()
+            .find(|(p, _)| *p.get_ref() == plan.name)
+            .map_or(&no_settings, |(_, s)| s);
+        if settings.skip {
+            skip_plans.push(plan.name.clone());
+        }
+        if skip_plans.contains(&plan.name) {
+            continue;
+        }
+        let build = plan_build(&own, plan, settings, &dir, images_dir, loc)?;
+        own.per_plan.insert(plan.name.clone(), build);
+    }
+    skip_plans.sort();
+    skip_plans.dedup();
+    own.skip_plans = skip_plans;
+    Ok(own)
+}
+
+/// One image's settings for one plan: `[images.X.plans.P]` over `[stack.plans.P]` over
+/// `[images.X]`; build args merged key by key in that order.
+fn plan_build(
+    image: &ImageSpec,
+    plan: &Plan,
+    settings: &RawImagePlan,
+    dir: &Path,
+    images_dir: &str,
+    loc: &Locator,
+) -> Result<PlanBuild> {
+    let dockerfile = match &settings.dockerfile {
+        Some(d) => {
+            check_inside(d, loc)?;
+            if !dir.join(d.get_ref()).is_file() {
+                return Err(loc.error(
+                    d,
+                    format!(
+                        "missing Dockerfile: {images_dir}/{}/{} does not exist",
+                        image.name,
+                        d.get_ref()
+                    ),
+                ));
+            }
+            d.get_ref().clone()
+        }
+        // The plan's file is optional per image: an image without it keeps its own.
+        None => match &plan.dockerfile {
+            Some(d) if dir.join(d).is_file() => d.clone(),
+            _ => image.dockerfile.clone(),
+        },
+    };
+    let target = match &settings.target {
+        Some(_) => checked_target(settings.target.as_ref(), loc)?,
+        None => image.target.clone(),
+    };
+    let mut build_args = image.build_args.clone();
+    build_args.extend(plan.build_args.clone());
+    build_args.extend(settings.build_args.clone());
+    Ok(PlanBuild {
+        dockerfile,
+        target,
+        build_args,
+        test: resolve_limits(settings.test.as_ref(), image.test.clone(), loc)?,
     })
 }
 
-fn resolve_limits(raw: &RawImage, loc: &Locator) -> Result<TestLimits> {
-    let Some(t) = &raw.test else {
-        return Ok(TestLimits {
-            memory_bytes: None,
-            cpus: None,
-            network: None,
-            timeout: DEFAULT_TEST_TIMEOUT,
-        });
+/// Whether the stage exists is the builder's to say (it parses the Dockerfile); an empty
+/// name would silently mean "the last stage".
+fn checked_target(target: Option<&Spanned<String>>, loc: &Locator) -> Result<Option<String>> {
+    let Some(t) = target else {
+        return Ok(None);
+    };
+    if t.get_ref().trim().is_empty() {
+        return Err(loc.error(
+            t,
+            "empty target: name a stage of the Dockerfile (`FROM … AS <stage>`), or remove the key",
+        ));
+    }
+    Ok(Some(t.get_ref().clone()))
+}
+
+/// `test` limits over `base`, field by field (an image-plan's over its image's).
+fn resolve_limits(
+    raw: Option<&RawTestLimits>,
+    base: TestLimits,
+    loc: &Locator,
+) -> Result<TestLimits> {
+    let Some(t) = raw else {
+        return Ok(base);
     };
     let memory_bytes = match &t.memory {
         Some(m) => Some(super::limits::parse_memory(m.get_ref()).map_err(|why| {
             loc.error(m, format!("invalid memory limit `{}`: {why}", m.get_ref()))
         })?),
-        None => None,
+        None => base.memory_bytes,
     };
     let cpus = match &t.cpus {
         Some(c) => Some(
             super::limits::check_cpus(*c.get_ref())
                 .map_err(|why| loc.error(c, format!("invalid cpus `{}`: {why}", c.get_ref())))?,
         ),
-        None => None,
+        None => base.cpus,
     };
     let timeout = match &t.timeout {
         Some(d) => parse_duration(d, loc)?,
-        None => DEFAULT_TEST_TIMEOUT,
+        None => base.timeout,
     };
     Ok(TestLimits {
         memory_bytes,
         cpus,
-        network: t.network.clone(),
+        network: t.network.clone().or(base.network),
         timeout,
     })
 }

@@ -53,6 +53,8 @@ pub struct Plan {
     pub name: String,
     pub tag_prefix: String,
     pub build_args: BTreeMap<String, String>,
+    /// `[stack.plans.P] dockerfile`: used by each image whose directory has it.
+    pub dockerfile: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -66,6 +68,19 @@ pub struct ImageSpec {
     pub dockerfile: String,
     /// The Dockerfile stage the build stops at; None: the last one.
     pub target: Option<String>,
+    /// What the image uses for each plan it is built for, precedence already applied
+    /// (image-plan over plan over image; SPEC §3). Empty without plans.
+    pub per_plan: BTreeMap<String, PlanBuild>,
+}
+
+/// How one image is built and tested for one plan: `[images.X.plans.P]` over
+/// `[stack.plans.P]` over `[images.X]`, build args merged key by key.
+#[derive(Debug, Clone)]
+pub struct PlanBuild {
+    pub dockerfile: String,
+    pub target: Option<String>,
+    pub build_args: BTreeMap<String, String>,
+    pub test: TestLimits,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -141,13 +156,42 @@ impl StackSpec {
         }
     }
 
-    /// Plan build-args override image ones.
-    pub fn build_args_of(&self, v: &Variant) -> BTreeMap<String, String> {
-        let mut args = self.image(&v.image).build_args.clone();
-        if let Some(p) = &v.plan {
-            args.extend(self.plan(p).build_args.clone());
+    /// The variant's per-plan settings; None: it has no plan, the image's own apply.
+    fn plan_build(&self, v: &Variant) -> Option<&PlanBuild> {
+        let plan = v.plan.as_ref()?;
+        Some(&self.image(&v.image).per_plan[plan])
+    }
+
+    /// The Dockerfile (relative to the image directory) the variant is built from.
+    pub fn dockerfile_of(&self, v: &Variant) -> &str {
+        match self.plan_build(v) {
+            Some(p) => &p.dockerfile,
+            None => &self.image(&v.image).dockerfile,
         }
-        args
+    }
+
+    /// The stage the variant's build stops at; None: the last one.
+    pub fn target_of(&self, v: &Variant) -> Option<&str> {
+        match self.plan_build(v) {
+            Some(p) => p.target.as_deref(),
+            None => self.image(&v.image).target.as_deref(),
+        }
+    }
+
+    /// Image-plan build args over plan ones over image ones, key by key.
+    pub fn build_args_of(&self, v: &Variant) -> BTreeMap<String, String> {
+        match self.plan_build(v) {
+            Some(p) => p.build_args.clone(),
+            None => self.image(&v.image).build_args.clone(),
+        }
+    }
+
+    /// The limits the variant's tests run under.
+    pub fn test_limits_of(&self, v: &Variant) -> &TestLimits {
+        match self.plan_build(v) {
+            Some(p) => &p.test,
+            None => &self.image(&v.image).test,
+        }
     }
 
     pub fn stable_tag_of(&self, v: &Variant) -> String {

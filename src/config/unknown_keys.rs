@@ -32,7 +32,7 @@ pub const STACK: &[&str] = &[
     "plans",
     "secrets",
 ];
-pub const PLAN: &[&str] = &["tag-prefix", "build-args"];
+pub const PLAN: &[&str] = &["tag-prefix", "build-args", "dockerfile"];
 pub const SECRET: &[&str] = &["env", "file"];
 pub const IMAGE: &[&str] = &[
     "depends-on",
@@ -42,7 +42,10 @@ pub const IMAGE: &[&str] = &[
     "test",
     "dockerfile",
     "target",
+    "plans",
 ];
+/// `[images.X.plans.P]`.
+pub const IMAGE_PLAN: &[&str] = &["build-args", "dockerfile", "target", "test", "skip"];
 pub const TEST_LIMITS: &[&str] = &["memory", "cpus", "network", "timeout"];
 pub const MANIFEST: &[&str] = &["description", "command"];
 pub const CI: &[&str] = &["install"];
@@ -89,6 +92,13 @@ pub(crate) fn find(file: &Path, source: &str) -> Vec<String> {
         if let Some(limits) = image.sub_table("test") {
             check(&*limits, TEST_LIMITS, &format!("[images.{name}.test]"));
         }
+        for (plan, settings) in image.sub_tables("plans") {
+            let where_ = format!("[images.{name}.plans.{plan}]");
+            check(&*settings, IMAGE_PLAN, &where_);
+            if let Some(limits) = settings.sub_table("test") {
+                check(&*limits, TEST_LIMITS, &format!("{where_}.test"));
+            }
+        }
     }
     for (name, m) in children(root, "manifests") {
         check(&*m, MANIFEST, &format!("[manifests.{name}]"));
@@ -103,6 +113,8 @@ pub(crate) fn find(file: &Path, source: &str) -> Vec<String> {
 pub(crate) trait TableLike {
     fn keys_with_spans(&self) -> Vec<(String, usize)>;
     fn sub_table(&self, key: &str) -> Option<Box<dyn TableLike + '_>>;
+    /// The tables under `key` (`[images.X.plans.*]`), by name.
+    fn sub_tables(&self, key: &str) -> Vec<(String, Box<dyn TableLike + '_>)>;
 }
 
 impl TableLike for Table {
@@ -113,6 +125,16 @@ impl TableLike for Table {
     }
     fn sub_table(&self, key: &str) -> Option<Box<dyn TableLike + '_>> {
         self.get(key).and_then(as_table_like)
+    }
+    fn sub_tables(&self, key: &str) -> Vec<(String, Box<dyn TableLike + '_>)> {
+        match self.get(key) {
+            Some(Item::Table(t)) => t
+                .iter()
+                .filter_map(|(name, item)| as_table_like(item).map(|t| (name.to_string(), t)))
+                .collect(),
+            Some(Item::Value(v)) => inline_tables(v),
+            _ => Vec::new(),
+        }
     }
 }
 
@@ -128,6 +150,25 @@ impl TableLike for InlineTable {
             _ => None,
         }
     }
+    fn sub_tables(&self, key: &str) -> Vec<(String, Box<dyn TableLike + '_>)> {
+        self.get(key).map(inline_tables).unwrap_or_default()
+    }
+}
+
+/// The inline tables inside an inline table value, by key.
+fn inline_tables(value: &Value) -> Vec<(String, Box<dyn TableLike + '_>)> {
+    let Value::InlineTable(t) = value else {
+        return Vec::new();
+    };
+    t.iter()
+        .filter_map(|(name, v)| match v {
+            Value::InlineTable(inner) => Some((
+                name.to_string(),
+                Box::new(inner.clone()) as Box<dyn TableLike>,
+            )),
+            _ => None,
+        })
+        .collect()
 }
 
 fn key_start(key: Option<&toml_edit::Key>) -> usize {

@@ -73,7 +73,7 @@ pub(crate) fn dockerfile_of(rt: &Runtime, v: usize) -> (Option<String>, BTreeMap
         .root
         .join(&rt.spec.images_dir)
         .join(&image.name)
-        .join(&image.dockerfile);
+        .join(rt.spec.dockerfile_of(variant));
     let mut args = rt.spec.build_args_of(variant);
     if variant.parent.is_some() {
         args.insert("BASE_IMAGE".into(), PARENT.into());

@@ -182,7 +182,7 @@ impl Work for BuildWork {
         // over: what is sent is exactly what was hashed.
         let request = BuildRequest {
             context_dir: rt.root.join(&rt.spec.images_dir).join(&image.name),
-            dockerfile: image.dockerfile.clone(),
+            dockerfile: rt.spec.dockerfile_of(variant).to_string(),
             tags: vec![content_ref.to_string(), human_ref.to_string()],
             build_args,
             labels: Default::default(),
@@ -192,7 +192,7 @@ impl Work for BuildWork {
                 .secrets()
                 .map_err(|e| TaskError::new(e.to_string()))?
                 .to_vec(),
-            target: image.target.clone(),
+            target: rt.spec.target_of(variant).map(str::to_string),
             cache_from: registry_cache_sources(rt, v),
             inline_cache: uses_registry_cache(rt),
             registry_auth: registry_auth(rt)?,

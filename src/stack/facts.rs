@@ -66,6 +66,7 @@ mod tests {
                 name: "slim".into(),
                 tag_prefix: "1-slim".into(),
                 build_args: Default::default(),
+                dockerfile: None,
             }],
             images: Vec::new(),
             manifests: Default::default(),

@@ -57,8 +57,9 @@ pub(crate) fn compute(
     let image = spec.image(&variant.image);
     let context_rel = format!("{}/{}", spec.images_dir, image.name);
     let context_dir = root.join(&context_rel);
-    let listing = dorun_docker::context_entries(&context_dir, &image.dockerfile)
-        .map_err(|e| e.to_string())?;
+    let dockerfile = spec.dockerfile_of(variant);
+    let listing =
+        dorun_docker::context_entries(&context_dir, dockerfile).map_err(|e| e.to_string())?;
     let mut inputs = Vec::new();
     let mut hasher = blake3::Hasher::new();
     hasher.update(b"dorun-identity-v1\0");
@@ -103,10 +104,10 @@ pub(crate) fn compute(
         hasher.update(b"\0");
     }
     hasher.update(b"\0dockerfile\0");
-    hasher.update(image.dockerfile.as_bytes());
+    hasher.update(dockerfile.as_bytes());
     // Another stage is another image. Only a set target enters the hash, so identities made
     // before the setting existed stay valid.
-    if let Some(target) = &image.target {
+    if let Some(target) = spec.target_of(variant) {
         hasher.update(b"\0target\0");
         hasher.update(target.as_bytes());
     }

@@ -31,6 +31,7 @@ mod stack_fixture;
 mod stack_hand_off;
 mod stack_ledger;
 mod stack_leftovers;
+mod stack_plan_settings;
 mod stack_push;
 mod stack_rebuild;
 mod stack_registry_cache;

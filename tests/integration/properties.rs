@@ -46,6 +46,7 @@ const TASKS_KEYS: &[&str] = &[
     "test",
     "dockerfile",
     "target",
+    "skip",
     "memory",
     "cpus",
     "network",
@@ -215,7 +216,7 @@ fn typed(key: &str) -> BoxedStrategy<Value> {
     let right: BoxedStrategy<Value> = match key {
         "jobs" => (0i64..20).prop_map(Value::Integer).boxed(),
         "cpus" => scalar().boxed(),
-        "always" => any::<bool>().prop_map(Value::Boolean).boxed(),
+        "always" | "skip" => any::<bool>().prop_map(Value::Boolean).boxed(),
         "deps" | "skip-plans" | "manifests" => strings(prop_oneof![4 => name(), 1 => text()]),
         "default" => prop_oneof![name().prop_map(Value::String), strings(name())].boxed(),
         "inputs" | "outputs" | "rebuild-all-on" => strings(text()),
@@ -295,17 +296,28 @@ fn named(
 /// right types: this is what reaches the validation of each setting.
 fn shaped_tasks_toml() -> impl Strategy<Value = String> {
     use dorun::schema_keys::{
-        CI, IMAGE, MANIFEST, PLAN, SETTINGS, STACK, TASK, TEST_LIMITS as LIMITS,
+        CI, IMAGE, IMAGE_PLAN, MANIFEST, PLAN, SETTINGS, STACK, TASK, TEST_LIMITS as LIMITS,
     };
     let stack =
         (table_of(STACK), named(NAMES, table_of(PLAN), 2)).prop_map(|(mut stack, plans)| {
             stack.as_table_mut().unwrap().insert("plans".into(), plans);
             stack
         });
-    let image = (table_of(IMAGE), table_of(LIMITS)).prop_map(|(mut image, limits)| {
-        image.as_table_mut().unwrap().insert("test".into(), limits);
-        image
-    });
+    let with_limits = |keys| {
+        (table_of(keys), table_of(LIMITS)).prop_map(|(mut table, limits)| {
+            table.as_table_mut().unwrap().insert("test".into(), limits);
+            table
+        })
+    };
+    // `[images.X.plans.P]`: an image's own settings for a plan, limits included.
+    let image = (
+        with_limits(IMAGE),
+        named(NAMES, with_limits(IMAGE_PLAN).boxed(), 2),
+    )
+        .prop_map(|(mut image, plans)| {
+            image.as_table_mut().unwrap().insert("plans".into(), plans);
+            image
+        });
     (
         proptest::option::weighted(0.3, table_of(SETTINGS)),
         named(NAMES, table_of(TASK), 4),

@@ -272,3 +272,82 @@ fn unreadable_credentials_stop_the_run_before_any_task() {
     );
     assert!(f.list("IMAGES_CHANGED").is_empty());
 }
+
+/// Issue 13 (tags everywhere): after a push, a new commit that changes no image, run on a fresh
+/// runner whose engine holds none of the stack's images, gives every image the new commit's
+/// human tag (and the stable tag) in the registry by manifest copy: nothing is pulled or built
+/// and every digest stays the published one.
+#[test]
+fn a_new_commit_on_a_fresh_runner_tags_every_image_in_the_registry_without_pulling_or_building() {
+    if !docker_available() {
+        return;
+    }
+    let host = registry();
+    let f = StackFixture::new(PAIR, &host, "");
+    let first = commit_all(&f);
+    f.test().arg("push").run();
+    let reg = Registry::new(&host, None);
+    let published: Vec<Vec<String>> = ["base", "child"]
+        .iter()
+        .map(|image| check_pushed(&reg, &host, &f, image, &format!("t1-{first}")))
+        .collect();
+
+    // A new commit that changes no image, on a fresh runner: a clone, and an engine without
+    // this test's images.
+    f.write("NOTES.txt", "not part of any image\n");
+    git(&f, &["add", "NOTES.txt"]);
+    git(&f, &["commit", "-q", "-m", "notes"]);
+    let second = git(&f, &["rev-parse", "--short=7", "HEAD"]);
+    assert_ne!(first, second);
+    let clone = Project::new();
+    git(&f, &["clone", "-q", ".", clone.path().to_str().unwrap()]);
+    let engine = dorun_docker::Engine::connect().unwrap();
+    engine.remove_images_matching(&f.namespace).unwrap();
+    assert!(engine.references_matching(&f.namespace).unwrap().is_empty());
+
+    clone.test().arg("push").run();
+    // No build and no pull: nothing ran but the pushes, and the engine still holds nothing.
+    assert!(clone.ran("build:").is_empty(), "{:?}", clone.ran("build:"));
+    assert!(clone.list("IMAGES_BUILT").is_empty());
+    assert_eq!(clone.ran("push:"), ["push:base", "push:child"]);
+    assert!(
+        engine.references_matching(&f.namespace).unwrap().is_empty(),
+        "the push pulled: {:?}",
+        engine.references_matching(&f.namespace).unwrap()
+    );
+    // Every image now carries both commits' human tags, all on the published digest.
+    let mut expected = Vec::new();
+    for (image, before) in ["base", "child"].iter().zip(&published) {
+        let digest = before[0].rsplit_once('@').unwrap().1;
+        let repo = format!("{}/{image}", f.namespace);
+        for tag in [
+            format!("t1-{first}"),
+            format!("t1-{second}"),
+            "stable".into(),
+        ] {
+            assert_eq!(
+                reg.manifest_digest(&repo, &tag).unwrap().as_deref(),
+                Some(digest),
+                "{image}:{tag}"
+            );
+        }
+        assert_eq!(
+            tags(&reg, &f, image).len(),
+            4,
+            "{:?}",
+            tags(&reg, &f, image)
+        );
+        let content = before[0].split_once('@').unwrap().0;
+        expected.push(format!("{content}@{digest}"));
+        expected.push(format!("{}:t1-{second}@{digest}", f.repo(&host, image)));
+        expected.push(format!("{}:stable@{digest}", f.repo(&host, image)));
+    }
+    // IMAGES_PUSHED lists each tag written.
+    assert_eq!(clone.list("IMAGES_PUSHED"), expected);
+    let log = clone.read("logs/push/base.log");
+    assert!(log.contains("by manifest copy"), "{log}");
+
+    // Done: a second push on that runner writes nothing.
+    clone.test().arg("push").run();
+    assert!(clone.ran("push:").is_empty(), "{:?}", clone.ran("push:"));
+}

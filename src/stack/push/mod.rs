@@ -1,7 +1,10 @@
 //! `images-push` subtasks (SPEC §4, §6): push the content tag and the human tag, then move the
-//! stable tag to the pushed image; gated on every built image having passed its tests. With
-//! `hand-off = "registry"` a push is a promotion: the staged manifest copied registry-side. The
-//! registry is the truth for "up to date": the identity is there under all three tags.
+//! stable tag to the pushed image; gated on every built image having passed its tests. An
+//! identity the registry already holds (published by an earlier commit or runner) gets its tags
+//! registry-side, by manifest copy, with no pull and no build, so every runner tags every image
+//! of the commit. With `hand-off = "registry"` a push is a promotion: the staged manifest copied
+//! registry-side. The registry is the truth for "up to date": the identity is there under all
+//! three tags.
 pub(crate) mod gate;
 pub(crate) mod record;
 
@@ -137,16 +140,8 @@ impl Work for PushWork {
                 });
             }
         }
-        // The identity is published but this runner does not hold the image (a fresh CI runner
-        // on a later commit): there is nothing here to push, and pulling it only to add tags
-        // is not this task's job.
-        // With the registry hand-off a push needs no engine: it copies manifests.
-        if !reasons.is_empty()
-            && !hand_off::promotes(&self.rt)
-            && self.rt.local_image(&refs.content)?.is_none()
-        {
-            reasons.clear();
-        }
+        // The content tag is in the registry: whether this runner holds the image or not (a
+        // fresh runner on a later commit), the missing tags are copied registry-side.
         Ok(Decision::stale(fp, reasons))
     }
 
@@ -168,6 +163,13 @@ impl Work for PushWork {
         let refs = self.refs()?;
         if hand_off::promotes(rt) {
             return self.promote(&refs, registry, log);
+        }
+        // Published already (this identity's content tag is in the registry): the tags are
+        // given by manifest copy, so the digest stays the published one and nothing is pulled.
+        let release = refs.content.repository.clone();
+        let published = rt.ask_registry(|r| r.manifest(&release, refs.content.tag()))?;
+        if let Some(manifest) = published {
+            return self.copy_in_registry(&refs, &manifest, &release, registry, "retagging", log);
         }
         let engine = rt.engine()?;
         let Some(image_id) = self.rt.local_image(&refs.content)? else {
@@ -241,12 +243,33 @@ impl PushWork {
                 rt.variant(v).key
             )));
         };
+        self.copy_in_registry(refs, &manifest, &from, registry, "promoting", log)
+    }
+
+    /// `manifest`, read from repository `from`, written under the content, human and stable
+    /// tags (blobs mounted when `from` is another repository): the same bytes, so the same
+    /// digest, and no layer passes through this machine.
+    fn copy_in_registry(
+        &self,
+        refs: &Refs,
+        manifest: &dorun_docker::Manifest,
+        from: &str,
+        registry: String,
+        doing: &str,
+        log: &mut File,
+    ) -> Result<Produced, TaskError> {
+        let rt = &self.rt;
         let client = rt.registry()?.ok_or_else(no_registry)?;
         let image_id = manifest.config_digest().map_err(push_failure)?;
         let _ = writeln!(
             log,
-            "promoting {registry}/{from}@{} (image {image_id}) by blob mount, {}",
+            "{doing} {registry}/{from}@{} (image {image_id}) by {}, {}",
             manifest.digest,
+            if from == refs.content.repository {
+                "manifest copy"
+            } else {
+                "blob mount"
+            },
             match rt.credentials()? {
                 Some(c) => format!("as user `{}`", c.username),
                 None => "without credentials".into(),
@@ -266,11 +289,11 @@ impl PushWork {
         for reference in order {
             let repo = reference.repository.as_str();
             let digest = if mounted.contains(&repo) {
-                client.put_manifest(repo, reference.tag(), &manifest)
+                client.put_manifest(repo, reference.tag(), manifest)
             } else {
                 mounted.push(repo);
                 client
-                    .copy_manifest(&manifest, &from, repo, &[reference.tag()])
+                    .copy_manifest(manifest, from, repo, &[reference.tag()])
                     .map(|mut digests| digests.remove(0))
             }
             .map_err(push_failure)?;

@@ -143,6 +143,7 @@ mod tests {
             },
             dockerfile: "Dockerfile".into(),
             target: None,
+            per_plan: Default::default(),
         }
     }
 

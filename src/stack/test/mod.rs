@@ -43,7 +43,7 @@ pub(crate) fn fingerprint_of(rt: &Runtime, v: usize) -> Result<Fingerprint, Task
     let inputs = discover::hash_inputs(&rt.root, &rt.spec, v, rt.cache())
         .map_err(|e| TaskError::new(format!("cannot read the test files: {e}")))?;
     let (tests, _) = discover::tests_of(&rt.root, &rt.spec, v);
-    let limits = &rt.spec.image(&rt.variant(v).image).test;
+    let limits = rt.spec.test_limits_of(rt.variant(v));
     let mut fp = Fingerprint {
         kind: "images-test".into(),
         inputs,
@@ -133,7 +133,7 @@ impl TestWork {
             )));
         }
         let (tests, ignored) = discover::tests_of(&rt.root, &rt.spec, v);
-        let limits = rt.spec.image(&rt.variant(v).image).test.clone();
+        let limits = rt.spec.test_limits_of(rt.variant(v)).clone();
         let _ = writeln!(
             log,
             "testing {image} ({}) with {} test file(s); limits: memory {}, cpus {}, network {}, timeout {}",
