@@ -59,16 +59,16 @@ pub(crate) fn built_by_earlier_job(rt: &Runtime, v: usize) -> Result<bool, TaskE
 }
 
 /// Before a phase uses variant `v` from the local engine (a child's build, `test:X`,
-/// `manifest:X`, `push:X`): when the engine lacks its content tag, fetch it from where it was
-/// handed off. Ok(true) when the engine has it now, Ok(false) when nothing was handed off.
-pub(crate) fn ensure_local(rt: &Runtime, v: usize, log: &mut File) -> Result<bool, TaskError> {
-    if rt.local_image(&rt.facts(v)?.content)?.is_some() {
-        return Ok(true);
+/// `manifest:X`): when the engine lacks its content tag, fetch it from where it was handed off.
+/// Without hand-off there is nowhere to fetch from, so the engine is not even asked.
+pub(crate) fn ensure_local(rt: &Runtime, v: usize, log: &mut File) -> Result<(), TaskError> {
+    if rt.spec.hand_off == HandOff::None || rt.local_image(&rt.facts(v)?.content)?.is_some() {
+        return Ok(());
     }
     match rt.spec.hand_off {
-        HandOff::None => Ok(false),
-        HandOff::Registry => registry::pull(rt, v, log),
-        HandOff::Archive => archive::import(rt, v, log),
+        HandOff::None => Ok(()),
+        HandOff::Registry => registry::pull(rt, v, log).map(drop),
+        HandOff::Archive => archive::import(rt, v, log).map(drop),
     }
 }
 
