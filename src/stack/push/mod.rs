@@ -48,6 +48,35 @@ fn push_failure(e: DockerError) -> TaskError {
     }
 }
 
+/// How the log names who pushes: the user, never the password.
+fn as_who(creds: Option<&dorun_docker::Credentials>) -> String {
+    match creds {
+        Some(c) => format!("as user `{}`", c.username),
+        None => "without credentials".into(),
+    }
+}
+
+impl Refs {
+    /// The tags a push writes, in order: content, human, then stable (once each).
+    fn in_push_order(&self) -> Vec<&ImageRef> {
+        let mut order = vec![&self.content, &self.human, &self.stable];
+        order.dedup();
+        order
+    }
+
+    /// The record of a push of `image_id` to `registry` that has written no tag yet.
+    fn record(&self, registry: String, image_id: String) -> PushRecord {
+        PushRecord {
+            registry,
+            reference: self.human.to_string(),
+            content_reference: self.content.to_string(),
+            image_id,
+            tags: Vec::new(),
+            pushed_at: now_unix(),
+        }
+    }
+}
+
 impl PushWork {
     fn refs(&self) -> Result<Refs, TaskError> {
         let rt = &self.rt;
@@ -181,25 +210,9 @@ impl Work for PushWork {
         };
         // The password goes into the push request only: never into a message, log or file.
         let creds = rt.credentials()?;
-        let _ = writeln!(
-            log,
-            "pushing {image_id} to {registry} {}",
-            match creds {
-                Some(c) => format!("as user `{}`", c.username),
-                None => "without credentials".into(),
-            }
-        );
-        let mut record = PushRecord {
-            registry,
-            reference: refs.human.to_string(),
-            content_reference: refs.content.to_string(),
-            image_id,
-            tags: Vec::new(),
-            pushed_at: now_unix(),
-        };
-        let mut order = vec![&refs.content, &refs.human, &refs.stable];
-        order.dedup();
-        for reference in order {
+        let _ = writeln!(log, "pushing {image_id} to {registry} {}", as_who(creds));
+        let mut record = refs.record(registry, image_id);
+        for reference in refs.in_push_order() {
             let reference = reference.to_string();
             // The build gave the content and human tags; make sure of them, and move the stable
             // tag only now that the image itself is in the registry.
@@ -270,23 +283,11 @@ impl PushWork {
             } else {
                 "blob mount"
             },
-            match rt.credentials()? {
-                Some(c) => format!("as user `{}`", c.username),
-                None => "without credentials".into(),
-            }
+            as_who(rt.credentials()?)
         );
-        let mut record = PushRecord {
-            registry,
-            reference: refs.human.to_string(),
-            content_reference: refs.content.to_string(),
-            image_id,
-            tags: Vec::new(),
-            pushed_at: now_unix(),
-        };
-        let mut order = vec![&refs.content, &refs.human, &refs.stable];
-        order.dedup();
+        let mut record = refs.record(registry, image_id);
         let mut mounted: Vec<&str> = Vec::new();
-        for reference in order {
+        for reference in refs.in_push_order() {
             let repo = reference.repository.as_str();
             let digest = if mounted.contains(&repo) {
                 client.put_manifest(repo, reference.tag(), manifest)
