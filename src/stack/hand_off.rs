@@ -10,6 +10,7 @@ use crate::exec::work::TaskError;
 use crate::fingerprint::DirtyReason;
 use dorun_docker::Manifest;
 use std::fs::File;
+use std::io::Write;
 
 mod archive;
 mod registry;
@@ -60,16 +61,38 @@ pub(crate) fn built_by_earlier_job(rt: &Runtime, v: usize) -> Result<bool, TaskE
 
 /// Before a phase uses variant `v` from the local engine (a child's build, `test:X`,
 /// `manifest:X`, `push:X`): when the engine lacks its content tag, fetch it from where it was
-/// handed off. Ok(true) when the engine has it now, Ok(false) when nothing was handed off.
+/// handed off. Without hand-off, an image an earlier run removed (`keep-images`) comes back
+/// from the release repository. Ok(true) when the engine has it now, Ok(false) when nothing
+/// was handed off.
 pub(crate) fn ensure_local(rt: &Runtime, v: usize, log: &mut File) -> Result<bool, TaskError> {
     if rt.local_image(&rt.facts(v)?.content)?.is_some() {
         return Ok(true);
     }
     match rt.spec.hand_off {
-        HandOff::None => Ok(false),
+        HandOff::None => pull_released(rt, v, log),
         HandOff::Registry => registry::pull(rt, v, log),
         HandOff::Archive => archive::import(rt, v, log),
     }
+}
+
+/// Pulls variant `v` under its content tag from the release repository and gives it this
+/// commit's human tag, when the registry has it; Ok(false) without a registry or without it.
+fn pull_released(rt: &Runtime, v: usize, log: &mut File) -> Result<bool, TaskError> {
+    if rt.spec.registry.is_none() || !rt.in_registry(v)? {
+        return Ok(false);
+    }
+    let content = rt.facts(v)?.content.to_string();
+    let engine = rt.engine()?;
+    let _ = writeln!(log, "--- pull {content}");
+    engine
+        .pull_with(&content, rt.credentials()?, &mut |line| {
+            let _ = writeln!(log, "{line}");
+        })
+        .map_err(TaskError::from)?;
+    engine
+        .tag_reference(&content, &rt.human(v).to_string())
+        .map_err(TaskError::from)?;
+    Ok(true)
 }
 
 /// After `test:X` ran to the end with `results` (already stored in the artifacts directory):
