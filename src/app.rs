@@ -55,6 +55,7 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
         Some(Command::Clean { tasks, dry_run }) => {
             crate::commands::clean(&session, &tasks, dry_run)
         }
+        Some(Command::Prune { dry_run }) => crate::commands::prune::prune(&session, dry_run),
         Some(Command::Graph { format, tasks }) => {
             crate::commands::graph(&session, &tasks, format == GraphFormat::Mermaid)
         }

@@ -120,6 +120,12 @@ pub(crate) enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Remove the local images dorun built for this project that no current identity names
+    Prune {
+        /// List them, remove nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Print the task graph
     Graph {
         #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]

@@ -140,6 +140,9 @@ pub enum Error {
     TasksFailed,
     /// `clean` removed what it could; these outputs stayed (each was already reported).
     CleanIncomplete { refused: usize, failed: usize },
+    /// `prune` could not tell which images are current, or the engine kept some it was asked
+    /// to remove (the message says which).
+    PruneIncomplete(String),
     /// The run was interrupted by a signal.
     Interrupted,
 }
@@ -150,7 +153,7 @@ impl Error {
             Error::TasksFailed | Error::Io { .. } => 1,
             // Refusing a path outside the project is about what tasks.toml declares.
             Error::CleanIncomplete { refused, .. } if *refused > 0 => 2,
-            Error::CleanIncomplete { .. } => 1,
+            Error::CleanIncomplete { .. } | Error::PruneIncomplete(_) => 1,
             Error::Config { .. }
             | Error::NoTasksFile { .. }
             | Error::UnknownTask { .. }
@@ -221,6 +224,7 @@ impl fmt::Display for Error {
                 "clean removed what it could, but {refused} output(s) outside the project were \
                  refused and {failed} could not be removed (listed above)"
             ),
+            Error::PruneIncomplete(m) => write!(f, "{m}"),
             Error::Interrupted => write!(f, "interrupted"),
         }
     }

@@ -45,6 +45,7 @@ impl Session {
                 procs,
                 works,
                 on_interrupt: images.interrupt_hook(),
+                on_success: images.success_hook(),
             }),
             stack: images,
         })

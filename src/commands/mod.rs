@@ -1,5 +1,7 @@
-//! The commands of SPEC §2: `run` (its own module), and list, info, plan, forget, clean, graph.
+//! The commands of SPEC §2: `run` and `prune` (their own modules), and list, info, plan, forget,
+//! clean, graph.
 mod plan_json;
+pub(crate) mod prune;
 pub(crate) mod run;
 
 use crate::error::{Error, Result};

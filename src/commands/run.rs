@@ -45,6 +45,7 @@ pub(crate) fn run(
     if let Some(rt) = images {
         rt.bases.set_pull(run.pull);
         rt.set_no_cache(run.no_cache);
+        rt.keeper.plan(rt, session.graph(), &order);
         sweep_dead_runs(rt, reporter.as_mut())?;
     }
     let started = std::time::Instant::now();

@@ -5,6 +5,7 @@ pub(crate) mod choice;
 pub(crate) mod ci;
 pub(crate) mod dirs;
 pub(crate) mod hand_off;
+pub(crate) mod keep_images;
 pub(crate) mod limits;
 pub(crate) mod model;
 pub(crate) mod reference;

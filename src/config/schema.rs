@@ -144,6 +144,7 @@ pub(crate) struct RawStack {
     pub builder: Option<Spanned<String>>,
     pub hand_off: Option<Spanned<String>>,
     pub staging_namespace: Option<Spanned<String>>,
+    pub keep_images: Option<Spanned<String>>,
     pub rebuild_every: Option<Spanned<String>>,
     #[serde(default)]
     pub plans: BTreeMap<Spanned<String>, RawPlan>,

@@ -54,6 +54,11 @@ pub(crate) fn resolve(
     let staging_namespace =
         super::hand_off::staging_namespace(raw.staging_namespace.as_ref(), &namespace, loc)?;
     let hand_off = super::hand_off::resolve(raw.hand_off.as_ref(), registry.as_deref(), loc)?;
+    let keep_images = super::keep_images::KEEP_IMAGES.resolve(
+        raw.keep_images.as_ref(),
+        super::keep_images::KeepImages::All,
+        loc,
+    )?;
     let rebuild_every = raw
         .rebuild_every
         .as_ref()
@@ -142,6 +147,7 @@ pub(crate) fn resolve(
         builder,
         hand_off,
         staging_namespace,
+        keep_images,
         rebuild_every,
         secrets,
         plans,

@@ -21,6 +21,8 @@ pub struct StackSpec {
     /// How images reach the next CI job, and the namespace of the staging repositories.
     pub hand_off: super::hand_off::HandOff,
     pub staging_namespace: String,
+    /// `keep-images`: which images a run leaves in the local engine once pushed or staged.
+    pub keep_images: super::keep_images::KeepImages,
     /// `rebuild-every`: the period that enters every identity (None: not set).
     pub rebuild_every: Option<RebuildEvery>,
     /// `[stack.secrets.*]`, by id: where each value comes from (never the value).

@@ -28,6 +28,7 @@ pub const STACK: &[&str] = &[
     "builder",
     "hand-off",
     "staging-namespace",
+    "keep-images",
     "rebuild-every",
     "plans",
     "secrets",

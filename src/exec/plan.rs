@@ -141,6 +141,7 @@ run = "true"
             procs: Default::default(),
             works,
             on_interrupt: None,
+            on_success: None,
         });
         Fixture { dir, shared }
     }

@@ -42,6 +42,9 @@ pub(crate) struct Shared {
     pub works: Vec<Option<Arc<dyn Work>>>,
     /// Called once when the run is interrupted (removes live test containers).
     pub on_interrupt: Option<Box<dyn Fn() + Send + Sync>>,
+    /// Called with a task's node, on the worker's thread, when it ran or was up to date, before
+    /// its dependents may start (`keep-images` removes images no task needs any more).
+    pub on_success: Option<Box<dyn Fn(usize) + Send + Sync>>,
 }
 
 pub(crate) struct RunSummary {

@@ -65,6 +65,11 @@ pub(crate) fn spawn(shared: Arc<Shared>, job: Job, tx: mpsc::Sender<Msg>) {
                         environment: false,
                     }
                 });
+        if matches!(outcome, Outcome::UpToDate { .. } | Outcome::Ran { .. }) {
+            if let Some(hook) = &shared.on_success {
+                hook(node);
+            }
+        }
         let _ = tx.send(Msg::Finished { node, outcome });
     });
 }

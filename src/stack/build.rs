@@ -177,9 +177,9 @@ impl Work for BuildWork {
             build_args.insert("BASE_IMAGE".into(), parent.to_string());
             build_args.insert("BASE_TAG".into(), parent.tag().to_string());
         }
-        // No labels: the classic builder turns each into an extra build step, and the identity
-        // is already in the content tag. The context is the listing the identity was computed
-        // over: what is sent is exactly what was hashed.
+        // Only the engine's owner labels (`dorun`, `dorun.project`): the identity is already in
+        // the content tag. The context is the listing the identity was computed over: what is
+        // sent is exactly what was hashed.
         let request = BuildRequest {
             context_dir: rt.root.join(&rt.spec.images_dir).join(&image.name),
             dockerfile: rt.spec.dockerfile_of(variant).to_string(),

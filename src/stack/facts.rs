@@ -60,6 +60,7 @@ mod tests {
             builder: dorun_docker::Builder::Classic,
             hand_off: crate::config::hand_off::HandOff::None,
             staging_namespace: "staging".into(),
+            keep_images: Default::default(),
             rebuild_every: None,
             secrets: Vec::new(),
             plans: vec![Plan {

@@ -6,10 +6,12 @@
 use super::runtime::Runtime;
 use super::test::report::VariantResults;
 use crate::config::hand_off::HandOff;
+use crate::config::keep_images::KeepImages;
 use crate::exec::work::TaskError;
 use crate::fingerprint::DirtyReason;
 use dorun_docker::Manifest;
 use std::fs::File;
+use std::io::Write;
 
 mod archive;
 mod registry;
@@ -60,16 +62,38 @@ pub(crate) fn built_by_earlier_job(rt: &Runtime, v: usize) -> Result<bool, TaskE
 
 /// Before a phase uses variant `v` from the local engine (a child's build, `test:X`,
 /// `manifest:X`): when the engine lacks its content tag, fetch it from where it was handed off.
-/// Without hand-off there is nowhere to fetch from, so the engine is not even asked.
+/// Without hand-off, an image an earlier run removed (`keep-images`) comes back from the
+/// release repository; with neither, nothing could be fetched, so the engine is not even asked.
 pub(crate) fn ensure_local(rt: &Runtime, v: usize, log: &mut File) -> Result<(), TaskError> {
-    if rt.spec.hand_off == HandOff::None || rt.local_image(&rt.facts(v)?.content)?.is_some() {
+    let nowhere = rt.spec.hand_off == HandOff::None && rt.spec.keep_images == KeepImages::All;
+    if nowhere || rt.local_image(&rt.facts(v)?.content)?.is_some() {
         return Ok(());
     }
     match rt.spec.hand_off {
-        HandOff::None => Ok(()),
+        HandOff::None => pull_released(rt, v, log).map(drop),
         HandOff::Registry => registry::pull(rt, v, log).map(drop),
         HandOff::Archive => archive::import(rt, v, log).map(drop),
     }
+}
+
+/// Pulls variant `v` under its content tag from the release repository and gives it this
+/// commit's human tag, when the registry has it; Ok(false) without a registry or without it.
+fn pull_released(rt: &Runtime, v: usize, log: &mut File) -> Result<bool, TaskError> {
+    if rt.spec.registry.is_none() || !rt.in_registry(v)? {
+        return Ok(false);
+    }
+    let content = rt.facts(v)?.content.to_string();
+    let engine = rt.engine()?;
+    let _ = writeln!(log, "--- pull {content}");
+    engine
+        .pull_with(&content, rt.credentials()?, &mut |line| {
+            let _ = writeln!(log, "{line}");
+        })
+        .map_err(TaskError::from)?;
+    engine
+        .tag_reference(&content, &rt.human(v).to_string())
+        .map_err(TaskError::from)?;
+    Ok(true)
 }
 
 /// After `test:X` ran to the end with `results` (already stored in the artifacts directory):

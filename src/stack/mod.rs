@@ -9,10 +9,12 @@ pub(crate) mod facts;
 pub(crate) mod git;
 pub(crate) mod hand_off;
 pub(crate) mod identity;
+pub(crate) mod keep;
 pub(crate) mod ledger;
 pub(crate) mod manifest;
 pub(crate) mod owner;
 pub(crate) mod pipeline;
+pub(crate) mod prune;
 pub(crate) mod published;
 pub(crate) mod push;
 pub(crate) mod restat;
@@ -66,6 +68,12 @@ impl Stack {
             (Builtin::Push, Some(variant)) => Arc::new(push::PushWork { rt, variant }),
             (b, None) => unreachable!("{} always expands per image", b.name()),
         }
+    }
+
+    /// Called when a task succeeds: `keep-images` removes the images no task needs any more.
+    pub(crate) fn success_hook(&self) -> Option<Box<dyn Fn(usize) + Send + Sync>> {
+        let rt = self.rt.clone()?;
+        Some(Box::new(move |node| rt.keeper.succeeded(&rt, node)))
     }
 
     /// Removes live test containers when the run is interrupted.

@@ -60,6 +60,8 @@ pub(crate) struct Runtime {
     pub(crate) staging: super::hand_off::StagingMemo,
     /// The external base images' digests, each asked once per run, and `--pull`'s pulls.
     pub(crate) bases: super::bases::BaseMemo,
+    /// `keep-images`: which images this run may remove, and when.
+    pub(crate) keeper: super::keep::Keeper,
 }
 
 /// Where the runtime's files go, relative to the project root unless said otherwise.
@@ -114,6 +116,7 @@ impl Runtime {
             ledger: Ledger::default(),
             staging: super::hand_off::StagingMemo::new(n),
             bases: Default::default(),
+            keeper: Default::default(),
         }
     }
 

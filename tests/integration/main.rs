@@ -29,6 +29,7 @@ mod stack_buildkit;
 mod stack_decision;
 mod stack_fixture;
 mod stack_hand_off;
+mod stack_keep;
 mod stack_ledger;
 mod stack_leftovers;
 mod stack_plan_settings;

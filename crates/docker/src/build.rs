@@ -41,7 +41,7 @@ pub struct BuildRequest {
     /// Full references to tag the result with (`registry/ns/name:tag`); may be empty.
     pub tags: Vec<String>,
     pub build_args: BTreeMap<String, String>,
-    /// Labels added to the image.
+    /// Labels added to the image (besides the owner's, see `Engine::set_owner`).
     pub labels: BTreeMap<String, String>,
     /// The files to send, as [`context_entries`] listed them (for instance while hashing the
     /// image's identity), so that what was hashed is what is sent. None: list them now.
@@ -178,13 +178,18 @@ impl Engine {
         if buildkit && req.inline_cache {
             build_args.insert("BUILDKIT_INLINE_CACHE".into(), "1".into());
         }
+        // The owner's labels under the caller's: with BuildKit they cost nothing; the classic
+        // builder adds them as one last metadata step (no layer), which `prune` needs to tell
+        // dorun's images from others.
+        let mut labels = req.labels.clone();
+        labels.extend(self.image_labels());
         let options = BuildImageOptions {
             dockerfile: req.dockerfile.trim_start_matches("./").to_string(),
             t: req.tags.first().cloned(),
             rm: true,
             forcerm: true,
             buildargs: Some(to_hash_map(&build_args)),
-            labels: Some(to_hash_map(&req.labels)),
+            labels: Some(to_hash_map(&labels)),
             version: match req.builder {
                 Builder::Classic => BuilderVersion::BuilderV1,
                 Builder::BuildKit => BuilderVersion::BuilderBuildKit,

@@ -112,7 +112,7 @@ pub use error::{DockerError, Result};
 pub use image::{ImageConfig, ImageContent, Layer};
 pub use live::DORUN_LABEL;
 pub use local_images::LocalImages;
-pub use owner::{Owner, PID_LABEL, PROJECT_LABEL, RUN_LABEL};
+pub use owner::{Owner, ProjectImage, PID_LABEL, PROJECT_LABEL, RUN_LABEL};
 pub use reference::{ImageRef, DOCKER_HUB};
 pub use registry::{Registry, DEFAULT_REGISTRY_TIMEOUT};
 pub use registry_copy::{referrers_tag, sha256_digest, Descriptor, Manifest, OCI_MANIFEST};

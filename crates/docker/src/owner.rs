@@ -5,9 +5,9 @@
 //! lock, and only one run of a project holds that lock at a time, so every container of the
 //! project that is not labelled with the current run belongs to a run that is gone.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
-use bollard::query_parameters::ListContainersOptions;
+use bollard::query_parameters::{ListContainersOptions, ListImagesOptions};
 
 use crate::engine::Engine;
 use crate::error::Result;
@@ -19,6 +19,15 @@ pub const PROJECT_LABEL: &str = "dorun.project";
 pub const RUN_LABEL: &str = "dorun.run";
 /// Label: the process id of that run, for people reading `docker ps`.
 pub const PID_LABEL: &str = "dorun.pid";
+
+/// An image the engine lists with the owner's project label: one dorun built for the project.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectImage {
+    /// `sha256:…`.
+    pub id: String,
+    /// Its `repo:tag` references (empty for an untagged image).
+    pub tags: Vec<String>,
+}
 
 /// The run and project whose containers an [`Engine`] creates.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +57,50 @@ impl Engine {
             labels.insert(PID_LABEL.into(), std::process::id().to_string());
         }
         labels
+    }
+
+    /// The labels of an image this engine builds: `dorun=1` and the owner's project, so that
+    /// `dorun prune` finds the images dorun made for this project and no other. Never the run
+    /// or a time: the same build must give the same image. None without an owner.
+    pub(crate) fn image_labels(&self) -> BTreeMap<String, String> {
+        let Some(owner) = &self.owner else {
+            return BTreeMap::new();
+        };
+        BTreeMap::from([
+            (DORUN_LABEL.to_string(), "1".to_string()),
+            (PROJECT_LABEL.to_string(), owner.project.clone()),
+        ])
+    }
+
+    /// Every local image labelled `dorun=1` with the owner's project, in one request; none
+    /// without an owner. Untagged images are listed too (`tags` empty).
+    pub fn images_of_project(&self) -> Result<Vec<ProjectImage>> {
+        let Some(owner) = &self.owner else {
+            return Ok(Vec::new());
+        };
+        let labels = vec![
+            format!("{DORUN_LABEL}=1"),
+            format!("{PROJECT_LABEL}={}", owner.project),
+        ];
+        let options = ListImagesOptions {
+            filters: Some([("label".to_string(), labels)].into()),
+            ..Default::default()
+        };
+        let images = self
+            .block_on(self.docker.list_images(Some(options)))
+            .map_err(|e| self.err("listing images", e))?;
+        Ok(images
+            .into_iter()
+            .map(|i| ProjectImage {
+                id: i.id,
+                // The engine of API < 1.43 writes an untagged image as `<none>:<none>`.
+                tags: i
+                    .repo_tags
+                    .into_iter()
+                    .filter(|t| t != "<none>:<none>")
+                    .collect(),
+            })
+            .collect())
     }
 
     /// Force-removes every container (running or not) of the owner's project that another run
