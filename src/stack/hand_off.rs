@@ -6,7 +6,6 @@
 use super::runtime::Runtime;
 use super::test::report::VariantResults;
 use crate::config::hand_off::HandOff;
-use crate::config::keep_images::KeepImages;
 use crate::exec::work::TaskError;
 use crate::fingerprint::DirtyReason;
 use dorun_docker::Manifest;
@@ -62,11 +61,10 @@ pub(crate) fn built_by_earlier_job(rt: &Runtime, v: usize) -> Result<bool, TaskE
 
 /// Before a phase uses variant `v` from the local engine (a child's build, `test:X`,
 /// `manifest:X`): when the engine lacks its content tag, fetch it from where it was handed off.
-/// Without hand-off, an image an earlier run removed (`keep-images`) comes back from the
-/// release repository; with neither, nothing could be fetched, so the engine is not even asked.
+/// Without hand-off, an image an earlier run removed (`keep-images`, whatever this run's
+/// setting) comes back from the release repository.
 pub(crate) fn ensure_local(rt: &Runtime, v: usize, log: &mut File) -> Result<(), TaskError> {
-    let nowhere = rt.spec.hand_off == HandOff::None && rt.spec.keep_images == KeepImages::All;
-    if nowhere || rt.local_image(&rt.facts(v)?.content)?.is_some() {
+    if rt.local_image(&rt.facts(v)?.content)?.is_some() {
         return Ok(());
     }
     match rt.spec.hand_off {

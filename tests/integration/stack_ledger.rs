@@ -21,13 +21,14 @@ fn a_build_of_n_images_inspects_each_image_a_few_times_not_once_per_list_rewrite
         .run();
     assert_eq!(f.list("IMAGES_BUILT").len(), n, "every image is listed");
     // Per image: is it published (no registry: the engine), is it built (decide, then execute),
-    // and the build's own look at its result: 4n today, 5n leaves room. Rewriting IMAGES_BUILT
+    // the build's own look at its result, and for a child its parent's presence and content
+    // (hand-off and restat): 39 to 46 for n = 8, so 6n leaves room. Rewriting IMAGES_BUILT
     // after each build by asking the engine about every image again cost 149 for n = 8.
     let inspects = counter.inspects();
     eprintln!("{inspects} image inspections for {n} images");
     assert!(inspects >= n, "the door saw the engine being asked");
     assert!(
-        inspects <= 5 * n,
+        inspects <= 6 * n,
         "{inspects} image inspections for {n} images"
     );
 }
