@@ -308,15 +308,24 @@ impl Runtime {
         Self::ask(&self.engine_down, || engine.image_id(reference))
     }
 
-    /// The layers and settings of a local image, or None when the engine does not have it.
+    /// The layers and settings of a local image, or None when the engine does not have it;
+    /// inspected once per reference per run unless this process changed it.
     pub(crate) fn local_content(
         &self,
         reference: &ImageRef,
     ) -> Result<Option<dorun_docker::ImageContent>, TaskError> {
+        let text = reference.to_string();
+        if let Some(known) = self.local.content(&text) {
+            return Ok(known);
+        }
+        // Not in the run's listing (and not made since): nothing to inspect.
+        if self.local_image(reference)?.is_none() {
+            return Ok(None);
+        }
         let engine = self.engine()?;
-        Self::ask(&self.engine_down, || {
-            engine.image_content(&reference.to_string())
-        })
+        let content = Self::ask(&self.engine_down, || engine.image_content(&text))?;
+        self.local.remember_content(&text, content.clone());
+        Ok(content)
     }
 
     /// Every tagged image of the engine, in one request.
