@@ -1,6 +1,7 @@
 //! A counting door to the Docker engine: a Unix socket that passes every byte to the real
 //! engine and back, and counts the requests (and among them the image inspections) on the way,
-//! so a test can bound how often dorun asks the engine.
+//! so a test can bound how often dorun asks the engine. With `DORUN_TEST_SHOW_REQUESTS` set,
+//! each request line is printed too.
 use std::io::{Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::PathBuf;

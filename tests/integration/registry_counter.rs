@@ -76,6 +76,9 @@ fn forward(mut client: TcpStream, mut upstream: TcpStream, requests: &AtomicUsiz
                 continue;
             }
             if is_request_line(&line) {
+                if std::env::var_os("DORUN_TEST_SHOW_REQUESTS").is_some() {
+                    eprintln!("registry: {}", String::from_utf8_lossy(&line));
+                }
                 requests.fetch_add(1, Ordering::SeqCst);
             }
             line.clear();
