@@ -1,6 +1,7 @@
 //! A counting door to the test registry: a loopback TCP port that passes every byte to the
 //! registry and back and counts the connections and the HTTP requests on the way (dorun's and
 //! the engine's pushes alike), so a test can bound how often a run asks the registry.
+//! With `DORUN_TEST_SHOW_REQUESTS` set, each request line is printed too.
 use crate::engine_counter::is_request_line;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
