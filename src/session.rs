@@ -123,6 +123,18 @@ impl Session {
             return Ok(());
         };
         rt.preflight()?;
+        let variants = self.variants_in(rt, order);
+        rt.resolve_bases(variants.iter().copied())?;
+        // The registry is asked about every selected image at once; only a registry that does
+        // not answer stops the run here, any other failure is that of the images asked about.
+        match rt.look_up_all(&variants) {
+            Err(e) if e.environment => Err(crate::error::Error::Environment(e.message)),
+            _ => Ok(()),
+        }
+    }
+
+    /// The image variants the tasks of `order` are about, in build order.
+    fn variants_in(&self, rt: &crate::stack::runtime::Runtime, order: &[usize]) -> Vec<usize> {
         let mut variants = std::collections::BTreeSet::new();
         for &n in order {
             if let Action::Image(job) = &self.graph().nodes[n].action {
@@ -134,7 +146,7 @@ impl Session {
                 }
             }
         }
-        rt.resolve_bases(variants)
+        variants.into_iter().collect()
     }
 
     /// A run that builds images reads the build secrets first: a missing one is exit 2
@@ -158,7 +170,13 @@ impl Session {
     /// For `list` and `info`, which answer from local state what needs no engine or registry:
     /// why the engine or registry is unavailable, if it is (said once, on stderr).
     pub(crate) fn environment_note(&self, order: &[usize]) -> Option<String> {
-        let why = self.images_in(order)?.check_environment()?;
+        let rt = self.images_in(order)?;
+        let Some(why) = rt.check_environment() else {
+            // Every image of `order` asked about at once, not one request each as it is
+            // decided; a failure here is reported by the statuses that depend on it.
+            let _ = rt.look_up_all(&self.variants_in(rt, order));
+            return None;
+        };
         eprintln!("dorun: warning: {why}\n  statuses that depend on it are shown as unknown");
         Some(why)
     }

@@ -51,7 +51,14 @@ pub(crate) fn run(
     let started = std::time::Instant::now();
     let started_at = crate::exec::work::now_unix();
     let summary = runner::run(session.shared.clone(), &order, &opts, reporter.as_mut());
+    let mut flush_failed = false;
     if let Some(rt) = images {
+        // The stack-wide lists, once for the whole run (also after a failure or an interrupt);
+        // a list that cannot be written fails the run.
+        if let Err(e) = rt.ledger.flush(rt) {
+            reporter.message(&format!("error: {}", e.message));
+            flush_failed = true;
+        }
         // Again at the end: a request a killed dorun sent just before it died can still
         // create its container after the first sweep (such a container never starts, so the
         // engine's AutoRemove never removes it). Losing the engine now changes no result.
@@ -62,7 +69,7 @@ pub(crate) fn run(
         Error::Interrupted.exit_code()
     } else if summary.environment.is_some() {
         3
-    } else if summary.failed() {
+    } else if summary.failed() || flush_failed {
         1
     } else {
         0

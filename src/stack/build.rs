@@ -152,13 +152,14 @@ impl Work for BuildWork {
         }
         let built = match forced || parent_rebuilt {
             true => None,
-            false => rt.local_image(content_ref)?,
+            false => rt.local_image_confirmed(content_ref)?,
         };
         if let Some(image_id) = built {
             let _ = writeln!(
                 log,
                 "{content_ref} is already built ({image_id}); tagging {human_ref}"
             );
+            rt.local_changed(&[human_ref]);
             engine
                 .tag_reference(&content_ref.to_string(), &human_ref.to_string())
                 .map_err(TaskError::from)?;
@@ -228,6 +229,7 @@ impl Work for BuildWork {
                 let _ = writeln!(log, "{line}");
             }
         };
+        rt.local_changed(&[content_ref, human_ref]);
         let outcome = engine
             .build(&request, &mut on_event)
             .map_err(TaskError::from)?;
@@ -256,6 +258,7 @@ fn reuse(rt: &Runtime, v: usize, previous: &ImageRef, log: &mut File) -> Result<
         "the parent's image has the same layers as when {previous} was built ({image_id}): \
          tagging it {content_ref} and {human_ref}"
     );
+    rt.local_changed(&[content_ref, human_ref]);
     for reference in [content_ref, human_ref] {
         engine
             .tag_reference(&image_id, &reference.to_string())

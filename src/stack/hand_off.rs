@@ -91,6 +91,7 @@ fn pull_released(rt: &Runtime, v: usize, log: &mut File) -> Result<bool, TaskErr
     engine
         .tag_reference(&content, &rt.human(v).to_string())
         .map_err(TaskError::from)?;
+    rt.local_changed(&[&rt.facts(v)?.content, rt.human(v)]);
     Ok(true)
 }
 

@@ -150,7 +150,10 @@ fn image_subtasks_behind(graph: &Graph, node: usize, selected: &BTreeSet<usize>)
 fn remove_local(rt: &Runtime, v: usize) {
     let Ok(engine) = rt.engine() else { return };
     let Ok(facts) = rt.facts(v) else { return };
-    for reference in [&facts.content, rt.human(v), rt.stable(v)] {
+    let references = [&facts.content, rt.human(v), rt.stable(v)];
+    for reference in references {
         let _ = engine.remove_image(&reference.to_string(), false);
     }
+    // The run's listing of the engine no longer holds for these: ask the engine from now on.
+    rt.local_changed(&references);
 }

@@ -1,9 +1,15 @@
 //! One owner for the stack-wide artifact files (SPEC §6): IMAGES_CHANGED, IMAGES_BUILT,
 //! IMAGES_TEST_PASSED/ERROR, junit.xml, IMAGES_PUSHED, the manifest pages and STACK.md. The
 //! ledger is seeded once per run (`seed`), image subtasks report what they established, and
-//! each file is rewritten from memory, atomically, in O(N) — the engine and registry are never
-//! asked while the ledger's lock is held. Files are still always whole recomputations, so a
-//! resumed run leaves the same files as one uninterrupted run.
+//! the files are rewritten from memory, atomically — the engine and registry are never asked
+//! while the ledger's lock is held. Files are always whole recomputations, so a resumed run
+//! leaves the same files as one uninterrupted run.
+//!
+//! Bytes written per run stay linear in the number of images: `changed` writes every list once
+//! from the seed (only facts already established), a report only marks the stack-wide files it
+//! changes as unwritten, and `flush` writes those once at the end of the run (interrupted or
+//! not). A killed run thus leaves the seed's lists, never one claiming unfinished work. A
+//! variant's own page is written when it changes (O(1) per report).
 mod book;
 mod seed;
 
@@ -16,14 +22,29 @@ use crate::stack::manifest::{record as manifest_record, render as manifest_rende
 use crate::stack::push::record::PushRecord;
 use crate::stack::runtime::Runtime;
 use crate::stack::test::report::{self, VariantResults};
+use std::collections::BTreeSet;
 use std::sync::{Mutex, MutexGuard};
 
-/// The book, seeded on first use.
+/// The book, seeded on first use, and which stack-wide files it changed since they were last
+/// written.
 #[derive(Default)]
 pub(crate) struct Ledger {
     book: Mutex<Option<Book>>,
     /// Held while the seed is read, so racing first uses read it once; never held with `book`.
     seeding: Mutex<()>,
+    /// Taken only while `book` is held.
+    unwritten: Mutex<BTreeSet<Unwritten>>,
+}
+
+/// A stack-wide file (or group of files) whose content in the book is newer than on disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Unwritten {
+    Built,
+    /// IMAGES_TEST_PASSED, IMAGES_TEST_ERROR and junit.xml.
+    Tests,
+    Pushed,
+    /// manifests/STACK.md.
+    StackPage,
 }
 
 impl Ledger {
@@ -40,19 +61,59 @@ impl Ledger {
     /// `images-changed`: every list, from the book as seeded for this run (so a run in which
     /// every later subtask is up to date does not leave lists of an earlier pipeline).
     pub(crate) fn write_lists(&self, rt: &Runtime) -> Result<(), TaskError> {
-        self.update(rt, |book| {
+        self.update(rt, |book, unwritten| {
             artifacts::write_list(rt, "IMAGES_CHANGED", &book.changed_keys())?;
-            artifacts::write_list(rt, "IMAGES_BUILT", &book.built_refs())?;
-            write_tests(rt, book)?;
-            artifacts::write_list(rt, "IMAGES_PUSHED", &book.pushed_lines())
+            for file in [Unwritten::Built, Unwritten::Tests, Unwritten::Pushed] {
+                write(rt, book, file)?;
+                unwritten.remove(&file);
+            }
+            Ok(())
         })
+    }
+
+    /// Writes every stack-wide file a report changed since it was last written: once, at the
+    /// end of a run (finished, failed or interrupted).
+    pub(crate) fn flush(&self, rt: &Runtime) -> Result<(), TaskError> {
+        if self.lock().is_none() {
+            return Ok(());
+        }
+        self.update(rt, |book, unwritten| {
+            while let Some(file) = unwritten.first().copied() {
+                write(rt, book, file)?;
+                unwritten.remove(&file);
+            }
+            Ok(())
+        })
+    }
+
+    /// IMAGES_TEST_PASSED (`passed`) or IMAGES_TEST_ERROR as this run has it: the book's when a
+    /// report changed it since it was written, else the file.
+    pub(crate) fn test_list(&self, rt: &Runtime, passed: bool) -> Vec<String> {
+        let guard = self.lock();
+        if let Some(book) = guard.as_ref() {
+            if crate::sync::lock(&self.unwritten).contains(&Unwritten::Tests) {
+                return if passed {
+                    book.test_passed()
+                } else {
+                    book.test_failed()
+                };
+            }
+        }
+        drop(guard);
+        let name = if passed {
+            "IMAGES_TEST_PASSED"
+        } else {
+            "IMAGES_TEST_ERROR"
+        };
+        artifacts::read_list(rt, name)
     }
 
     /// A build (or a tag added to an image built earlier) left variant `v` in the engine.
     pub(crate) fn built(&self, rt: &Runtime, v: usize) -> Result<(), TaskError> {
-        self.update(rt, |book| {
+        self.update(rt, |book, unwritten| {
             book.entries[v].built = true;
-            artifacts::write_list(rt, "IMAGES_BUILT", &book.built_refs())
+            unwritten.insert(Unwritten::Built);
+            Ok(())
         })
     }
 
@@ -63,15 +124,19 @@ impl Ledger {
         v: usize,
         results: VariantResults,
     ) -> Result<(), TaskError> {
-        self.update(rt, |book| {
+        self.update(rt, |book, unwritten| {
             book.entries[v].test = Some(results);
-            write_tests(rt, book)
+            unwritten.insert(Unwritten::Tests);
+            Ok(())
         })
     }
 
     /// IMAGES_TEST_PASSED, IMAGES_TEST_ERROR and junit.xml as they stand (the human tag moved).
     pub(crate) fn rewrite_tests(&self, rt: &Runtime) -> Result<(), TaskError> {
-        self.update(rt, |book| write_tests(rt, book))
+        self.update(rt, |_, unwritten| {
+            unwritten.insert(Unwritten::Tests);
+            Ok(())
+        })
     }
 
     /// Variant `v`'s (already stored) push record after a tag the registry accepted: the list,
@@ -82,20 +147,22 @@ impl Ledger {
         v: usize,
         record: PushRecord,
     ) -> Result<(), TaskError> {
-        self.update(rt, |book| {
+        self.update(rt, |book, unwritten| {
             book.entries[v].push = Some(record);
-            artifacts::write_list(rt, "IMAGES_PUSHED", &book.pushed_lines())?;
+            unwritten.insert(Unwritten::Pushed);
+            unwritten.insert(Unwritten::StackPage);
             if book.entries[v].manifest.is_some() {
                 write_page(rt, book, v)?;
             }
-            write_stack(rt, book)
+            Ok(())
         })
     }
 
     /// IMAGES_PUSHED without what no longer describes the current identities.
     pub(crate) fn rewrite_pushed(&self, rt: &Runtime) -> Result<(), TaskError> {
-        self.update(rt, |book| {
-            artifacts::write_list(rt, "IMAGES_PUSHED", &book.pushed_lines())
+        self.update(rt, |_, unwritten| {
+            unwritten.insert(Unwritten::Pushed);
+            Ok(())
         })
     }
 
@@ -106,20 +173,21 @@ impl Ledger {
         v: usize,
         record: ManifestRecord,
     ) -> Result<(), TaskError> {
-        self.update(rt, |book| {
+        self.update(rt, |book, unwritten| {
             book.entries[v].manifest = Some(record);
-            write_page(rt, book, v)?;
-            write_stack(rt, book)
+            unwritten.insert(Unwritten::StackPage);
+            write_page(rt, book, v)
         })
     }
 
     fn update(
         &self,
         rt: &Runtime,
-        change: impl FnOnce(&mut Book) -> Result<(), TaskError>,
+        change: impl FnOnce(&mut Book, &mut BTreeSet<Unwritten>) -> Result<(), TaskError>,
     ) -> Result<(), TaskError> {
         let mut guard = self.seeded(rt)?;
-        change(guard.as_mut().expect("seeded"))
+        let mut unwritten = crate::sync::lock(&self.unwritten);
+        change(guard.as_mut().expect("seeded"), &mut unwritten)
     }
 
     /// The locked book, seeded first when this is the run's first use. The seed is read without
@@ -140,6 +208,15 @@ impl Ledger {
     /// whole on the next report: it stays usable.
     fn lock(&self) -> MutexGuard<'_, Option<Book>> {
         crate::sync::lock(&self.book)
+    }
+}
+
+fn write(rt: &Runtime, book: &Book, file: Unwritten) -> Result<(), TaskError> {
+    match file {
+        Unwritten::Built => artifacts::write_list(rt, "IMAGES_BUILT", &book.built_refs()),
+        Unwritten::Tests => write_tests(rt, book),
+        Unwritten::Pushed => artifacts::write_list(rt, "IMAGES_PUSHED", &book.pushed_lines()),
+        Unwritten::StackPage => write_stack(rt, book),
     }
 }
 

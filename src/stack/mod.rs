@@ -11,6 +11,7 @@ pub(crate) mod hand_off;
 pub(crate) mod identity;
 pub(crate) mod keep;
 pub(crate) mod ledger;
+pub(crate) mod local_view;
 pub(crate) mod manifest;
 pub(crate) mod owner;
 pub(crate) mod pipeline;

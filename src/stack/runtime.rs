@@ -9,6 +9,7 @@ use super::facts::{Names, VariantFacts};
 use super::git::GitInfo;
 use super::identity;
 use super::ledger::Ledger;
+use super::local_view::Seen;
 use super::pipeline::ChangedSet;
 use crate::config::stack_model::{StackSpec, Variant};
 use crate::exec::work::TaskError;
@@ -46,6 +47,8 @@ pub(crate) struct Runtime {
     facts: Vec<Mutex<Option<Arc<VariantFacts>>>>,
     /// The registry's (or engine's) answer per variant: is its content tag there?
     in_registry: Mutex<Vec<Option<bool>>>,
+    /// Which tagged images the engine holds: one listing per run (see `local_view`).
+    local: super::local_view::LocalView,
     pipeline: OnceLock<ChangedSet>,
     /// The build secrets' values, read once before anything builds (`Runtime::secrets`).
     secrets: OnceLock<Vec<BuildSecret>>,
@@ -111,6 +114,7 @@ impl Runtime {
             names,
             facts: (0..n).map(|_| Mutex::new(None)).collect(),
             in_registry: Mutex::new(vec![None; n]),
+            local: Default::default(),
             pipeline: OnceLock::new(),
             secrets: OnceLock::new(),
             ledger: Ledger::default(),
@@ -270,23 +274,61 @@ impl Runtime {
         })
     }
 
-    /// The local image id of a reference, or None when the engine does not have it.
+    /// The local image id of a reference, or None when the engine does not have it: from the
+    /// run's one listing of the engine's images, taken on the first question (`local_view`).
     pub(crate) fn local_image(&self, reference: &ImageRef) -> Result<Option<String>, TaskError> {
-        let engine = self.engine()?;
-        Self::ask(&self.engine_down, || {
-            engine.image_id(&reference.to_string())
-        })
+        let text = reference.to_string();
+        if !self.local.has_listing() {
+            self.local.set_listing(self.local_images()?);
+        }
+        match self.local.seen(&text) {
+            Seen::Listed(id) => Ok(id),
+            Seen::Unknown => self.inspect_image(&text),
+        }
     }
 
-    /// The layers and settings of a local image, or None when the engine does not have it.
+    /// Like `local_image`, but a reference the listing lacks is asked once more: right before
+    /// building it, an image another process made since the listing is used, not rebuilt.
+    pub(crate) fn local_image_confirmed(
+        &self,
+        reference: &ImageRef,
+    ) -> Result<Option<String>, TaskError> {
+        match self.local_image(reference)? {
+            Some(id) => Ok(Some(id)),
+            None => self.inspect_image(&reference.to_string()),
+        }
+    }
+
+    /// This process built, tagged, pulled or loaded `references`: later questions about them
+    /// go to the engine, not to the run's listing.
+    pub(crate) fn local_changed(&self, references: &[&ImageRef]) {
+        let texts: Vec<String> = references.iter().map(|r| r.to_string()).collect();
+        self.local.changed(texts.iter().map(String::as_str));
+    }
+
+    fn inspect_image(&self, reference: &str) -> Result<Option<String>, TaskError> {
+        let engine = self.engine()?;
+        Self::ask(&self.engine_down, || engine.image_id(reference))
+    }
+
+    /// The layers and settings of a local image, or None when the engine does not have it;
+    /// inspected once per reference per run unless this process changed it.
     pub(crate) fn local_content(
         &self,
         reference: &ImageRef,
     ) -> Result<Option<dorun_docker::ImageContent>, TaskError> {
+        let text = reference.to_string();
+        if let Some(known) = self.local.content(&text) {
+            return Ok(known);
+        }
+        // Not in the run's listing (and not made since): nothing to inspect.
+        if self.local_image(reference)?.is_none() {
+            return Ok(None);
+        }
         let engine = self.engine()?;
-        Self::ask(&self.engine_down, || {
-            engine.image_content(&reference.to_string())
-        })
+        let content = Self::ask(&self.engine_down, || engine.image_content(&text))?;
+        self.local.remember_content(&text, content.clone());
+        Ok(content)
     }
 
     /// Every tagged image of the engine, in one request.
@@ -366,6 +408,40 @@ impl Runtime {
         };
         crate::sync::lock(&self.in_registry)[v] = Some(found);
         Ok(found)
+    }
+
+    /// Asks the registry (with no registry: the engine's listing) about the content tags of
+    /// `variants` at once, with a few requests in flight over kept-alive connections, so each
+    /// later `in_registry` answers from memory. Once per variant per run.
+    pub(crate) fn look_up_all(&self, variants: &[usize]) -> Result<(), TaskError> {
+        let unknown: Vec<usize> = {
+            let known = crate::sync::lock(&self.in_registry);
+            variants
+                .iter()
+                .copied()
+                .filter(|&v| known[v].is_none())
+                .collect()
+        };
+        let Some(registry) = self.registry()? else {
+            return Ok(());
+        };
+        if unknown.len() < 2 {
+            return Ok(());
+        }
+        let contents = unknown
+            .iter()
+            .map(|&v| Ok(self.facts(v)?.content.clone()))
+            .collect::<Result<Vec<ImageRef>, TaskError>>()?;
+        let pairs: Vec<(&str, &str)> = contents
+            .iter()
+            .map(|c| (c.repository.as_str(), c.tag()))
+            .collect();
+        let digests = Self::ask(&self.registry_down, || registry.manifest_digests(&pairs))?;
+        let mut known = crate::sync::lock(&self.in_registry);
+        for (&v, digest) in unknown.iter().zip(digests) {
+            known[v].get_or_insert(digest.is_some());
+        }
+        Ok(())
     }
 
     /// A question to the configured registry, remembering that it does not answer (as every

@@ -32,3 +32,39 @@ fn a_build_of_n_images_inspects_each_image_a_few_times_not_once_per_list_rewrite
         "{inspects} image inspections for {n} images"
     );
 }
+
+/// The stack-wide lists are written once at the start of a run (from what is established) and
+/// once at its end, not after every report: while the images are tested, IMAGES_BUILT still
+/// holds the start's list (nothing built yet), and the finished run lists every image. (Before,
+/// each build rewrote the whole list: O(N²) bytes written per run.)
+#[test]
+fn the_lists_are_written_at_the_start_and_the_end_of_a_run_not_after_each_report() {
+    if !docker_available() {
+        return;
+    }
+    let f = StackFixture::new(&[("base", None), ("leaf", Some("base"))], "", "");
+    f.script("images/tests_common/test_pause", "sleep 2");
+    let mut running = f.test().args(&["-j", "2", "test"]).spawn();
+    let built = f.join("artifacts/build/leaf.json");
+    let tested_meanwhile = running.wait_until(
+        "the leaf's build record",
+        60,
+        std::time::Duration::from_millis(50),
+        |_| built.exists(),
+    );
+    assert!(tested_meanwhile, "the run ended before the leaf was built");
+    // The leaf's test runs for 2 s after its build: the ledger has recorded both builds by now.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert_eq!(
+        f.list("IMAGES_BUILT"),
+        Vec::<String>::new(),
+        "mid-run, the list is the one written at the start"
+    );
+    running.wait();
+    assert_eq!(
+        f.list("IMAGES_BUILT").len(),
+        2,
+        "the end of the run lists both"
+    );
+    assert_eq!(f.list("IMAGES_TEST_PASSED").len(), 2);
+}

@@ -114,7 +114,7 @@ pub use live::DORUN_LABEL;
 pub use local_images::LocalImages;
 pub use owner::{Owner, ProjectImage, PID_LABEL, PROJECT_LABEL, RUN_LABEL};
 pub use reference::{ImageRef, DOCKER_HUB};
-pub use registry::{Registry, DEFAULT_REGISTRY_TIMEOUT};
+pub use registry::{Registry, DEFAULT_REGISTRY_TIMEOUT, REGISTRY_CONCURRENCY};
 pub use registry_copy::{referrers_tag, sha256_digest, Descriptor, Manifest, OCI_MANIFEST};
 pub use secret::{BuildSecret, Masker, SecretValue, MASK};
 pub use stat::{FileInfo, MAX_CONTENTS};

@@ -116,6 +116,38 @@ impl Registry {
         }
     }
 
+    /// `manifest_digest` of many `(repository, tag)` pairs, answered in the same order, with at
+    /// most [`REGISTRY_CONCURRENCY`] requests in flight over the client's kept-alive
+    /// connections. The first failure is the answer.
+    pub fn manifest_digests(&self, refs: &[(&str, &str)]) -> Result<Vec<Option<String>>> {
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let answers: Vec<Mutex<Option<Result<Option<String>>>>> =
+            refs.iter().map(|_| Mutex::new(None)).collect();
+        std::thread::scope(|scope| {
+            for _ in 0..REGISTRY_CONCURRENCY.min(refs.len()) {
+                scope.spawn(|| loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some((repo, tag)) = refs.get(i) else {
+                        break;
+                    };
+                    let answer = self.manifest_digest(repo, tag);
+                    let failed = answer.is_err();
+                    *answers[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(answer);
+                    if failed {
+                        // The others stop at their next pick: no answer after a failure counts.
+                        next.store(refs.len(), std::sync::atomic::Ordering::Relaxed);
+                    }
+                });
+            }
+        });
+        // After a failure some pairs were never asked: the failure is the answer.
+        let answers: Vec<Option<Result<Option<String>>>> = answers
+            .into_iter()
+            .map(|a| a.into_inner().unwrap_or_else(|p| p.into_inner()))
+            .collect();
+        answers.into_iter().flatten().collect()
+    }
+
     /// Every tag of `repo` (all pages), empty when the repository does not exist.
     pub fn tags(&self, repo: &str) -> Result<Vec<String>> {
         #[derive(serde::Deserialize)]
@@ -322,11 +354,18 @@ impl Registry {
     }
 }
 
-/// The HTTP client. `timeout` is a deadline for the whole request: ureq applies it to pooled
+/// How many requests to one registry a caller may have in flight at once (see
+/// `Registry::manifest_digests`); as many idle connections are kept alive for reuse.
+pub const REGISTRY_CONCURRENCY: usize = 8;
+
+/// The HTTP client, one per `Registry`: its connections are kept alive and reused (ureq hands
+/// a connection back once an answer is read, and HEAD answers and small bodies are read at
+/// once). `timeout` is a deadline for the whole request: ureq applies it to pooled
 /// connections too, where a plain read timeout is dropped when the connection is reused (a
 /// registry answering `/v2/` and then never a manifest request hung dorun that way).
 fn agent(timeout: Duration) -> ureq::Agent {
     ureq::AgentBuilder::new()
+        .max_idle_connections_per_host(REGISTRY_CONCURRENCY)
         .timeout_connect(timeout.min(Duration::from_secs(5)))
         .timeout(timeout)
         .user_agent(concat!("dorun-docker/", env!("CARGO_PKG_VERSION")))

@@ -54,6 +54,16 @@ fn push_to_plain_registry_and_read_it_back() {
     );
     assert_eq!(client.tags(repo).unwrap(), ["t1"]);
     assert!(client.tags("dorun-docker-test/nothing").unwrap().is_empty());
+    // Many at once, answered in the order asked, over a few kept-alive connections.
+    let mut many = vec![(repo, "absent"); 20];
+    many[7] = (repo, "t1");
+    many[19] = ("dorun-docker-test/nothing", "t1");
+    let answers = client.manifest_digests(&many).unwrap();
+    assert_eq!(answers.len(), 20);
+    for (i, answer) in answers.iter().enumerate() {
+        let expected = (i == 7).then(|| digest.clone());
+        assert_eq!(answer, &expected, "answer {i}");
+    }
 
     // Re-pushing the same image under a second tag gives the same digest.
     let second = images.track(&format!("{host}/{repo}:t2"));

@@ -115,6 +115,7 @@ pub(super) fn import(rt: &Runtime, v: usize, log: &mut File) -> Result<bool, Tas
     let rel = relative_path(rt, v);
     let engine = rt.engine()?;
     let started = std::time::Instant::now();
+    rt.local_changed(&[&content, rt.human(v)]);
     let loaded = engine
         .load_image(&rt.root.join(&rel))
         .map_err(TaskError::from)?;

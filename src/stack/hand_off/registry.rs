@@ -106,6 +106,7 @@ pub(super) fn pull(rt: &Runtime, v: usize, log: &mut File) -> Result<bool, TaskE
     let staging = staging_ref(rt, v)?.to_string();
     let engine = rt.engine()?;
     let _ = writeln!(log, "--- pull {staging}");
+    rt.local_changed(&[&rt.facts(v)?.content, rt.human(v)]);
     engine
         .pull_with(&staging, rt.credentials()?, &mut |line| {
             let _ = writeln!(log, "{line}");

@@ -2,7 +2,6 @@
 //! IMAGES_TEST_PASSED, or (a push job on a fresh runner) its handed-off test results passed. Every push subtask checks it before its first push, so a push started
 //! with `--only` cannot slip past a failed or missing test either.
 use crate::exec::work::TaskError;
-use crate::stack::artifacts;
 use crate::stack::hand_off;
 use crate::stack::runtime::Runtime;
 
@@ -15,10 +14,11 @@ pub(crate) fn check(rt: &Runtime) -> Result<(), TaskError> {
             .collect()
     })?;
     let refs: Vec<String> = built.iter().map(|(_, r)| r.clone()).collect();
-    // The lists as written, not the ledger's results: a pass under another commit's human tag
-    // counts only once a test subtask has listed the image again.
-    let passed = artifacts::read_list(rt, "IMAGES_TEST_PASSED");
-    let failed = artifacts::read_list(rt, "IMAGES_TEST_ERROR");
+    // The lists as this run has them (written, or due to be written at the end of the run), not
+    // the stored results: a pass under another commit's human tag counts only once a test
+    // subtask has listed the image again.
+    let passed = rt.ledger.test_list(rt, true);
+    let failed = rt.ledger.test_list(rt, false);
     let mut list = Vec::new();
     for r in untested(&refs, &passed) {
         let v = built.iter().find(|(_, b)| *b == r).map(|(v, _)| *v);

@@ -12,7 +12,6 @@ pub(crate) mod report;
 mod scripts;
 mod target;
 
-use super::artifacts;
 use super::hand_off;
 use super::published::published_or_standard;
 use super::runtime::Runtime;
@@ -227,7 +226,12 @@ impl Work for TestWork {
                 Some(DirtyReason::ListedUnderAnotherTag {
                     reference: reference.clone(),
                 })
-            } else if !artifacts::read_list(&self.rt, "IMAGES_TEST_PASSED").contains(&listed_as) {
+            } else if !self
+                .rt
+                .ledger
+                .test_list(&self.rt, true)
+                .contains(&listed_as)
+            {
                 Some(DirtyReason::NotListedAsPassed {
                     reference: reference.clone(),
                 })

@@ -1,0 +1,94 @@
+//! The run's view of which tagged images the local engine holds: one listing
+//! (`GET /images/json`) taken on the first question answers "is this reference here?" for
+//! every image. A reference this process changed since (built, tagged, pulled or loaded) is
+//! asked again by one inspect each time instead: the listing no longer speaks for it. The
+//! layers and settings of an image (`Runtime::local_content`, which restat asks for a parent
+//! once per child) are kept too, for the references this process did not change.
+//!
+//! Another process may change the engine meanwhile. A reference the listing lacks is confirmed
+//! by one inspect right before it would be built (`Runtime::local_image_confirmed`), so an
+//! image that appeared since is tagged, not rebuilt; one removed since the listing fails the
+//! step that uses it, as it would have had it been removed a moment after an inspect.
+use dorun_docker::{ImageContent, LocalImages};
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+
+#[derive(Default)]
+pub(crate) struct LocalView {
+    /// The listing, once taken.
+    listing: Mutex<Option<LocalImages>>,
+    /// References this process changed since the listing (as `ImageRef` prints them).
+    changed: Mutex<HashSet<String>>,
+    /// Inspected contents of references this process did not change.
+    contents: Mutex<HashMap<String, Option<ImageContent>>>,
+}
+
+/// What the view says about one reference.
+pub(crate) enum Seen {
+    /// The listing answers: the image id, or None when the engine did not have it.
+    Listed(Option<String>),
+    /// No listing yet, or this process changed the reference since: ask the engine.
+    Unknown,
+}
+
+impl LocalView {
+    pub(crate) fn seen(&self, reference: &str) -> Seen {
+        if crate::sync::lock(&self.changed).contains(reference) {
+            return Seen::Unknown;
+        }
+        match &*crate::sync::lock(&self.listing) {
+            Some(listing) => Seen::Listed(listing.id_of(reference).map(str::to_string)),
+            None => Seen::Unknown,
+        }
+    }
+
+    /// Whether a listing was taken (the first question takes it).
+    pub(crate) fn has_listing(&self) -> bool {
+        crate::sync::lock(&self.listing).is_some()
+    }
+
+    /// Keeps the first listing taken (racing first questions may both list).
+    pub(crate) fn set_listing(&self, listing: LocalImages) {
+        crate::sync::lock(&self.listing).get_or_insert(listing);
+    }
+
+    /// The content inspected earlier for `reference`, unless this process changed it since.
+    pub(crate) fn content(&self, reference: &str) -> Option<Option<ImageContent>> {
+        if crate::sync::lock(&self.changed).contains(reference) {
+            return None;
+        }
+        crate::sync::lock(&self.contents).get(reference).cloned()
+    }
+
+    /// Keeps an inspected content (read before this process changed the reference, if it
+    /// did: `content` then no longer answers with it).
+    pub(crate) fn remember_content(&self, reference: &str, content: Option<ImageContent>) {
+        crate::sync::lock(&self.contents).insert(reference.to_string(), content);
+    }
+
+    /// This process built, tagged, pulled or loaded `references`.
+    pub(crate) fn changed<'a>(&self, references: impl IntoIterator<Item = &'a str>) {
+        let mut changed = crate::sync::lock(&self.changed);
+        changed.extend(references.into_iter().map(str::to_string));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reference_changed_by_this_process_is_asked_again() {
+        let view = LocalView::default();
+        assert!(
+            matches!(view.seen("r/a:1"), Seen::Unknown),
+            "no listing yet"
+        );
+        view.set_listing(LocalImages::from_pairs([("r/a:1", "sha256:1")]));
+        assert!(matches!(view.seen("r/a:1"), Seen::Listed(Some(ref id)) if id == "sha256:1"));
+        assert!(matches!(view.seen("r/b:1"), Seen::Listed(None)));
+        view.changed(["r/b:1"]);
+        assert!(matches!(view.seen("r/b:1"), Seen::Unknown));
+        assert!(matches!(view.seen("r/a:1"), Seen::Listed(Some(_))));
+    }
+}
