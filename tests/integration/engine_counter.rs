@@ -2,7 +2,7 @@
 //! engine and back, and counts the requests (and among them the image inspections) on the way,
 //! so a test can bound how often dorun asks the engine. With `DORUN_TEST_SHOW_REQUESTS` set,
 //! each request line is printed too.
-use std::io::{Read, Write};
+use crate::request_door;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -66,52 +66,14 @@ impl EngineCounter {
     }
 }
 
-/// Copies the engine's answers back on a thread of their own; scans the requests line by line.
-fn forward(mut client: UnixStream, mut upstream: UnixStream, counts: &Counts) {
-    let (mut answers, mut back) = (upstream.try_clone().unwrap(), client.try_clone().unwrap());
-    std::thread::spawn(move || {
-        let _ = std::io::copy(&mut answers, &mut back);
-        let _ = back.shutdown(std::net::Shutdown::Write);
+/// Forwards one connection, counting its requests and the image inspections among them.
+fn forward(client: UnixStream, upstream: UnixStream, counts: &Counts) {
+    request_door::forward(client, upstream, "engine", &|line| {
+        counts.requests.fetch_add(1, Ordering::SeqCst);
+        if is_image_inspect(line) {
+            counts.inspects.fetch_add(1, Ordering::SeqCst);
+        }
     });
-    let mut line = Vec::new();
-    let mut buf = [0u8; 64 * 1024];
-    while let Ok(n) = client.read(&mut buf) {
-        if n == 0 || upstream.write_all(&buf[..n]).is_err() {
-            break;
-        }
-        for &b in &buf[..n] {
-            if b != b'\n' {
-                // Request lines are short; a long "line" is a build context's bytes.
-                if line.len() < 4096 {
-                    line.push(b);
-                }
-                continue;
-            }
-            if is_request_line(&line) {
-                if std::env::var_os("DORUN_TEST_SHOW_REQUESTS").is_some() {
-                    eprintln!("engine: {}", String::from_utf8_lossy(&line));
-                }
-                counts.requests.fetch_add(1, Ordering::SeqCst);
-            }
-            if is_image_inspect(&line) {
-                counts.inspects.fetch_add(1, Ordering::SeqCst);
-            }
-            line.clear();
-        }
-    }
-    let _ = upstream.shutdown(std::net::Shutdown::Write);
-}
-
-/// `METHOD /path HTTP/1.1`: the first line of an HTTP request.
-pub(crate) fn is_request_line(line: &[u8]) -> bool {
-    let line = String::from_utf8_lossy(line);
-    let line = line.trim_end_matches('\r');
-    let mut words = line.split(' ');
-    let method = words.next().unwrap_or("");
-    let target = words.next().unwrap_or("");
-    ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"].contains(&method)
-        && target.starts_with('/')
-        && words.next().is_some_and(|v| v.starts_with("HTTP/1."))
 }
 
 fn is_image_inspect(line: &[u8]) -> bool {

@@ -20,6 +20,7 @@ mod plan_predicts_run;
 mod plan_waves;
 mod properties;
 mod registry_counter;
+mod request_door;
 mod scrubbed_env;
 mod second_engine;
 mod settings_checks;

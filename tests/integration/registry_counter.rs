@@ -2,8 +2,7 @@
 //! registry and back and counts the connections and the HTTP requests on the way (dorun's and
 //! the engine's pushes alike), so a test can bound how often a run asks the registry.
 //! With `DORUN_TEST_SHOW_REQUESTS` set, each request line is printed too.
-use crate::engine_counter::is_request_line;
-use std::io::{Read, Write};
+use crate::request_door;
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -55,35 +54,9 @@ impl RegistryCounter {
     }
 }
 
-/// Copies the registry's answers back on a thread of their own; scans the requests line by line.
-fn forward(mut client: TcpStream, mut upstream: TcpStream, requests: &AtomicUsize) {
-    let (mut answers, mut back) = (upstream.try_clone().unwrap(), client.try_clone().unwrap());
-    std::thread::spawn(move || {
-        let _ = std::io::copy(&mut answers, &mut back);
-        let _ = back.shutdown(std::net::Shutdown::Write);
+/// Forwards one connection, counting its requests.
+fn forward(client: TcpStream, upstream: TcpStream, requests: &AtomicUsize) {
+    request_door::forward(client, upstream, "registry", &|_| {
+        requests.fetch_add(1, Ordering::SeqCst);
     });
-    let mut line = Vec::new();
-    let mut buf = [0u8; 64 * 1024];
-    while let Ok(n) = client.read(&mut buf) {
-        if n == 0 || upstream.write_all(&buf[..n]).is_err() {
-            break;
-        }
-        for &b in &buf[..n] {
-            if b != b'\n' {
-                // Request lines are short; a long "line" is a pushed layer's bytes.
-                if line.len() < 4096 {
-                    line.push(b);
-                }
-                continue;
-            }
-            if is_request_line(&line) {
-                if std::env::var_os("DORUN_TEST_SHOW_REQUESTS").is_some() {
-                    eprintln!("registry: {}", String::from_utf8_lossy(&line));
-                }
-                requests.fetch_add(1, Ordering::SeqCst);
-            }
-            line.clear();
-        }
-    }
-    let _ = upstream.shutdown(std::net::Shutdown::Write);
 }
