@@ -3,7 +3,7 @@
 //! image under the same tag making exactly its dependents stale with the digests named, the
 //! build using the digest that was hashed, `--pull` moving the engine's tag, multi-stage files,
 //! and a base registry that does not answer.
-use crate::stack_fixture::{docker_available, registry, StackFixture};
+use crate::stack_fixture::{closed_port, docker_available, registry, StackFixture};
 use dorun_docker::{BuildRequest, Builder, Engine, Registry};
 
 /// `REGISTRY/<namespace>-upstream/base:12`, built FROM scratch with busybox and `version` in
@@ -173,11 +173,7 @@ fn an_unreachable_base_registry_exits_3_naming_it_unless_the_image_is_local() {
     if !docker_available() {
         return;
     }
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let closed = closed_port();
     let f = StackFixture::new(&[("app", None)], "", "");
     let base = format!("127.0.0.1:{closed}/{}-upstream/base:1", f.namespace);
     f.write(

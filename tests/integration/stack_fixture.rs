@@ -10,6 +10,26 @@ pub(crate) fn registry() -> String {
     std::env::var("DORUN_TEST_REGISTRY").unwrap_or_else(|_| "127.0.0.1:5000".into())
 }
 
+/// The text of `path` in `image` (local engine), or None when the image has no such file.
+#[track_caller]
+pub(crate) fn file_in(image: &str, path: &str) -> Option<String> {
+    let engine = dorun_docker::Engine::connect().unwrap();
+    engine
+        .stat_path(image, path)
+        .unwrap()
+        .map(|info| String::from_utf8(info.contents.unwrap_or_default()).unwrap())
+}
+
+/// A loopback port nothing listens on (bound, then released): a registry that cannot be
+/// reached.
+pub(crate) fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// True when an engine answers. In CI (or with DORUN_REQUIRE_DOCKER=1) a missing engine is a
 /// failure, never a silent skip.
 pub(crate) fn docker_available() -> bool {

@@ -2,16 +2,7 @@
 //! whose directory has that file, `[images.X.plans.P]` build args, Dockerfile, target, test
 //! limits and `skip`, with the precedence image-plan over plan over image (build args key by key), and
 //! the errors of a misspelt plan or a missing Dockerfile (exit 2 where they are written).
-use crate::stack_fixture::{docker_available, StackFixture};
-
-#[track_caller]
-fn file_in(image: &str, path: &str) -> Option<String> {
-    let engine = dorun_docker::Engine::connect().unwrap();
-    engine
-        .stat_path(image, path)
-        .unwrap()
-        .map(|info| String::from_utf8(info.contents.unwrap_or_default()).unwrap())
-}
+use crate::stack_fixture::{docker_available, file_in, StackFixture};
 
 /// The content reference of variant `key` from its build record.
 fn built_image(f: &StackFixture, key: &str) -> String {

@@ -2,7 +2,7 @@
 //! `[images.X]` builds that stage (another image, another identity), `RUN
 //! --mount=type=bind,from=<stage>` reads a file of another stage, a target naming no stage fails
 //! with the builder's message, and the build record lists the steps that ran.
-use crate::stack_fixture::{docker_available, StackFixture};
+use crate::stack_fixture::{docker_available, file_in, StackFixture};
 use serde_json::Value;
 use snapbox::str;
 
@@ -32,15 +32,6 @@ fn instructions(record: &Value) -> Vec<String> {
         .iter()
         .map(|s| s["instruction"].as_str().unwrap().to_string())
         .collect()
-}
-
-#[track_caller]
-fn file_in(image: &str, path: &str) -> Option<String> {
-    let engine = dorun_docker::Engine::connect().unwrap();
-    engine
-        .stat_path(image, path)
-        .unwrap()
-        .map(|info| String::from_utf8(info.contents.unwrap_or_default()).unwrap())
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! A registry or engine that stops answering: every request has a deadline, and its expiry
 //! is exit 3 naming what did not answer (issue 4); `list` and `info` answer from local state
 //! when the registry is down (issue 9).
-use crate::stack_fixture::{docker_available, StackFixture};
+use crate::stack_fixture::{closed_port, docker_available, StackFixture};
 use crate::stalling::Stalling;
 use snapbox::str;
 use std::time::Duration;
@@ -124,12 +124,7 @@ fn list_and_info_answer_from_local_state_when_the_registry_is_down() {
     if !docker_available() {
         return;
     }
-    // A port nothing listens on.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let closed = closed_port();
     let registry = format!("127.0.0.1:{closed}");
     let f = StackFixture::new(
         &[("base", None)],
