@@ -13,6 +13,7 @@ pub(crate) mod keep;
 pub(crate) mod ledger;
 pub(crate) mod local_view;
 pub(crate) mod manifest;
+pub(crate) mod metrics_record;
 pub(crate) mod owner;
 pub(crate) mod pipeline;
 pub(crate) mod prune;
