@@ -32,6 +32,7 @@ pub const STACK: &[&str] = &[
     "rebuild-every",
     "plans",
     "secrets",
+    "budgets",
 ];
 pub const PLAN: &[&str] = &["tag-prefix", "build-args", "dockerfile"];
 pub const SECRET: &[&str] = &["env", "file"];
@@ -44,9 +45,19 @@ pub const IMAGE: &[&str] = &[
     "dockerfile",
     "target",
     "plans",
+    "budgets",
 ];
 /// `[images.X.plans.P]`.
-pub const IMAGE_PLAN: &[&str] = &["build-args", "dockerfile", "target", "test", "skip"];
+pub const IMAGE_PLAN: &[&str] = &[
+    "build-args",
+    "dockerfile",
+    "target",
+    "test",
+    "skip",
+    "budgets",
+];
+/// `budgets` of the stack, an image or an image-plan.
+pub const BUDGETS: &[&str] = &["size", "size-growth", "start", "memory"];
 pub const TEST_LIMITS: &[&str] = &["memory", "cpus", "network", "timeout"];
 pub const MANIFEST: &[&str] = &["description", "command"];
 pub const CI: &[&str] = &["install"];
@@ -87,17 +98,26 @@ pub(crate) fn find(file: &Path, source: &str) -> Vec<String> {
         for (id, secret) in children(stack, "secrets") {
             check(&*secret, SECRET, &format!("[stack.secrets.{id}]"));
         }
+        if let Some(budgets) = stack.sub_table("budgets") {
+            check(&*budgets, BUDGETS, "[stack.budgets]");
+        }
     }
     for (name, image) in children(root, "images") {
         check(&*image, IMAGE, &format!("[images.{name}]"));
         if let Some(limits) = image.sub_table("test") {
             check(&*limits, TEST_LIMITS, &format!("[images.{name}.test]"));
         }
+        if let Some(budgets) = image.sub_table("budgets") {
+            check(&*budgets, BUDGETS, &format!("[images.{name}.budgets]"));
+        }
         for (plan, settings) in image.sub_tables("plans") {
             let where_ = format!("[images.{name}.plans.{plan}]");
             check(&*settings, IMAGE_PLAN, &where_);
             if let Some(limits) = settings.sub_table("test") {
                 check(&*limits, TEST_LIMITS, &format!("{where_}.test"));
+            }
+            if let Some(budgets) = settings.sub_table("budgets") {
+                check(&*budgets, BUDGETS, &format!("{where_}.budgets"));
             }
         }
     }
