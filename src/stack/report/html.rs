@@ -71,13 +71,11 @@ pub(crate) fn render(report: &Report) -> String {
 
 fn table(s: &mut String, report: &Report, metrics: &[Metric]) {
     let span = metrics.len();
-    s.push_str("<div class=\"scroll\">\n<table>\n<colgroup><col>");
+    s.push_str("<div class=\"scroll\">\n<table>\n<colgroup><col></colgroup>");
     for _ in &report.plans {
         let _ = write!(s, "<colgroup span=\"{span}\"></colgroup>");
     }
-    s.push_str(
-        "</colgroup>\n<thead>\n<tr><th rowspan=\"2\" scope=\"col\" class=\"image\">image</th>",
-    );
+    s.push_str("\n<thead>\n<tr><th rowspan=\"2\" scope=\"col\" class=\"image\">image</th>");
     for column in 0..report.plans.len() {
         let _ = write!(
             s,
