@@ -24,7 +24,7 @@ fn an_image_over_its_size_budget_fails_its_test_and_is_not_pushed() {
     );
     f.test().args(&["-k", "push"]).status(1).run();
     let human = f.list("IMAGES_BUILT")[0].clone();
-    assert_eq!(f.list("IMAGES_TEST_ERROR"), [human.clone()]);
+    assert_eq!(f.list("IMAGES_TEST_ERROR"), std::slice::from_ref(&human));
     assert!(f.list("IMAGES_TEST_PASSED").is_empty());
     assert!(f.ran("push:").is_empty());
 
