@@ -27,15 +27,15 @@ td.first,th.first{border-left:2px solid var(--line)}
 td small{display:block;color:var(--muted);font-size:.8em}
 td small.up{color:#b42318}
 td small.down{color:#067647}
-.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,420px),1fr));gap:1rem;margin-top:1.2rem}
+.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,360px),1fr));gap:1rem;margin-top:1.2rem}
 figure{margin:0;background:#fff;border:1px solid var(--line);border-radius:6px;padding:.7rem}
 figcaption{font-weight:600;margin-bottom:.4rem}
 svg{width:100%;height:auto;display:block}
-svg text{font-size:12px;fill:var(--ink)}
+svg text{font-size:13px;fill:var(--ink)}
 svg text.value{fill:var(--muted)}
 .legend{display:flex;flex-wrap:wrap;gap:.8rem;margin:.6rem 0 0;padding:0;list-style:none;color:var(--muted);font-size:.85em}
 .legend span{display:inline-block;width:.8em;height:.8em;border-radius:2px;margin-right:.3em;vertical-align:-.05em}
-@media (max-width:600px){main{padding:.5rem}h1{font-size:1.25rem}th,td{padding:.35rem .45rem}}
+@media (max-width:600px){main{padding:.5rem}h1{font-size:1.25rem}th,td{padding:.35rem .45rem}svg text{font-size:15px}}
 ";
 
 pub(crate) fn render(report: &Report) -> String {

@@ -29,8 +29,8 @@ pub(crate) fn preamble(report: &Report) -> String {
         let names: Vec<&str> = unmeasured.iter().map(|m| m.label()).collect();
         let _ = writeln!(
             s,
-            "\nNot measured: {} (cold start and memory need `[images.X.measure]`, build time \
-             a build by this project).",
+            "\nNot measured: {}. Cold start and memory are measured with `[images.X.measure]`; \
+             build time is known for images this project built.",
             names.join(", ")
         );
     }

@@ -11,12 +11,13 @@ pub(crate) const PLAN_COLOURS: [&str; 6] = [
     "#2f6db5", "#e07b24", "#3a9a5b", "#8e5cb5", "#c44e52", "#6b7280",
 ];
 
-const WIDTH: f64 = 600.0;
-const LABEL_WIDTH: f64 = 130.0;
+/// Small enough that a phone's width shows the text at a readable size.
+const WIDTH: f64 = 480.0;
+const LABEL_WIDTH: f64 = 100.0;
 /// Room right of the longest bar for its value.
-const VALUE_WIDTH: f64 = 110.0;
-const BAR: f64 = 16.0;
-const BAR_GAP: f64 = 4.0;
+const VALUE_WIDTH: f64 = 100.0;
+const BAR: f64 = 18.0;
+const BAR_GAP: f64 = 5.0;
 const GROUP_GAP: f64 = 12.0;
 
 pub(crate) fn colour(column: usize) -> &'static str {
@@ -60,7 +61,7 @@ pub(crate) fn chart(report: &Report, metric: Metric) -> Option<String> {
                 let _ = writeln!(
                     s,
                     "<text x=\"{LABEL_WIDTH}\" y=\"{:.1}\" class=\"value\">– {}</text>",
-                    y + BAR - 4.0,
+                    y + BAR - 5.0,
                     escape(report.plan_label(column))
                 );
                 continue;
@@ -84,7 +85,7 @@ pub(crate) fn chart(report: &Report, metric: Metric) -> Option<String> {
                 s,
                 "<text x=\"{:.1}\" y=\"{:.1}\" class=\"value\">{}</text>",
                 LABEL_WIDTH + length + 4.0,
-                y + BAR - 4.0,
+                y + BAR - 5.0,
                 escape(&metric.format(value))
             );
         }
