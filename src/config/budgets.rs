@@ -93,3 +93,49 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod precedence {
+    const MIB: u64 = 1024 * 1024;
+
+    /// Loads a stack of one image `web` (plans `regular`, `slim`) with these tables appended.
+    fn budgets_of(tables: &str) -> Vec<(String, super::Budgets)> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("images/web")).unwrap();
+        std::fs::write(dir.path().join("images/web/Dockerfile"), "FROM scratch\n").unwrap();
+        let file = dir.path().join("tasks.toml");
+        std::fs::write(
+            &file,
+            format!("[stack]\n[stack.plans.regular]\n[stack.plans.slim]\n[images.web]\n{tables}"),
+        )
+        .unwrap();
+        let project = crate::config::load(&file).unwrap();
+        let spec = project.stack.unwrap();
+        spec.variants
+            .iter()
+            .map(|v| (v.key.clone(), spec.budgets_of(v).clone()))
+            .collect()
+    }
+
+    #[test]
+    fn image_plan_over_plan_over_image_over_stack_key_by_key() {
+        let all = budgets_of(
+            "[stack.budgets]\nsize = \"300m\"\nsize-growth = \"10%\"\nstart = \"9s\"\n\
+             [images.web.budgets]\nsize = \"200m\"\nstart = \"5s\"\n\
+             [stack.plans.slim.budgets]\nsize = \"50m\"\n\
+             [images.web.plans.slim.budgets]\nstart = \"2s\"\n",
+        );
+        let (regular, slim) = (&all[0].1, &all[1].1);
+        assert_eq!(all[0].0, "web@regular");
+        assert_eq!(regular.size_bytes, Some(200 * MIB), "image over stack");
+        assert_eq!(regular.size_growth_percent, Some(10.0), "the stack's, kept");
+        assert_eq!(regular.start, Some(std::time::Duration::from_secs(5)));
+        assert_eq!(slim.size_bytes, Some(50 * MIB), "plan over image");
+        assert_eq!(
+            slim.start,
+            Some(std::time::Duration::from_secs(2)),
+            "image-plan over all"
+        );
+        assert_eq!(slim.memory_bytes, None);
+    }
+}

@@ -180,6 +180,8 @@ pub(crate) struct RawPlan {
     pub build_args: BTreeMap<String, String>,
     /// Used by every image of the plan whose directory has this file.
     pub dockerfile: Option<Spanned<String>>,
+    /// `[stack.plans.P.budgets]`: every image's budgets in this plan.
+    pub budgets: Option<RawBudgets>,
 }
 
 #[derive(Debug, Default, Deserialize)]

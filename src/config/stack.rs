@@ -129,7 +129,7 @@ pub(crate) fn resolve(
             &images_dir,
             loc,
         )?;
-        with_budgets(&mut spec, image, &stack_budgets, loc)?;
+        with_budgets(&mut spec, image, &stack_budgets, &raw.plans, loc)?;
         specs.push(spec);
     }
     check_directories(root, &images_dir, images, common_tests.as_deref(), loc)?;
@@ -161,22 +161,30 @@ pub(crate) fn resolve(
     Ok(Some(spec))
 }
 
-/// The image's budgets over the stack's, then each plan's over the image's (budgets are not
-/// inherited from the parent image: a child is its parent plus more).
+/// Budgets key by key with the precedence of every per-plan setting (SPEC §3): image-plan over
+/// plan over image over stack. They are not inherited from the parent image: a child is its
+/// parent plus more.
 fn with_budgets(
     spec: &mut ImageSpec,
     raw: &RawImage,
     stack: &super::budgets::Budgets,
+    plans: &BTreeMap<Spanned<String>, crate::config::schema::RawPlan>,
     loc: &Locator,
 ) -> Result<()> {
-    spec.budgets = super::budgets::resolve(raw.budgets.as_ref(), stack, loc)?;
+    use super::budgets::resolve as over;
+    spec.budgets = over(raw.budgets.as_ref(), stack, loc)?;
     for (plan, build) in spec.per_plan.iter_mut() {
-        let own = raw
+        let of_plan = plans
+            .iter()
+            .find(|(p, _)| p.get_ref() == plan)
+            .and_then(|(_, p)| p.budgets.as_ref());
+        let of_image_plan = raw
             .plans
             .iter()
             .find(|(p, _)| p.get_ref() == plan)
             .and_then(|(_, s)| s.budgets.as_ref());
-        build.budgets = super::budgets::resolve(own, &spec.budgets, loc)?;
+        let plan_wide = over(of_plan, &spec.budgets, loc)?;
+        build.budgets = over(of_image_plan, &plan_wide, loc)?;
     }
     Ok(())
 }

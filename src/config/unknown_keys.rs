@@ -34,7 +34,7 @@ pub const STACK: &[&str] = &[
     "secrets",
     "budgets",
 ];
-pub const PLAN: &[&str] = &["tag-prefix", "build-args", "dockerfile"];
+pub const PLAN: &[&str] = &["tag-prefix", "build-args", "dockerfile", "budgets"];
 pub const SECRET: &[&str] = &["env", "file"];
 pub const IMAGE: &[&str] = &[
     "depends-on",
@@ -94,6 +94,9 @@ pub(crate) fn find(file: &Path, source: &str) -> Vec<String> {
         check(stack, STACK, "[stack]");
         for (name, plan) in children(stack, "plans") {
             check(&*plan, PLAN, &format!("[stack.plans.{name}]"));
+            if let Some(budgets) = plan.sub_table("budgets") {
+                check(&*budgets, BUDGETS, &format!("[stack.plans.{name}.budgets]"));
+            }
         }
         for (id, secret) in children(stack, "secrets") {
             check(&*secret, SECRET, &format!("[stack.secrets.{id}]"));
