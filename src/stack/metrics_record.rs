@@ -3,8 +3,6 @@
 //! previously published version of that image, so that the variant report and the budgets
 //! compare without asking anything else. Written by `images-test`, read by the report.
 //! Never stored in image labels: images must stay reproducible.
-// Used by the measurements and the report being written for issue 15.
-#![allow(dead_code)]
 use crate::exec::work::TaskError;
 use crate::stack::runtime::Runtime;
 use serde::{Deserialize, Serialize};
