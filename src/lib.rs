@@ -29,7 +29,7 @@ pub use graph::Graph;
 /// list the unknown-key warning also checks against.
 pub mod schema_keys {
     pub use crate::config::unknown_keys::{
-        CI, IMAGE, IMAGE_PLAN, MANIFEST, PLAN, SECRET, SETTINGS, STACK, TASK, TEST_LIMITS,
+        BUDGETS, CI, IMAGE, IMAGE_PLAN, MANIFEST, PLAN, SECRET, SETTINGS, STACK, TASK, TEST_LIMITS,
     };
 }
 /// The `checks.toml` loader of image tests.

@@ -10,6 +10,24 @@ pub(crate) const MAX_CPUS: f64 = 1024.0;
 
 /// `512m`, `1g`, `1048576` (bytes) as Docker reads them, at least 6 MB; the error says why not.
 pub(crate) fn parse_memory(text: &str) -> Result<i64, String> {
+    let bytes = parse_bytes(text)?;
+    if bytes < MIN_MEMORY_BYTES {
+        return Err("below Docker's minimum of 6 MB (write e.g. 512m)".into());
+    }
+    Ok(bytes)
+}
+
+/// A size as Docker writes memory limits: `200k`, `512m`, `1.5g` (powers of 1024, an optional
+/// `b`), or a number of bytes; never negative.
+pub(crate) fn parse_size(text: &str) -> Result<i64, String> {
+    match parse_bytes(text)? {
+        bytes if bytes < 0 => Err("below zero".into()),
+        bytes => Ok(bytes),
+    }
+}
+
+/// The number of bytes `text` writes, sign and all.
+fn parse_bytes(text: &str) -> Result<i64, String> {
     let lower = text.trim().to_ascii_lowercase();
     let s = lower.strip_suffix('b').unwrap_or(&lower);
     let (number, multiplier) = match s.chars().last() {
@@ -29,11 +47,7 @@ pub(crate) fn parse_memory(text: &str) -> Result<i64, String> {
     if bytes >= i64::MAX as f64 {
         return Err("too large".into());
     }
-    let bytes = bytes as i64;
-    if bytes < MIN_MEMORY_BYTES {
-        return Err("below Docker's minimum of 6 MB (write e.g. 512m)".into());
-    }
-    Ok(bytes)
+    Ok(bytes as i64)
 }
 
 /// A number of CPUs: finite, at least 0.01 (Docker's smallest share), at most 1024.
@@ -72,6 +86,15 @@ mod tests {
             let e = parse_memory(bad).unwrap_err();
             assert!(e.contains(why), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn sizes_parse_without_docker_s_memory_minimum() {
+        assert_eq!(parse_size("200k"), Ok(200 * 1024));
+        assert_eq!(parse_size("0"), Ok(0));
+        assert_eq!(parse_size("1.5m"), Ok(1024 * 1024 * 3 / 2));
+        assert!(parse_size("-1m").unwrap_err().contains("below zero"));
+        assert!(parse_size("big").unwrap_err().contains("not a size"));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Reading tasks.toml: find the file, parse it (`schema`), warn about unknown keys, and turn it
 //! into the validated model (`resolve`).
+pub(crate) mod budgets;
 pub(crate) mod builder;
 pub(crate) mod choice;
 pub(crate) mod ci;

@@ -150,6 +150,18 @@ pub(crate) struct RawStack {
     pub plans: BTreeMap<Spanned<String>, RawPlan>,
     #[serde(default)]
     pub secrets: BTreeMap<Spanned<String>, RawSecret>,
+    /// `[stack.budgets]`: every image's budgets unless it sets its own.
+    pub budgets: Option<RawBudgets>,
+}
+
+/// `budgets`: the limits measured numbers must stay within (checked in `config::budgets`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) struct RawBudgets {
+    pub size: Option<Spanned<String>>,
+    pub size_growth: Option<Spanned<String>>,
+    pub start: Option<Spanned<String>>,
+    pub memory: Option<Spanned<String>>,
 }
 
 /// `[stack.secrets.<id>]`: exactly one of `env` and `file` (checked in `config::secrets`).
@@ -168,6 +180,8 @@ pub(crate) struct RawPlan {
     pub build_args: BTreeMap<String, String>,
     /// Used by every image of the plan whose directory has this file.
     pub dockerfile: Option<Spanned<String>>,
+    /// `[stack.plans.P.budgets]`: every image's budgets in this plan.
+    pub budgets: Option<RawBudgets>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -186,6 +200,7 @@ pub(crate) struct RawImage {
     /// `[images.X.plans.P]`: this image's settings for one plan.
     #[serde(default)]
     pub plans: BTreeMap<Spanned<String>, RawImagePlan>,
+    pub budgets: Option<RawBudgets>,
 }
 
 /// `[images.X.plans.P]`: what the image does differently when built for plan P.
@@ -200,6 +215,7 @@ pub(crate) struct RawImagePlan {
     /// Like listing P in the image's `skip-plans`.
     #[serde(default)]
     pub skip: bool,
+    pub budgets: Option<RawBudgets>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -115,10 +115,11 @@ pub(crate) fn resolve(
         );
     }
 
+    let stack_budgets = super::budgets::resolve(raw.budgets.as_ref(), &Default::default(), loc)?;
     let mut specs = Vec::new();
     let names: Vec<String> = images.keys().map(|k| k.get_ref().clone()).collect();
     for (name, image) in images {
-        specs.push(resolve_image(
+        let mut spec = resolve_image(
             name,
             image,
             &names,
@@ -127,7 +128,9 @@ pub(crate) fn resolve(
             root,
             &images_dir,
             loc,
-        )?);
+        )?;
+        with_budgets(&mut spec, image, &stack_budgets, &raw.plans, loc)?;
+        specs.push(spec);
     }
     check_directories(root, &images_dir, images, common_tests.as_deref(), loc)?;
     let order = image_order(&specs, images, loc)?;
@@ -156,6 +159,34 @@ pub(crate) fn resolve(
         variants,
     };
     Ok(Some(spec))
+}
+
+/// Budgets key by key with the precedence of every per-plan setting (SPEC §3): image-plan over
+/// plan over image over stack. They are not inherited from the parent image: a child is its
+/// parent plus more.
+fn with_budgets(
+    spec: &mut ImageSpec,
+    raw: &RawImage,
+    stack: &super::budgets::Budgets,
+    plans: &BTreeMap<Spanned<String>, crate::config::schema::RawPlan>,
+    loc: &Locator,
+) -> Result<()> {
+    use super::budgets::resolve as over;
+    spec.budgets = over(raw.budgets.as_ref(), stack, loc)?;
+    for (plan, build) in spec.per_plan.iter_mut() {
+        let of_plan = plans
+            .iter()
+            .find(|(p, _)| p.get_ref() == plan)
+            .and_then(|(_, p)| p.budgets.as_ref());
+        let of_image_plan = raw
+            .plans
+            .iter()
+            .find(|(p, _)| p.get_ref() == plan)
+            .and_then(|(_, s)| s.budgets.as_ref());
+        let plan_wide = over(of_plan, &spec.budgets, loc)?;
+        build.budgets = over(of_image_plan, &plan_wide, loc)?;
+    }
+    Ok(())
 }
 
 /// `rebuild-every`: a duration of whole seconds (a period is counted in seconds).
@@ -294,6 +325,7 @@ fn resolve_image(
         skip_plans: Vec::new(),
         manifests: raw.manifests.iter().map(|m| m.get_ref().clone()).collect(),
         test,
+        budgets: Default::default(),
         dockerfile,
         target,
         per_plan: BTreeMap::new(),
@@ -363,6 +395,7 @@ fn plan_build(
         target,
         build_args,
         test: resolve_limits(settings.test.as_ref(), image.test.clone(), loc)?,
+        budgets: Default::default(),
     })
 }
 

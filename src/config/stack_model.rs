@@ -2,6 +2,7 @@
 //! manifest commands, and the variants (one per image and plan, parents first), with the
 //! reference and tag rules derived from them (SPEC §3, §4). Resolved from tasks.toml by
 //! `config::stack`.
+pub(crate) use super::budgets::Budgets;
 use dorun_docker::ImageRef;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -67,6 +68,8 @@ pub struct ImageSpec {
     pub skip_plans: Vec<String>,
     pub manifests: Vec<String>,
     pub test: TestLimits,
+    /// `[images.X.budgets]` over `[stack.budgets]`.
+    pub budgets: Budgets,
     pub dockerfile: String,
     /// The Dockerfile stage the build stops at; None: the last one.
     pub target: Option<String>,
@@ -83,6 +86,8 @@ pub struct PlanBuild {
     pub target: Option<String>,
     pub build_args: BTreeMap<String, String>,
     pub test: TestLimits,
+    /// `[images.X.plans.P.budgets]` over the image's.
+    pub budgets: Budgets,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -193,6 +198,14 @@ impl StackSpec {
         match self.plan_build(v) {
             Some(p) => &p.test,
             None => &self.image(&v.image).test,
+        }
+    }
+
+    /// The budgets the variant's measured numbers are held to.
+    pub fn budgets_of(&self, v: &Variant) -> &Budgets {
+        match self.plan_build(v) {
+            Some(p) => &p.budgets,
+            None => &self.image(&v.image).budgets,
         }
     }
 

@@ -32,8 +32,9 @@ pub const STACK: &[&str] = &[
     "rebuild-every",
     "plans",
     "secrets",
+    "budgets",
 ];
-pub const PLAN: &[&str] = &["tag-prefix", "build-args", "dockerfile"];
+pub const PLAN: &[&str] = &["tag-prefix", "build-args", "dockerfile", "budgets"];
 pub const SECRET: &[&str] = &["env", "file"];
 pub const IMAGE: &[&str] = &[
     "depends-on",
@@ -44,9 +45,19 @@ pub const IMAGE: &[&str] = &[
     "dockerfile",
     "target",
     "plans",
+    "budgets",
 ];
 /// `[images.X.plans.P]`.
-pub const IMAGE_PLAN: &[&str] = &["build-args", "dockerfile", "target", "test", "skip"];
+pub const IMAGE_PLAN: &[&str] = &[
+    "build-args",
+    "dockerfile",
+    "target",
+    "test",
+    "skip",
+    "budgets",
+];
+/// `budgets` of the stack, an image or an image-plan.
+pub const BUDGETS: &[&str] = &["size", "size-growth", "start", "memory"];
 pub const TEST_LIMITS: &[&str] = &["memory", "cpus", "network", "timeout"];
 pub const MANIFEST: &[&str] = &["description", "command"];
 pub const CI: &[&str] = &["install"];
@@ -83,9 +94,15 @@ pub(crate) fn find(file: &Path, source: &str) -> Vec<String> {
         check(stack, STACK, "[stack]");
         for (name, plan) in children(stack, "plans") {
             check(&*plan, PLAN, &format!("[stack.plans.{name}]"));
+            if let Some(budgets) = plan.sub_table("budgets") {
+                check(&*budgets, BUDGETS, &format!("[stack.plans.{name}.budgets]"));
+            }
         }
         for (id, secret) in children(stack, "secrets") {
             check(&*secret, SECRET, &format!("[stack.secrets.{id}]"));
+        }
+        if let Some(budgets) = stack.sub_table("budgets") {
+            check(&*budgets, BUDGETS, "[stack.budgets]");
         }
     }
     for (name, image) in children(root, "images") {
@@ -93,11 +110,17 @@ pub(crate) fn find(file: &Path, source: &str) -> Vec<String> {
         if let Some(limits) = image.sub_table("test") {
             check(&*limits, TEST_LIMITS, &format!("[images.{name}.test]"));
         }
+        if let Some(budgets) = image.sub_table("budgets") {
+            check(&*budgets, BUDGETS, &format!("[images.{name}.budgets]"));
+        }
         for (plan, settings) in image.sub_tables("plans") {
             let where_ = format!("[images.{name}.plans.{plan}]");
             check(&*settings, IMAGE_PLAN, &where_);
             if let Some(limits) = settings.sub_table("test") {
                 check(&*limits, TEST_LIMITS, &format!("{where_}.test"));
+            }
+            if let Some(budgets) = settings.sub_table("budgets") {
+                check(&*budgets, BUDGETS, &format!("{where_}.budgets"));
             }
         }
     }

@@ -3,6 +3,7 @@
 //! local engine lacks it gets it back from there. One entry point per question, dispatching on
 //! the setting; each way lives in its own file (`hand_off/registry.rs`, `hand_off/archive.rs`).
 //! Call sites use these functions only, never a way directly.
+use super::metrics_record::MetricsRecord;
 use super::runtime::Runtime;
 use super::test::report::VariantResults;
 use crate::config::hand_off::HandOff;
@@ -107,6 +108,33 @@ pub(crate) fn after_test(
         HandOff::Registry => registry::record_results(rt, v, results, log),
         // The archive way carries the artifacts directory, which holds the results already.
         HandOff::None | HandOff::Archive => Ok(()),
+    }
+}
+
+/// After `test:X` wrote variant `v`'s metrics record: make it available to the push job, which
+/// stores it beside the released image.
+pub(crate) fn after_measure(
+    rt: &Runtime,
+    v: usize,
+    record: &MetricsRecord,
+    log: &mut File,
+) -> Result<(), TaskError> {
+    match rt.spec.hand_off {
+        HandOff::Registry => registry::record_metrics(rt, v, record, log),
+        // The archive way carries the artifacts directory, which holds the record already.
+        HandOff::None | HandOff::Archive => Ok(()),
+    }
+}
+
+/// Variant `v`'s metrics record as the test job handed it off with the staged image; None
+/// without a registry hand-off or without one.
+pub(crate) fn handed_off_metrics(
+    rt: &Runtime,
+    v: usize,
+) -> Result<Option<MetricsRecord>, TaskError> {
+    match rt.spec.hand_off {
+        HandOff::Registry => registry::recorded_metrics(rt, v),
+        HandOff::None | HandOff::Archive => Ok(None),
     }
 }
 

@@ -1,5 +1,6 @@
 //! One owner for the stack-wide artifact files (SPEC §6): IMAGES_CHANGED, IMAGES_BUILT,
-//! IMAGES_TEST_PASSED/ERROR, junit.xml, IMAGES_PUSHED, the manifest pages and STACK.md. The
+//! IMAGES_TEST_PASSED/ERROR, junit.xml, IMAGES_PUSHED, the manifest pages, STACK.md and the
+//! variant report. The
 //! ledger is seeded once per run (`seed`), image subtasks report what they established, and
 //! the files are rewritten from memory, atomically — the engine and registry are never asked
 //! while the ledger's lock is held. Files are always whole recomputations, so a resumed run
@@ -45,6 +46,8 @@ enum Unwritten {
     Pushed,
     /// manifests/STACK.md.
     StackPage,
+    /// manifests/REPORT.md and report.html (and GITHUB_STEP_SUMMARY), from the metrics records.
+    Report,
 }
 
 impl Ledger {
@@ -127,6 +130,8 @@ impl Ledger {
         self.update(rt, |book, unwritten| {
             book.entries[v].test = Some(results);
             unwritten.insert(Unwritten::Tests);
+            // A test run writes the variant's metrics record before it reports.
+            unwritten.insert(Unwritten::Report);
             Ok(())
         })
     }
@@ -217,6 +222,7 @@ fn write(rt: &Runtime, book: &Book, file: Unwritten) -> Result<(), TaskError> {
         Unwritten::Tests => write_tests(rt, book),
         Unwritten::Pushed => artifacts::write_list(rt, "IMAGES_PUSHED", &book.pushed_lines()),
         Unwritten::StackPage => write_stack(rt, book),
+        Unwritten::Report => crate::stack::report::write(rt),
     }
 }
 

@@ -3,8 +3,6 @@
 //! previously published version of that image, so that the variant report and the budgets
 //! compare without asking anything else. Written by `images-test`, read by the report.
 //! Never stored in image labels: images must stay reproducible.
-// Used by the measurements and the report being written for issue 15.
-#![allow(dead_code)]
 use crate::exec::work::TaskError;
 use crate::stack::runtime::Runtime;
 use serde::{Deserialize, Serialize};
@@ -15,6 +13,10 @@ pub(crate) struct MetricsRecord {
     pub(crate) plan: Option<String>,
     /// The human reference of the measured image.
     pub(crate) reference: String,
+    /// The content reference (the identity) measured, so a push stores only the numbers of
+    /// the image it pushes; empty in records written before it was recorded.
+    #[serde(default)]
+    pub(crate) content_reference: String,
     /// Unix seconds.
     pub(crate) measured_at: u64,
     pub(crate) numbers: Measured,
@@ -48,6 +50,11 @@ pub(crate) struct Previous {
     /// The reference it was read from, e.g. `registry/ns/web:latest`.
     pub(crate) reference: String,
     pub(crate) numbers: Measured,
+    /// True when the previous version has no metrics stored beside it (pushed before dorun
+    /// stored them): its layer count is the manifest's and its size the sum of its
+    /// compressed layers, which is not comparable with an engine's (uncompressed) size.
+    #[serde(default)]
+    pub(crate) size_compressed: bool,
 }
 
 fn path(rt: &Runtime, v: usize) -> std::path::PathBuf {
@@ -77,6 +84,7 @@ mod tests {
             image: "web".into(),
             plan: Some("slim".into()),
             reference: "r/ns/web:slim-abc".into(),
+            content_reference: "r/ns/web:t-id-1".into(),
             measured_at: 7,
             numbers: Measured {
                 size_bytes: 10,
@@ -87,6 +95,7 @@ mod tests {
             previous: Some(Previous {
                 reference: "r/ns/web:slim".into(),
                 numbers: Measured::default(),
+                size_compressed: false,
             }),
         };
         let json = serde_json::to_string(&record).unwrap();

@@ -664,16 +664,11 @@ fn ci_github_jobs_replayed_on_fresh_runners_build_once_test_once_and_release_the
     let reg = dorun_docker::Registry::new(&host, None);
     for image in ["base", "left", "right"] {
         let staging = format!("{}-staging/{image}", f.namespace);
-        let staged: Vec<String> = reg
-            .tags(&staging)
-            .unwrap()
-            .into_iter()
-            .filter(|t| !t.ends_with(".test"))
-            .collect();
+        let staged = crate::stack_fixture::image_tags(&reg, &staging);
         assert_eq!(staged.len(), 1, "{image}: {staged:?}");
         let tested = reg.manifest_digest(&staging, &staged[0]).unwrap();
         let release = format!("{}/{image}", f.namespace);
-        let released = reg.tags(&release).unwrap();
+        let released = crate::stack_fixture::image_tags(&reg, &release);
         assert_eq!(released.len(), 3, "{image}: {released:?}");
         for tag in &released {
             assert_eq!(

@@ -20,6 +20,18 @@ pub(crate) fn file_in(image: &str, path: &str) -> Option<String> {
         .map(|info| String::from_utf8(info.contents.unwrap_or_default()).unwrap())
 }
 
+/// The image tags of `repo` in the registry: without the artifacts dorun stores beside images
+/// under referrers tags (`sha256-<hex>.test` results, `sha256-<hex>.metrics` records).
+#[track_caller]
+pub(crate) fn image_tags(reg: &dorun_docker::Registry, repo: &str) -> Vec<String> {
+    let referrers = regex::Regex::new(r"^sha256-[0-9a-f]{64}\.").unwrap();
+    reg.tags(repo)
+        .unwrap()
+        .into_iter()
+        .filter(|t| !referrers.is_match(t))
+        .collect()
+}
+
 /// A loopback port nothing listens on (bound, then released): a registry that cannot be
 /// reached.
 pub(crate) fn closed_port() -> u16 {

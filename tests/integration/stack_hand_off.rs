@@ -3,7 +3,7 @@
 //! artifacts or logs — the test phase on a second, empty engine (`second_engine`), the push
 //! phase on the main engine after every image of the stack was removed from it.
 use crate::second_engine::SecondEngine;
-use crate::stack_fixture::{docker_available, registry, StackFixture};
+use crate::stack_fixture::{docker_available, image_tags, registry, StackFixture};
 use dorun_docker::{referrers_tag, Registry};
 
 const PAIR: &[(&str, Option<&str>)] = &[("base", None), ("leaf", Some("base"))];
@@ -39,19 +39,17 @@ fn digest_of(
         .unwrap()
 }
 
-/// The content tag (`t1-id-…`) `image` was staged under: the staging repository's one tag
-/// that is not a test results artifact.
+/// The content tag (`t1-id-…`) `image` was staged under: the staging repository's one image
+/// tag.
 fn staged_tag(reg: &Registry, f: &StackFixture, image: &str) -> String {
-    let tags = reg
-        .tags(&format!("{}-staging/{image}", f.namespace))
-        .unwrap();
-    let staged: Vec<&String> = tags.iter().filter(|t| !t.ends_with(".test")).collect();
+    let tags = image_tags(reg, &format!("{}-staging/{image}", f.namespace));
+    let staged: Vec<&String> = tags.iter().collect();
     assert_eq!(staged.len(), 1, "{tags:?}");
     staged[0].clone()
 }
 
 fn release_tags(reg: &Registry, f: &StackFixture, image: &str) -> Vec<String> {
-    reg.tags(&format!("{}/{image}", f.namespace)).unwrap()
+    image_tags(reg, &format!("{}/{image}", f.namespace))
 }
 
 #[test]
@@ -119,6 +117,16 @@ fn build_test_and_push_on_three_fresh_runners_build_once_test_once_and_push_the_
         let results: serde_json::Value = serde_json::from_slice(&results).unwrap();
         assert_eq!(results["passed"], true, "{results:#}");
         assert!(results["image"].as_str().unwrap().ends_with(tag.as_str()));
+        // So do its metrics, for the push job to store beside the released image.
+        let metrics = reg
+            .artifact(&repo, &referrers_tag(digest, "metrics"))
+            .unwrap()
+            .expect("metrics beside the staged image");
+        let metrics: serde_json::Value = serde_json::from_slice(&metrics).unwrap();
+        assert!(metrics["content_reference"]
+            .as_str()
+            .unwrap()
+            .ends_with(tag.as_str()));
     }
 
     // Runner 3, empty again: no build, no test, and the release digests are the tested ones.
@@ -139,6 +147,16 @@ fn build_test_and_push_on_three_fresh_runners_build_once_test_once_and_push_the_
             );
         }
         assert!(released.contains(tag) && released.contains(&"stable".to_string()));
+        // The push job had no metrics of its own: it stored the test job's beside the release.
+        let metrics = reg
+            .artifact(
+                &format!("{}/{image}", f.namespace),
+                &referrers_tag(digest, "metrics"),
+            )
+            .unwrap()
+            .expect("metrics beside the released image");
+        let metrics: serde_json::Value = serde_json::from_slice(&metrics).unwrap();
+        assert!(metrics["numbers"]["size_bytes"].as_i64().unwrap() > 0);
     }
     assert_eq!(f.list("IMAGES_PUSHED").len(), 6);
     assert_eq!(f.list("IMAGES_TEST_PASSED"), f.list("IMAGES_BUILT"));

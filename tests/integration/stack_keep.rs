@@ -1,7 +1,7 @@
 //! Bounded disk against the real engine and registry: `keep-images` removes pushed images
 //! during the run, built images carry dorun's labels, and `dorun prune` removes this project's
 //! stale images and nothing else. Each test removes only its own images (the fixture's drop).
-use crate::stack_fixture::{docker_available, registry, StackFixture};
+use crate::stack_fixture::{docker_available, image_tags, registry, StackFixture};
 use dorun_docker::{BuildRequest, Engine};
 
 /// base → env → (one, two): a parent with a child that is itself a parent, and two leaves.
@@ -31,7 +31,7 @@ fn local_images(f: &StackFixture) -> Vec<String> {
 
 fn pushed_tags(f: &StackFixture, image: &str) -> usize {
     let reg = dorun_docker::Registry::new(&registry(), None);
-    reg.tags(&format!("{}/{image}", f.namespace)).unwrap().len()
+    image_tags(&reg, &format!("{}/{image}", f.namespace)).len()
 }
 
 #[test]

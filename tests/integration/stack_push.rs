@@ -5,7 +5,7 @@ mod local_registry;
 mod private;
 
 use crate::harness::Project;
-use crate::stack_fixture::{docker_available, git, registry, StackFixture};
+use crate::stack_fixture::{docker_available, git, image_tags, registry, StackFixture};
 use dorun_docker::Registry;
 use snapbox::str;
 
@@ -47,7 +47,7 @@ fn use_manifests(f: &StackFixture, image: &str, names: &[&str]) {
 
 /// The tags of `image` in the registry, sorted, through the registry's HTTP API.
 fn tags(reg: &Registry, f: &StackFixture, image: &str) -> Vec<String> {
-    let mut tags = reg.tags(&format!("{}/{image}", f.namespace)).unwrap();
+    let mut tags = image_tags(reg, &format!("{}/{image}", f.namespace));
     tags.sort();
     tags
 }

@@ -37,6 +37,8 @@ pub struct ImageConfig {
     pub entrypoint: Option<Vec<String>>,
     /// Bytes.
     pub size: i64,
+    /// How many filesystem layers it has (`RootFS.Layers`), as a registry manifest counts them.
+    pub layers: usize,
     /// `registry/name@sha256:…` for each registry the image was pushed to or pulled from.
     pub repo_digests: Vec<String>,
 }
@@ -203,6 +205,10 @@ impl Engine {
             cmd: config.cmd,
             entrypoint: config.entrypoint,
             size: inspect.size.unwrap_or_default(),
+            layers: inspect
+                .root_fs
+                .and_then(|fs| fs.layers)
+                .map_or(0, |l| l.len()),
             repo_digests: inspect.repo_digests.unwrap_or_default(),
         })
     }

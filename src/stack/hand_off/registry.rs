@@ -7,6 +7,8 @@
 //! there is remembered without asking again.
 use crate::exec::work::TaskError;
 use crate::fingerprint::DirtyReason;
+use crate::stack::metrics_beside;
+use crate::stack::metrics_record::MetricsRecord;
 use crate::stack::runtime::Runtime;
 use crate::stack::test::report::VariantResults;
 use dorun_docker::{referrers_tag, Descriptor, ImageRef, Manifest};
@@ -179,6 +181,32 @@ pub(super) fn recorded_results(
     };
     crate::sync::lock(&rt.staging.results)[v] = Some(found.clone());
     Ok(found)
+}
+
+/// After `test:X` wrote its metrics record: the record beside the staged image, so the push job
+/// on another runner stores it beside the released one. Nothing when X is not staged.
+pub(super) fn record_metrics(
+    rt: &Runtime,
+    v: usize,
+    record: &MetricsRecord,
+    log: &mut File,
+) -> Result<(), TaskError> {
+    let Some(subject) = staged(rt, v)? else {
+        return Ok(());
+    };
+    let staging = staging_ref(rt, v)?;
+    let tag = metrics_beside::write(rt, &staging.repository, &subject, record)?;
+    let _ = writeln!(log, "metrics recorded as {}:{tag}", staging.repository);
+    Ok(())
+}
+
+/// The metrics record stored beside the staged image, if any.
+pub(super) fn recorded_metrics(rt: &Runtime, v: usize) -> Result<Option<MetricsRecord>, TaskError> {
+    let Some(subject) = staged(rt, v)? else {
+        return Ok(None);
+    };
+    let staging = staging_ref(rt, v)?;
+    metrics_beside::read(rt, &staging.repository, &subject.digest)
 }
 
 /// What `push:X` promotes: the staged manifest and its repository, else (X published earlier)

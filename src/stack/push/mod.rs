@@ -232,6 +232,7 @@ impl Work for PushWork {
             record.pushed_at = now_unix();
             self.save(&record)?;
         }
+        crate::stack::metrics_beside::after_push(rt, v, log)?;
         Ok(produced(&refs, &record))
     }
 }
@@ -306,6 +307,7 @@ impl PushWork {
             record.pushed_at = now_unix();
             self.save(&record)?;
         }
+        crate::stack::metrics_beside::after_push(rt, self.variant, log)?;
         Ok(produced(refs, &record))
     }
 }

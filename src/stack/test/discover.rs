@@ -141,6 +141,7 @@ mod tests {
                 network: None,
                 timeout: DEFAULT_TEST_TIMEOUT,
             },
+            budgets: Default::default(),
             dockerfile: "Dockerfile".into(),
             target: None,
             per_plan: Default::default(),

@@ -4,10 +4,12 @@
 //! unchanged since a run that passed, or when X is already published (pushed only after its
 //! tests passed), or when an earlier job of the pipeline handed off passing results for this
 //! fingerprint (`[stack] hand-off`). A failing run records nothing, so it runs again next time.
+mod budgets;
 mod case;
 pub(crate) mod checks;
 pub(crate) mod discover;
 mod evaluate;
+mod record_metrics;
 pub(crate) mod report;
 mod scripts;
 mod target;
@@ -36,7 +38,8 @@ pub(crate) struct TestWork {
 }
 
 /// Everything that changes a variant's test results: the image identity, every file of its
-/// test folders, which files are tests (the executable bit is not in a content hash), limits.
+/// test folders, which files are tests (the executable bit is not in a content hash), limits,
+/// budgets.
 pub(crate) fn fingerprint_of(rt: &Runtime, v: usize) -> Result<Fingerprint, TaskError> {
     let facts = rt.facts(v)?;
     let inputs = discover::hash_inputs(&rt.root, &rt.spec, v, rt.cache())
@@ -62,6 +65,10 @@ pub(crate) fn fingerprint_of(rt: &Runtime, v: usize) -> Result<Fingerprint, Task
         ("test cpus", format!("{:?}", limits.cpus)),
         ("test network", format!("{:?}", limits.network)),
         ("test timeout", format!("{:?}", limits.timeout)),
+        (
+            "budgets",
+            format!("{:?}", rt.spec.budgets_of(rt.variant(v))),
+        ),
     ];
     for (k, val) in settings {
         fp.settings.insert(k.to_string(), val);
@@ -190,6 +197,23 @@ impl TestWork {
     }
 }
 
+impl TestWork {
+    /// Writes the variant's metrics record (and hands it off with the image), then judges its
+    /// budgets: one case per budget, written to the log like every case.
+    fn measure_and_judge(&self, image: &str, log: &mut File) -> Result<Vec<CaseResult>, TaskError> {
+        let rt = &self.rt;
+        let v = self.variant;
+        let record = record_metrics::record_of(rt, v, image)?;
+        record.write(rt, v)?;
+        hand_off::after_measure(rt, v, &record, log)?;
+        let cases = budgets::judge(rt.spec.budgets_of(rt.variant(v)), &record);
+        for case in &cases {
+            let _ = log.write_all(case.log_text().as_bytes());
+        }
+        Ok(cases)
+    }
+}
+
 impl Work for TestWork {
     fn failure_stops_run(&self) -> bool {
         false
@@ -311,7 +335,8 @@ impl Work for TestWork {
 
         // A phase on a fresh runner gets the image from where the build job handed it off.
         hand_off::ensure_local(rt, v, log)?;
-        let cases = self.run_tests(cx, &image, log)?;
+        let mut cases = self.run_tests(cx, &image, log)?;
+        cases.extend(self.measure_and_judge(&image, log)?);
         let results = report::VariantResults::new(self.key(), &image, digest, &cases);
         report::store(rt, v, &results)?;
         rt.ledger.tested(rt, v, results.clone())?;
