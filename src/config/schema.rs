@@ -150,6 +150,8 @@ pub(crate) struct RawStack {
     pub plans: BTreeMap<Spanned<String>, RawPlan>,
     #[serde(default)]
     pub secrets: BTreeMap<Spanned<String>, RawSecret>,
+    /// `[stack.measure]`: the measurement every image inherits unless it or a parent says.
+    pub measure: Option<Spanned<RawMeasure>>,
 }
 
 /// `[stack.secrets.<id>]`: exactly one of `env` and `file` (checked in `config::secrets`).
@@ -186,6 +188,7 @@ pub(crate) struct RawImage {
     /// `[images.X.plans.P]`: this image's settings for one plan.
     #[serde(default)]
     pub plans: BTreeMap<Spanned<String>, RawImagePlan>,
+    pub measure: Option<Spanned<RawMeasure>>,
 }
 
 /// `[images.X.plans.P]`: what the image does differently when built for plan P.
@@ -207,8 +210,56 @@ pub(crate) struct RawImagePlan {
 pub(crate) struct RawTestLimits {
     pub memory: Option<Spanned<String>>,
     pub cpus: Option<Spanned<f64>>,
-    pub network: Option<String>,
+    pub network: Option<Spanned<String>>,
     pub timeout: Option<Spanned<String>>,
+    /// `["/tmp:size=64m"]`: tmpfs mounts of the tested container.
+    pub tmpfs: Option<Vec<Spanned<String>>>,
+    /// `[images.X.test.services.<name>]`: containers the tests talk to.
+    #[serde(default)]
+    pub services: BTreeMap<Spanned<String>, Spanned<RawService>>,
+}
+
+/// `command = "sh line"` (run by `/bin/sh -c`) or `command = ["argv", "…"]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum RawCommand {
+    Shell(String),
+    Argv(Vec<String>),
+}
+
+/// One service container of a test run. Unknown keys are errors: a misspelt `health` would
+/// otherwise start tests before the service is ready.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub(crate) struct RawService {
+    pub image: Spanned<String>,
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    pub command: Option<RawCommand>,
+    pub tmpfs: Option<Vec<Spanned<String>>>,
+    pub memory: Option<Spanned<String>>,
+    pub cpus: Option<Spanned<f64>>,
+    pub health: Option<RawHealth>,
+}
+
+/// `health = { run = "pg_isready", interval = "1s", retries = 30 }`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub(crate) struct RawHealth {
+    pub run: Spanned<String>,
+    pub interval: Option<Spanned<String>>,
+    pub retries: Option<Spanned<i64>>,
+}
+
+/// `[images.X.measure]` / `[stack.measure]`: how the image's start and memory are measured.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub(crate) struct RawMeasure {
+    pub command: Option<RawCommand>,
+    /// A regex on the output, or `"health"`.
+    pub ready: Option<Spanned<String>>,
+    pub duration: Option<Spanned<String>>,
+    pub runs: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -32,6 +32,7 @@ pub const STACK: &[&str] = &[
     "rebuild-every",
     "plans",
     "secrets",
+    "measure",
 ];
 pub const PLAN: &[&str] = &["tag-prefix", "build-args", "dockerfile"];
 pub const SECRET: &[&str] = &["env", "file"];
@@ -44,10 +45,11 @@ pub const IMAGE: &[&str] = &[
     "dockerfile",
     "target",
     "plans",
+    "measure",
 ];
 /// `[images.X.plans.P]`.
 pub const IMAGE_PLAN: &[&str] = &["build-args", "dockerfile", "target", "test", "skip"];
-pub const TEST_LIMITS: &[&str] = &["memory", "cpus", "network", "timeout"];
+pub const TEST_LIMITS: &[&str] = &["memory", "cpus", "network", "timeout", "tmpfs", "services"];
 pub const MANIFEST: &[&str] = &["description", "command"];
 pub const CI: &[&str] = &["install"];
 

@@ -7,7 +7,9 @@
 mod case;
 pub(crate) mod checks;
 pub(crate) mod discover;
+mod environment;
 mod evaluate;
+mod health_check;
 pub(crate) mod report;
 mod scripts;
 mod target;
@@ -66,7 +68,30 @@ pub(crate) fn fingerprint_of(rt: &Runtime, v: usize) -> Result<Fingerprint, Task
     for (k, val) in settings {
         fp.settings.insert(k.to_string(), val);
     }
+    // Only when set, so that images without them keep the fingerprints they had.
+    if !limits.tmpfs.is_empty() {
+        fp.settings
+            .insert("test tmpfs".into(), format!("{:?}", limits.tmpfs));
+    }
+    let services = services_fingerprint(rt, v)?;
+    if !services.is_empty() {
+        fp.settings.insert("test services".into(), services);
+    }
     Ok(fp)
+}
+
+/// The services the tests run with, as configured, and the identity of each stack image among
+/// them: a rebuilt database image makes the tests run again.
+fn services_fingerprint(rt: &Runtime, v: usize) -> Result<String, TaskError> {
+    let mut text = String::new();
+    for (name, service) in rt.spec.services_of(rt.variant(v)) {
+        let identity = match rt.spec.service_variant(rt.variant(v), &service.image) {
+            Some(sv) => rt.facts(sv)?.content.tag().to_string(),
+            None => String::new(),
+        };
+        text.push_str(&format!("{name}: {service:?} {identity}\n"));
+    }
+    Ok(text)
 }
 
 /// The digest stored results must carry to count for variant `v` now.
@@ -149,6 +174,35 @@ impl TestWork {
                 "note: {i} is not executable, so it is not a test (chmod +x it)"
             );
         }
+        let stop = || cx.procs.is_interrupted();
+        let mut limits = limits;
+        let labels = std::collections::BTreeMap::from([
+            ("dorun.variant".to_string(), self.key().to_string()),
+            ("dorun.repository".to_string(), rt.human(v).name()),
+        ]);
+        let internal = limits.network.as_deref() == Some("none");
+        let started = environment::start(
+            rt,
+            &engine,
+            v,
+            internal,
+            limits.timeout,
+            &labels,
+            &stop,
+            log,
+        )?;
+        // Declared before the tests run and dropped after: the services outlive every test.
+        let _environment = match started {
+            environment::Started::None => None,
+            environment::Started::Ready(env) => {
+                limits.network = Some(env.network().to_string());
+                Some(env)
+            }
+            environment::Started::Failed(case) => {
+                let _ = log.write_all(case.log_text().as_bytes());
+                return Ok(vec![case]);
+            }
+        };
         let target = target::Target {
             engine: &engine,
             image: image.to_string(),
@@ -157,7 +211,6 @@ impl TestWork {
             limits,
             interrupted: &cx.procs.interrupted,
         };
-        let stop = || cx.procs.is_interrupted();
         let mut cases = Vec::new();
         let mut each = |case: CaseResult| {
             let _ = log.write_all(case.log_text().as_bytes());
