@@ -3,8 +3,6 @@
 //! previously published version of that image, so that the variant report and the budgets
 //! compare without asking anything else. Written by `images-test`, read by the report.
 //! Never stored in image labels: images must stay reproducible.
-// Used by the measurements and the report being written for issue 15.
-#![allow(dead_code)]
 use crate::exec::work::TaskError;
 use crate::stack::runtime::Runtime;
 use serde::{Deserialize, Serialize};
@@ -61,6 +59,8 @@ impl MetricsRecord {
     }
 
     /// The variant's record; unreadable or missing = none.
+    // Read by the report and the budgets (issue 15, branch 15b).
+    #[allow(dead_code)]
     pub(crate) fn read(rt: &Runtime, v: usize) -> Option<MetricsRecord> {
         let text = std::fs::read_to_string(path(rt, v)).ok()?;
         serde_json::from_str(&text).ok()

@@ -35,6 +35,7 @@ mod stack_health;
 mod stack_keep;
 mod stack_ledger;
 mod stack_leftovers;
+mod stack_measure;
 mod stack_plan_settings;
 mod stack_push;
 mod stack_rebuild;

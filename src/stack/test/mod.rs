@@ -10,6 +10,7 @@ pub(crate) mod discover;
 mod environment;
 mod evaluate;
 mod health_check;
+mod measure;
 pub(crate) mod report;
 mod scripts;
 mod target;
@@ -72,6 +73,9 @@ pub(crate) fn fingerprint_of(rt: &Runtime, v: usize) -> Result<Fingerprint, Task
     if !limits.tmpfs.is_empty() {
         fp.settings
             .insert("test tmpfs".into(), format!("{:?}", limits.tmpfs));
+    }
+    if let Some(measure) = rt.spec.measure_of(rt.variant(v)) {
+        fp.settings.insert("measure".into(), format!("{measure:?}"));
     }
     let services = services_fingerprint(rt, v)?;
     if !services.is_empty() {
@@ -233,6 +237,12 @@ impl TestWork {
                     }
                 },
                 Kind::Script => each(scripts::run_script(&target, &rt.root, test)),
+            }
+        }
+        if !stop() {
+            // Size and layers of every tested image; start and memory with a `measure` table.
+            if let Some(case) = measure::measure(rt, v, &target, &stop)? {
+                each(case);
             }
         }
         // Cases cut short by Ctrl-C (their containers removed under them) prove nothing.
