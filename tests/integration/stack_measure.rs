@@ -50,7 +50,7 @@ fn start_time_and_memory_are_measured_with_inherited_settings() {
     let runs = n["start_runs"].as_array().unwrap();
     assert_eq!(runs.len(), 3, "{app}");
     let start = n["start_seconds"].as_f64().unwrap();
-    assert!(start >= 0.2 && start < 30.0, "{app}");
+    assert!((0.2..30.0).contains(&start), "{app}");
     assert!(
         n["memory_peak_bytes"].as_u64().unwrap() >= 38_000_000,
         "{app}"
