@@ -193,3 +193,54 @@ fn bad_service_settings_stop_dorun_where_they_are_written() {
         out.stderr
     );
 }
+
+/// Runs `dorun test`, sends SIGINT once `ready` says so, and checks that dorun stops with 130
+/// quickly, leaving no container and no network.
+fn interrupt(f: &StackFixture, reg: &str, ready: &dyn Fn() -> bool) {
+    let mut dorun = f.test().arg("test").status(130).spawn();
+    let reached = dorun.wait_until(
+        "the moment to interrupt",
+        60,
+        Duration::from_millis(50),
+        |_| ready(),
+    );
+    assert!(reached, "dorun ended before it was interrupted");
+    let signalled = std::time::Instant::now();
+    dorun.signal(libc::SIGINT);
+    dorun.wait();
+    assert!(
+        signalled.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        signalled.elapsed()
+    );
+    nothing_left(f, reg);
+}
+
+#[test]
+fn ctrl_c_removes_the_services_and_their_network() {
+    if !docker_available() {
+        return;
+    }
+    let reg = registry();
+    let f = db_and_app(&reg);
+    // Healthy only once /ready exists: never, until the second half.
+    f.image_setting(
+        "app",
+        "[images.app.test.services.db]\nimage = \"db\"\n\
+         health = { run = \"test -f /ready || test -n \\\"$HEALTHY\\\"\", interval = \"200ms\", retries = 1000 }",
+    );
+    f.script("images/app/test/test_slow", "sleep 120");
+    f.test().arg("build").run();
+    // While dorun waits for the service to become healthy.
+    interrupt(&f, &reg, &|| leftovers(&f, &reg, "app").len() == 1);
+    // While a test runs beside a healthy service.
+    let toml = f.read("tasks.toml");
+    f.write(
+        "tasks.toml",
+        &toml.replace(
+            "image = \"db\"\n",
+            "image = \"db\"\nenv = { HEALTHY = \"1\" }\n",
+        ),
+    );
+    interrupt(&f, &reg, &|| leftovers(&f, &reg, "app").len() == 2);
+}
