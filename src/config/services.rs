@@ -195,3 +195,102 @@ fn image(
         plan: plan.map(str::to_string),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::measure::Ready;
+
+    /// A project with images `base` ← `app` ← `leaf` and `db`, plans `regular` and `slim`
+    /// (db skips nothing), and `extra` appended to tasks.toml.
+    fn load(extra: &str) -> crate::error::Result<crate::config::Project> {
+        let dir = tempfile::tempdir().unwrap();
+        for image in ["base", "app", "leaf", "db"] {
+            let d = dir.path().join("images").join(image);
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::write(d.join("Dockerfile"), "FROM scratch\n").unwrap();
+        }
+        let toml = format!(
+            "[stack]\n[stack.plans.regular]\n[stack.plans.slim]\n\
+             [images.base]\n[images.db]\n\
+             [images.app]\ndepends-on = \"base\"\n[images.leaf]\ndepends-on = \"app\"\n{extra}"
+        );
+        let file = dir.path().join("tasks.toml");
+        std::fs::write(&file, toml).unwrap();
+        let project = crate::config::load(&file);
+        drop(dir);
+        project
+    }
+
+    #[test]
+    fn services_are_inherited_and_a_closer_one_wins_by_name() {
+        let p = load(
+            "[images.app.test.services.db]\nimage = \"db\"\n\
+             [images.app.test.services.cache]\nimage = \"cache:7\"\n\
+             [images.leaf.test.services.cache]\nimage = \"db@regular\"\ncommand = \"exec x\"\n",
+        )
+        .unwrap();
+        let stack = p.stack.unwrap();
+        let leaf_slim = &stack.variants[stack.variant("leaf@slim").unwrap()];
+        let services = stack.services_of(leaf_slim);
+        assert_eq!(services.keys().collect::<Vec<_>>(), ["cache", "db"]);
+        // `db` is db in the tested plan; `db@regular` names its plan.
+        let db = stack.service_variant(leaf_slim, &services["db"].image);
+        assert_eq!(db, stack.variant("db@slim"));
+        let cache = stack.service_variant(leaf_slim, &services["cache"].image);
+        assert_eq!(cache, stack.variant("db@regular"));
+        assert_eq!(
+            services["cache"].command.as_deref().unwrap(),
+            ["/bin/sh", "-c", "exec x"]
+        );
+        let app = &stack.variants[stack.variant("app@regular").unwrap()];
+        let external = &stack.services_of(app)["cache"].image;
+        assert_eq!(external, &ServiceImage::External("cache:7".into()));
+        assert_eq!(stack.service_variant(app, external), None);
+        let base = &stack.variants[stack.variant("base@regular").unwrap()];
+        assert!(stack.services_of(base).is_empty());
+    }
+
+    #[test]
+    fn a_stack_image_must_be_built_for_the_tested_plan() {
+        let e = load(
+            "[images.db.plans.slim]\nskip = true\n[images.app.test.services.db]\nimage = \"db\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("service `db` of app@slim") && e.contains("not built for plan `slim`"),
+            "{e}"
+        );
+        assert!(e.contains("tasks.toml:"), "{e}");
+    }
+
+    #[test]
+    fn measure_settings_merge_key_by_key_from_the_stack_down() {
+        let p = load(
+            "[stack.measure]\nruns = 5\n\
+             [images.app.measure]\nready = 'up'\nduration = \"3s\"\n\
+             [images.leaf.measure]\nready = \"health\"\n",
+        )
+        .unwrap();
+        let stack = p.stack.unwrap();
+        let of = |key: &str| {
+            stack
+                .measure_of(&stack.variants[stack.variant(key).unwrap()])
+                .unwrap()
+        };
+        let base = of("base@regular");
+        assert_eq!(
+            (base.runs, base.ready, base.duration),
+            (5, None, Duration::from_secs(2))
+        );
+        let leaf = of("leaf@slim");
+        assert_eq!(
+            (leaf.runs, leaf.ready, leaf.duration),
+            (5, Some(Ready::Health), Duration::from_secs(3))
+        );
+        let p = load("").unwrap();
+        let stack = p.stack.unwrap();
+        assert!(stack.measure_of(&stack.variants[0]).is_none());
+    }
+}
