@@ -90,6 +90,8 @@ fn a_service_that_never_becomes_healthy_fails_the_tests_with_its_output() {
     assert!(f
         .read("artifacts/IMAGES_TEST_ERROR")
         .contains(&f.repo(&reg, "app")));
+    // Its size and layers are recorded all the same.
+    assert!(f.read("artifacts/metrics/app.json").contains("\"layers\""));
     nothing_left(&f, &reg);
 }
 

@@ -19,11 +19,13 @@ use std::time::Duration;
 const CASE: &str = "measure";
 
 /// Measures variant `v` (tested as `target.image`) and writes its metrics record. Returns the
-/// `measure` case when the variant has a `measure` table.
+/// `measure` case when the variant has a `measure` table and `start` allows starting it (not
+/// when its services failed).
 pub(super) fn measure(
     rt: &Runtime,
     v: usize,
     target: &Target,
+    start: bool,
     stop: &dyn Fn() -> bool,
 ) -> Result<Option<CaseResult>, TaskError> {
     let engine = target.engine;
@@ -40,10 +42,11 @@ pub(super) fn measure(
         ..Default::default()
     };
     let variant = rt.variant(v);
-    let case = rt
-        .spec
-        .measure_of(variant)
-        .map(|m| start_and_memory(target, &m, &mut numbers, stop));
+    let case = match start {
+        true => rt.spec.measure_of(variant),
+        false => None,
+    }
+    .map(|m| start_and_memory(target, &m, &mut numbers, stop));
     MetricsRecord {
         image: variant.image.clone(),
         plan: variant.plan.clone(),

@@ -196,16 +196,13 @@ impl TestWork {
             log,
         )?;
         // Declared before the tests run and dropped after: the services outlive every test.
-        let _environment = match started {
-            environment::Started::None => None,
+        let (_environment, services_failed) = match started {
+            environment::Started::None => (None, None),
             environment::Started::Ready(env) => {
                 limits.network = Some(env.network().to_string());
-                Some(env)
+                (Some(env), None)
             }
-            environment::Started::Failed(case) => {
-                let _ = log.write_all(case.log_text().as_bytes());
-                return Ok(vec![case]);
-            }
+            environment::Started::Failed(case) => (None, Some(case)),
         };
         let target = target::Target {
             engine: &engine,
@@ -215,6 +212,12 @@ impl TestWork {
             limits,
             interrupted: &cx.procs.interrupted,
         };
+        if let Some(case) = services_failed {
+            // No test can run without its services; the image's size and layers still count.
+            let _ = log.write_all(case.log_text().as_bytes());
+            measure::measure(rt, v, &target, false, &stop)?;
+            return Ok(vec![case]);
+        }
         let mut cases = Vec::new();
         let mut each = |case: CaseResult| {
             let _ = log.write_all(case.log_text().as_bytes());
@@ -241,7 +244,7 @@ impl TestWork {
         }
         if !stop() {
             // Size and layers of every tested image; start and memory with a `measure` table.
-            if let Some(case) = measure::measure(rt, v, &target, &stop)? {
+            if let Some(case) = measure::measure(rt, v, &target, true, &stop)? {
                 each(case);
             }
         }
