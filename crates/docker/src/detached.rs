@@ -104,15 +104,19 @@ impl Engine {
             created_at,
         })
     }
+}
 
+impl Detached<'_> {
     /// The container's state and health now.
-    pub fn status(&self, container: &Detached) -> Result<ContainerStatus> {
-        let inspect = self
+    pub fn status(&self) -> Result<ContainerStatus> {
+        let engine = self.engine;
+        let inspect = engine
             .block_on(
-                self.docker
-                    .inspect_container(container.name(), None::<InspectContainerOptions>),
+                engine
+                    .docker
+                    .inspect_container(self.name(), None::<InspectContainerOptions>),
             )
-            .map_err(|e| self.err("inspecting a container", e))?;
+            .map_err(|e| engine.err("inspecting a container", e))?;
         let state = inspect.state.unwrap_or_default();
         let running = state.running.unwrap_or(false);
         let health = state.health.as_ref();

@@ -54,7 +54,7 @@ impl Detached<'_> {
     pub fn wait_healthy(&self, timeout: Duration, stop: &dyn Fn() -> bool) -> Result<Readiness> {
         let deadline = std::time::Instant::now() + timeout;
         loop {
-            let status = self.engine.status(self)?;
+            let status = self.status()?;
             match status.health.as_deref() {
                 Some("healthy") => return Ok(Readiness::Healthy),
                 // The engine calls a stopped container unhealthy too: say it stopped.

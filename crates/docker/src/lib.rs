@@ -31,7 +31,7 @@
 //! engine.containers_with_label("dorun=1") -> Result<Vec<String>>   leftovers, all states
 //! engine.start_detached(&DetachedSpec) -> Result<Detached>  a service / measured container,
 //!     removed when the handle drops: .wait_healthy(timeout, stop), .log_tail(n),
-//!     .wait_for_line(ready, timeout), .sample_memory(duration); engine.status(&detached)
+//!     .wait_for_line(ready, timeout), .sample_memory(duration), .status()
 //! engine.create_network(internal, labels) -> Result<NetworkGuard>  removed when dropped
 //! engine.remove_networks_of_other_runs(); engine.networks_with_label(label)
 //! Engine::live_containers() -> Vec<String>;  engine.host();  engine.api_version()
