@@ -146,6 +146,15 @@ impl Graph {
                     wired.extend(self.subtasks_of(&dep_node.name.clone()));
                 } else if is_per_image {
                     wired.push(self.index[&format!("{}:{}", dep_node.name, v.key)]);
+                    // A test needs the stack images its services run built too.
+                    if builtin == Builtin::Test {
+                        for service in stack.services_of(v).values() {
+                            if let Some(sv) = stack.service_variant(v, &service.image) {
+                                let key = &stack.variants[sv].key;
+                                wired.push(self.index[&format!("{}:{key}", dep_node.name)]);
+                            }
+                        }
+                    }
                 } else {
                     wired.push(dep);
                 }

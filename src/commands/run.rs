@@ -126,10 +126,16 @@ fn sweep_dead_runs(
     rt: &crate::stack::runtime::Runtime,
     reporter: &mut dyn report::Reporter,
 ) -> Result<()> {
-    match rt.sweep_dead_runs()? {
+    let (containers, networks) = rt.sweep_dead_runs()?;
+    match containers {
         0 => {}
         1 => reporter.message("removed 1 container left by a killed dorun run"),
         n => reporter.message(&format!("removed {n} containers left by killed dorun runs")),
+    }
+    match networks {
+        0 => {}
+        1 => reporter.message("removed 1 network left by a killed dorun run"),
+        n => reporter.message(&format!("removed {n} networks left by killed dorun runs")),
     }
     Ok(())
 }

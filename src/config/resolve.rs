@@ -228,7 +228,8 @@ pub(crate) fn parse_duration(s: &Spanned<String>, loc: &Locator) -> Result<Durat
     })
 }
 
-fn duration(text: &str) -> Result<Duration, String> {
+/// The check behind [`parse_duration`], for files with their own error positions.
+pub(crate) fn duration(text: &str) -> Result<Duration, String> {
     let too_long = || "longer than the maximum of 366 days".to_string();
     let parsed = match text.parse::<f64>() {
         // Checked before `from_secs_f64`, which panics on inf, NaN and overflow.

@@ -152,6 +152,8 @@ pub(crate) struct RawStack {
     pub secrets: BTreeMap<Spanned<String>, RawSecret>,
     /// `[stack.budgets]`: every image's budgets unless it sets its own.
     pub budgets: Option<RawBudgets>,
+    /// `[stack.measure]`: the measurement every image inherits unless it or a parent says.
+    pub measure: Option<Spanned<RawMeasure>>,
 }
 
 /// `budgets`: the limits measured numbers must stay within (checked in `config::budgets`).
@@ -201,6 +203,7 @@ pub(crate) struct RawImage {
     #[serde(default)]
     pub plans: BTreeMap<Spanned<String>, RawImagePlan>,
     pub budgets: Option<RawBudgets>,
+    pub measure: Option<Spanned<RawMeasure>>,
 }
 
 /// `[images.X.plans.P]`: what the image does differently when built for plan P.
@@ -223,8 +226,56 @@ pub(crate) struct RawImagePlan {
 pub(crate) struct RawTestLimits {
     pub memory: Option<Spanned<String>>,
     pub cpus: Option<Spanned<f64>>,
-    pub network: Option<String>,
+    pub network: Option<Spanned<String>>,
     pub timeout: Option<Spanned<String>>,
+    /// `["/tmp:size=64m"]`: tmpfs mounts of the tested container.
+    pub tmpfs: Option<Vec<Spanned<String>>>,
+    /// `[images.X.test.services.<name>]`: containers the tests talk to.
+    #[serde(default)]
+    pub services: BTreeMap<Spanned<String>, Spanned<RawService>>,
+}
+
+/// `command = "sh line"` (run by `/bin/sh -c`) or `command = ["argv", "…"]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum RawCommand {
+    Shell(String),
+    Argv(Vec<String>),
+}
+
+/// One service container of a test run. Unknown keys are errors: a misspelt `health` would
+/// otherwise start tests before the service is ready.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub(crate) struct RawService {
+    pub image: Spanned<String>,
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    pub command: Option<RawCommand>,
+    pub tmpfs: Option<Vec<Spanned<String>>>,
+    pub memory: Option<Spanned<String>>,
+    pub cpus: Option<Spanned<f64>>,
+    pub health: Option<RawHealth>,
+}
+
+/// `health = { run = "pg_isready", interval = "1s", retries = 30 }`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub(crate) struct RawHealth {
+    pub run: Spanned<String>,
+    pub interval: Option<Spanned<String>>,
+    pub retries: Option<Spanned<i64>>,
+}
+
+/// `[images.X.measure]` / `[stack.measure]`: how the image's start and memory are measured.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub(crate) struct RawMeasure {
+    pub command: Option<RawCommand>,
+    /// A regex on the output, or `"health"`.
+    pub ready: Option<Spanned<String>>,
+    pub duration: Option<Spanned<String>>,
+    pub runs: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Deserialize)]

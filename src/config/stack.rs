@@ -135,6 +135,11 @@ pub(crate) fn resolve(
     check_directories(root, &images_dir, images, common_tests.as_deref(), loc)?;
     let order = image_order(&specs, images, loc)?;
     let variants = expand_variants(&specs, &order, &plans, images, loc)?;
+    let measure = raw
+        .measure
+        .as_ref()
+        .map(|m| super::measure::resolve(m, loc))
+        .transpose()?;
     let spec = StackSpec {
         images_dir,
         registry,
@@ -157,7 +162,9 @@ pub(crate) fn resolve(
         images: specs,
         manifests: manifest_cmds,
         variants,
+        measure,
     };
+    check_service_variants(&spec, images, loc)?;
     Ok(Some(spec))
 }
 
@@ -314,8 +321,19 @@ fn resolve_image(
         cpus: None,
         network: None,
         timeout: DEFAULT_TEST_TIMEOUT,
+        tmpfs: Vec::new(),
+        services: BTreeMap::new(),
     };
-    let test = resolve_limits(raw.test.as_ref(), defaults, loc)?;
+    let stack_names = StackNames {
+        images: names,
+        plans: &plan_names,
+    };
+    let test = resolve_limits(raw.test.as_ref(), defaults, &stack_names, loc)?;
+    let measure = raw
+        .measure
+        .as_ref()
+        .map(|m| super::measure::resolve(m, loc))
+        .transpose()?;
     let target = checked_target(raw.target.as_ref(), loc)?;
     let mut skip_plans: Vec<String> = raw.skip_plans.iter().map(|p| p.get_ref().clone()).collect();
     let mut own = ImageSpec {
@@ -329,6 +347,7 @@ fn resolve_image(
         dockerfile,
         target,
         per_plan: BTreeMap::new(),
+        measure,
     };
     let no_settings = RawImagePlan::default();
     for plan in plans {
@@ -343,7 +362,7 @@ fn resolve_image(
         if skip_plans.contains(&plan.name) {
             continue;
         }
-        let build = plan_build(&own, plan, settings, &dir, images_dir, loc)?;
+        let build = plan_build(&own, plan, settings, &dir, images_dir, &stack_names, loc)?;
         own.per_plan.insert(plan.name.clone(), build);
     }
     skip_plans.sort();
@@ -360,6 +379,7 @@ fn plan_build(
     settings: &RawImagePlan,
     dir: &Path,
     images_dir: &str,
+    names: &StackNames,
     loc: &Locator,
 ) -> Result<PlanBuild> {
     let dockerfile = match &settings.dockerfile {
@@ -394,7 +414,7 @@ fn plan_build(
         dockerfile,
         target,
         build_args,
-        test: resolve_limits(settings.test.as_ref(), image.test.clone(), loc)?,
+        test: resolve_limits(settings.test.as_ref(), image.test.clone(), names, loc)?,
         budgets: Default::default(),
     })
 }
@@ -414,10 +434,18 @@ fn checked_target(target: Option<&Spanned<String>>, loc: &Locator) -> Result<Opt
     Ok(Some(t.get_ref().clone()))
 }
 
-/// `test` limits over `base`, field by field (an image-plan's over its image's).
+/// The stack's image and plan names, for what refers to them (services).
+struct StackNames<'a> {
+    images: &'a [String],
+    plans: &'a [&'a str],
+}
+
+/// `test` limits over `base`, field by field (an image-plan's over its image's); services are
+/// merged by name.
 fn resolve_limits(
     raw: Option<&RawTestLimits>,
     base: TestLimits,
+    names: &StackNames,
     loc: &Locator,
 ) -> Result<TestLimits> {
     let Some(t) = raw else {
@@ -440,12 +468,78 @@ fn resolve_limits(
         Some(d) => parse_duration(d, loc)?,
         None => base.timeout,
     };
+    let tmpfs = match &t.tmpfs {
+        Some(list) => super::services::tmpfs(list, loc)?,
+        None => base.tmpfs,
+    };
+    let mut services = base.services;
+    for (name, raw) in &t.services {
+        let service = super::services::resolve(name, raw, names.images, names.plans, loc)?;
+        services.insert(name.get_ref().clone(), service);
+    }
+    let network = t
+        .network
+        .as_ref()
+        .map(|n| n.get_ref().clone())
+        .or(base.network);
+    // With services the tested container joins their private network: only "bridge" (the
+    // default) and "none" (that network without a route outside) say what it may reach.
+    if let Some(n) = network
+        .as_deref()
+        .filter(|n| !services.is_empty() && !["none", "bridge"].contains(n))
+    {
+        let message = format!("network = \"{n}\" cannot be combined with services: the tests run on the services' private network; use \"bridge\" (the default) or \"none\" (no outside network)");
+        return Err(match (&t.network, t.services.keys().next()) {
+            (Some(written), _) => loc.error(written, message),
+            (None, Some(service)) => loc.error(service, message),
+            (None, None) => Error::config(None, message),
+        });
+    }
     Ok(TestLimits {
         memory_bytes,
         cpus,
-        network: t.network.clone().or(base.network),
+        network,
         timeout,
+        tmpfs,
+        services,
     })
+}
+
+/// A service naming a stack image needs that image in the tested variant's plan: `db` for
+/// `app@slim` is `db@slim`, which `db` may skip.
+fn check_service_variants(
+    spec: &StackSpec,
+    images: &BTreeMap<Spanned<String>, RawImage>,
+    loc: &Locator,
+) -> Result<()> {
+    for v in &spec.variants {
+        for (name, service) in spec.services_of(v) {
+            if !matches!(service.image, super::services::ServiceImage::Stack { .. }) {
+                continue;
+            }
+            if spec.service_variant(v, &service.image).is_some() {
+                continue;
+            }
+            // Reported where some image declares the service (the first that does).
+            let at = images.values().find_map(|raw| {
+                let plans = raw.plans.values().filter_map(|p| p.test.as_ref());
+                raw.test
+                    .iter()
+                    .chain(plans)
+                    .find_map(|t| t.services.iter().find(|(k, _)| *k.get_ref() == name))
+                    .map(|(_, s)| loc.at(&s.get_ref().image))
+            });
+            let plan = v.plan.as_deref().unwrap_or("");
+            return Err(Error::config(
+                at,
+                format!(
+                    "service `{name}` of {} names a stack image not built for plan `{plan}`: name the plan (`image@plan`) or build the image for `{plan}`",
+                    v.key
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Every directory of images-dir holding a Dockerfile must be declared, and the reverse.

@@ -3,6 +3,8 @@
 //! reference and tag rules derived from them (SPEC §3, §4). Resolved from tasks.toml by
 //! `config::stack`.
 pub(crate) use super::budgets::Budgets;
+use super::measure::{Measure, MeasureSettings};
+use super::services::{Service, ServiceImage};
 use dorun_docker::ImageRef;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -33,6 +35,8 @@ pub struct StackSpec {
     pub manifests: BTreeMap<String, ManifestCommand>,
     /// Every image × plan to build, parents before children.
     pub variants: Vec<Variant>,
+    /// `[stack.measure]`: what every image inherits.
+    pub measure: Option<MeasureSettings>,
 }
 
 /// `[stack] rebuild-every`: the whole stack is due once per period of this many seconds,
@@ -76,6 +80,8 @@ pub struct ImageSpec {
     /// What the image uses for each plan it is built for, precedence already applied
     /// (image-plan over plan over image; SPEC §3). Empty without plans.
     pub per_plan: BTreeMap<String, PlanBuild>,
+    /// `[images.X.measure]` as written.
+    pub measure: Option<MeasureSettings>,
 }
 
 /// How one image is built and tested for one plan: `[images.X.plans.P]` over
@@ -96,6 +102,10 @@ pub struct TestLimits {
     pub cpus: Option<f64>,
     pub network: Option<String>,
     pub timeout: Duration,
+    /// tmpfs mounts of the tested container (`/tmp:size=64m`).
+    pub tmpfs: Vec<String>,
+    /// This image's own services (its ancestors' are added by `StackSpec::services_of`).
+    pub services: BTreeMap<String, Service>,
 }
 
 #[derive(Debug, Clone)]
@@ -207,6 +217,53 @@ impl StackSpec {
             Some(p) => &p.budgets,
             None => &self.image(&v.image).budgets,
         }
+    }
+
+    /// The variant and its ancestors, root first.
+    fn lineage<'a>(&'a self, v: &'a Variant) -> Vec<&'a Variant> {
+        let mut chain = vec![v];
+        while let Some(p) = chain.last().and_then(|c| c.parent) {
+            chain.push(&self.variants[p]);
+        }
+        chain.reverse();
+        chain
+    }
+
+    /// The services the variant's tests run with: inherited like its tests (its ancestors'
+    /// tests run against it and need theirs), a closer image's service replacing a farther
+    /// one's of the same name.
+    pub fn services_of(&self, v: &Variant) -> BTreeMap<String, Service> {
+        let mut services = BTreeMap::new();
+        for ancestor in self.lineage(v) {
+            services.extend(self.test_limits_of(ancestor).services.clone());
+        }
+        services
+    }
+
+    /// The variant a service of `v` runs (None: an external image). `db` is db in `v`'s plan.
+    pub fn service_variant(&self, v: &Variant, image: &ServiceImage) -> Option<usize> {
+        let ServiceImage::Stack { image, plan } = image else {
+            return None;
+        };
+        let key = match plan.as_ref().or(v.plan.as_ref()) {
+            Some(p) => format!("{image}@{p}"),
+            None => image.clone(),
+        };
+        self.variant(&key)
+    }
+
+    /// How the variant is measured: `[stack.measure]` under each ancestor's `measure` under
+    /// its own, key by key. None when none of them has a `measure` table.
+    pub fn measure_of(&self, v: &Variant) -> Option<Measure> {
+        let mut found = self.measure.is_some();
+        let mut settings = self.measure.clone().unwrap_or_default();
+        for ancestor in self.lineage(v) {
+            if let Some(own) = &self.image(&ancestor.image).measure {
+                settings = own.over(&settings);
+                found = true;
+            }
+        }
+        found.then(|| settings.with_defaults())
     }
 
     pub fn stable_tag_of(&self, v: &Variant) -> String {

@@ -33,6 +33,7 @@ pub const STACK: &[&str] = &[
     "plans",
     "secrets",
     "budgets",
+    "measure",
 ];
 pub const PLAN: &[&str] = &["tag-prefix", "build-args", "dockerfile", "budgets"];
 pub const SECRET: &[&str] = &["env", "file"];
@@ -46,6 +47,7 @@ pub const IMAGE: &[&str] = &[
     "target",
     "plans",
     "budgets",
+    "measure",
 ];
 /// `[images.X.plans.P]`.
 pub const IMAGE_PLAN: &[&str] = &[
@@ -58,7 +60,7 @@ pub const IMAGE_PLAN: &[&str] = &[
 ];
 /// `budgets` of the stack, an image or an image-plan.
 pub const BUDGETS: &[&str] = &["size", "size-growth", "start", "memory"];
-pub const TEST_LIMITS: &[&str] = &["memory", "cpus", "network", "timeout"];
+pub const TEST_LIMITS: &[&str] = &["memory", "cpus", "network", "timeout", "tmpfs", "services"];
 pub const MANIFEST: &[&str] = &["description", "command"];
 pub const CI: &[&str] = &["install"];
 

@@ -72,6 +72,7 @@ mod tests {
             images: Vec::new(),
             manifests: Default::default(),
             variants: Vec::new(),
+            measure: None,
         }
     }
 

@@ -1,8 +1,9 @@
 //! `[stack] keep-images`: removing an image from the local engine during a run, once it is safe
 //! elsewhere (pushed by `push:X`, or staged by `build:X` with `hand-off = "registry"`) and no
-//! selected task of the run still to finish needs it locally — its own test, manifest and push,
-//! its children's builds, and any shell task behind one of its subtasks. A task that fails or
-//! is skipped never finishes, so its images stay: removal only ever follows success.
+//! selected task of the run still to finish needs it locally — its own test (and the tests whose
+//! services run it), manifest and push, its children's builds, and any shell task behind one of
+//! its subtasks. A task that fails or is skipped never finishes, so its images stay: removal
+//! only ever follows success.
 use super::runtime::Runtime;
 use crate::config::hand_off::HandOff;
 use crate::config::keep_images::KeepImages;
@@ -59,6 +60,19 @@ impl Keeper {
                     (Builtin::Push, Some(v)) => {
                         secures.insert(node, v);
                         vec![v]
+                    }
+                    // A test also runs the stack images its services name.
+                    (Builtin::Test, Some(v)) => {
+                        let services = rt.spec.services_of(&variants[v]);
+                        let mut needs = vec![v];
+                        needs.extend(
+                            services
+                                .values()
+                                .filter_map(|s| rt.spec.service_variant(&variants[v], &s.image)),
+                        );
+                        needs.sort_unstable();
+                        needs.dedup();
+                        needs
                     }
                     (_, Some(v)) => vec![v],
                     (_, None) => Vec::new(),

@@ -212,15 +212,22 @@ impl Runtime {
         Some(why)
     }
 
-    /// Removes the containers earlier runs of this project left behind (killed before they
-    /// could clean up). Only for a process holding the project lock: no other run is alive.
-    pub(crate) fn sweep_dead_runs(&self) -> crate::error::Result<usize> {
+    /// Removes the containers, then the networks (of services), earlier runs of this project
+    /// left behind (killed before they could clean up), and says how many of each. Only for a
+    /// process holding the project lock: no other run is alive.
+    pub(crate) fn sweep_dead_runs(&self) -> crate::error::Result<(usize, usize)> {
         let engine = self
             .engine()
             .map_err(|e| crate::error::Error::Environment(e.message))?;
-        engine
+        let environment =
+            |e: dorun_docker::DockerError| crate::error::Error::Environment(e.to_string());
+        let containers = engine
             .remove_containers_of_other_runs()
-            .map_err(|e| crate::error::Error::Environment(e.to_string()))
+            .map_err(environment)?;
+        let networks = engine
+            .remove_networks_of_other_runs()
+            .map_err(environment)?;
+        Ok((containers, networks))
     }
 
     /// The registry client and its credentials, made once per process: the lookup may start

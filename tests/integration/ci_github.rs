@@ -106,6 +106,38 @@ fn parents(tasks_toml: &str) -> BTreeMap<String, Option<String>> {
         .collect()
 }
 
+/// Image → the stack images its tests' services run (its own and its ancestors'), which its
+/// job needs built like its parent.
+fn service_images(tasks_toml: &str) -> BTreeMap<String, BTreeSet<String>> {
+    let doc: toml::Table = toml::from_str(tasks_toml).unwrap();
+    let images = doc["images"].as_table().unwrap();
+    let own = |name: &str| -> Vec<String> {
+        images[name]
+            .get("test")
+            .and_then(|t| t.get("services"))
+            .and_then(|s| s.as_table())
+            .map(|s| {
+                s.values()
+                    .map(|v| v["image"].as_str().unwrap().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let parents = parents(tasks_toml);
+    images
+        .keys()
+        .map(|name| {
+            let mut all = BTreeSet::new();
+            let mut at = Some(name.clone());
+            while let Some(image) = at {
+                all.extend(own(&image));
+                at = parents[&image].clone();
+            }
+            (name.clone(), all)
+        })
+        .collect()
+}
+
 /// Variant key (`base@slim`) → the id of the job that holds it.
 fn job_of_variant(workflow: &Value) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
@@ -153,7 +185,8 @@ fn example_project() -> Project {
 }
 
 #[test]
-fn ci_github_the_example_stack_gets_one_job_per_image_and_plan_needing_its_parents_job() {
+fn ci_github_the_example_stack_gets_one_job_per_image_and_plan_needing_its_parents_and_services_jobs(
+) {
     let p = example_project();
     let (file, text, workflow) = write_workflow(&p);
     // Written to stdout without --output, the same text.
@@ -162,16 +195,23 @@ fn ci_github_the_example_stack_gets_one_job_per_image_and_plan_needing_its_paren
 
     let jobs = workflow["jobs"].as_object().unwrap();
     let parents = parents(&p.read("tasks.toml"));
+    let services = service_images(&p.read("tasks.toml"));
+    assert!(
+        services["notebook"].contains("web"),
+        "the example tests tools (and notebook) against web: {services:?}"
+    );
     let job_of = job_of_variant(&workflow);
     // 4 images in 2 plans, notebook skipping `slim`.
     assert_eq!(job_of.len(), 7, "{job_of:?}");
     for (variant, id) in &job_of {
         let (image, plan) = variant.split_once('@').unwrap();
-        let expected: Vec<String> = parents[image]
+        let expected: BTreeSet<String> = parents[image]
             .iter()
-            .map(|parent| job_of[&format!("{parent}@{plan}")].clone())
+            .chain(&services[image])
+            .map(|needed| job_of[&format!("{needed}@{plan}")].clone())
             .collect();
-        assert_eq!(needs(&jobs[id]), expected, "needs of {id}");
+        let got: BTreeSet<String> = needs(&jobs[id]).into_iter().collect();
+        assert_eq!(got, expected, "needs of {id}");
         assert!(
             jobs[id].get("strategy").is_none(),
             "a small stack has no matrix"

@@ -41,6 +41,8 @@ pub struct Limits {
     pub nano_cpus: Option<i64>,
     /// Network mode: `none`, `bridge`, `host`, or a network name.
     pub network: Option<String>,
+    /// tmpfs mounts as `docker run --tmpfs` writes them: `/tmp` or `/tmp:size=64m`.
+    pub tmpfs: Vec<String>,
 }
 
 /// What to run.
@@ -181,11 +183,8 @@ impl Engine {
             working_dir: spec.workdir.clone(),
             labels: Some(self.container_labels(spec.labels.clone())),
             host_config: Some(HostConfig {
-                memory: spec.limits.memory_bytes,
-                nano_cpus: spec.limits.nano_cpus,
-                network_mode: spec.limits.network.clone(),
                 auto_remove: Some(true),
-                ..Default::default()
+                ..crate::detached::host_config(&spec.limits)
             }),
             ..Default::default()
         };

@@ -29,6 +29,11 @@
 //! engine.pull_with(reference, creds, &mut dyn FnMut(&str)) -> Result<()>
 //! engine.remove_live_containers() -> usize                  for a Ctrl-C handler
 //! engine.containers_with_label("dorun=1") -> Result<Vec<String>>   leftovers, all states
+//! engine.start_detached(&DetachedSpec) -> Result<Detached>  a service / measured container,
+//!     removed when the handle drops: .wait_healthy(timeout, stop), .log_tail(n),
+//!     .wait_for_line(ready, timeout), .sample_memory(duration), .status()
+//! engine.create_network(internal, labels) -> Result<NetworkGuard>  removed when dropped
+//! engine.remove_networks_of_other_runs(); engine.networks_with_label(label)
 //! Engine::live_containers() -> Vec<String>;  engine.host();  engine.api_version()
 //! ```
 //! The build context is streamed as a tar honouring `.dockerignore` with the docker CLI's
@@ -75,6 +80,7 @@ mod classic_progress;
 mod container;
 mod context;
 mod credentials;
+mod detached;
 mod dockerfile_from;
 mod dockerignore;
 mod engine;
@@ -82,10 +88,14 @@ mod engine_http;
 mod error;
 mod frontend;
 mod go_syntax;
+mod health;
 mod ignore_pattern;
 mod image;
 mod live;
 mod local_images;
+mod memory;
+mod network;
+mod output;
 mod owner;
 mod pull;
 mod push;
@@ -105,13 +115,18 @@ pub use build_steps::BuildStep;
 pub use container::{Limits, RunResult, RunSpec, UploadFile};
 pub use context::{context_entries, display_rel, ContextEntry, ContextListing, EntryKind, LeftOut};
 pub use credentials::Credentials;
+pub use detached::{tmpfs_mounts, ContainerStatus, Detached, DetachedSpec};
 pub use dockerfile_from::{external_images, from_instructions, pin_images, FromInstruction};
 pub use dockerignore::{DockerIgnore, ParentMatches};
 pub use engine::{Engine, DEFAULT_REQUEST_TIMEOUT};
 pub use error::{DockerError, Result};
+pub use health::{HealthSpec, Readiness};
 pub use image::{ImageConfig, ImageContent, Layer};
 pub use live::DORUN_LABEL;
 pub use local_images::LocalImages;
+pub use memory::MemoryUse;
+pub use network::NetworkGuard;
+pub use output::OutputWait;
 pub use owner::{Owner, ProjectImage, PID_LABEL, PROJECT_LABEL, RUN_LABEL};
 pub use reference::{ImageRef, DOCKER_HUB};
 pub use registry::{Registry, DEFAULT_REGISTRY_TIMEOUT, REGISTRY_CONCURRENCY};

@@ -65,13 +65,16 @@ impl Drop for ContainerGuard<'_> {
 }
 
 impl Engine {
-    /// Force-removes every container this process created and has not removed yet. Safe to
-    /// call from a signal-handling thread while other threads use the engine.
+    /// Force-removes every container this process created and has not removed yet, then the
+    /// networks it made (which can go only once their containers have). Safe to call from a
+    /// signal-handling thread while other threads use the engine. Returns the containers'
+    /// count.
     pub fn remove_live_containers(&self) -> usize {
         let names: Vec<String> = live().iter().cloned().collect();
         for name in &names {
             self.remove_container_quietly(name);
         }
+        self.remove_live_networks();
         names.len()
     }
 

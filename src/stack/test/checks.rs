@@ -18,6 +18,14 @@ struct RawChecks {
     file: Vec<RawFile>,
     #[serde(default)]
     metadata: Option<RawMetadata>,
+    health: Option<RawHealth>,
+}
+
+/// `health = { timeout = "30s" }`: the image's own command becomes healthy in time.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHealth {
+    timeout: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -119,7 +127,18 @@ pub struct Checks {
     pub command: Vec<CommandCheck>,
     pub file: Vec<FileCheck>,
     pub metadata: Vec<MetadataCheck>,
+    pub health: Option<HealthCheck>,
 }
+
+/// Starts the image's default command and passes once the engine reports it healthy (by the
+/// image's `HEALTHCHECK`) within `timeout`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthCheck {
+    pub timeout: std::time::Duration,
+}
+
+/// How long a `health` check waits unless it says.
+const DEFAULT_HEALTH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Reads and validates `root/rel`; errors name `rel` with line and column.
 pub fn load(root: &Path, rel: &str) -> Result<Checks> {
@@ -224,6 +243,18 @@ pub fn parse(file: &Path, source: &str) -> Result<Checks> {
         }
         out.extend(m.cmd.map(MetadataCheck::Cmd));
         out.extend(m.entrypoint.map(MetadataCheck::Entrypoint));
+    }
+    if let Some(h) = raw.health {
+        let timeout = match &h.timeout {
+            Some(t) => crate::config::resolve::duration(t.get_ref().trim()).map_err(|why| {
+                err(
+                    t.span(),
+                    format!("invalid health timeout `{}`: {why} (e.g. 30s)", t.get_ref()),
+                )
+            })?,
+            None => DEFAULT_HEALTH_TIMEOUT,
+        };
+        checks.health = Some(HealthCheck { timeout });
     }
     Ok(checks)
 }
@@ -334,6 +365,22 @@ metadata = { user = "1000", workdir = "/home/app", env = { LANG = "C.UTF-8" }, l
 
         let e = error("command = [{ run = \"x\" ");
         assert!(e.contains("invalid checks.toml"), "{e}");
+    }
+
+    #[test]
+    fn health_checks_parse_with_a_default_timeout() {
+        let c = parse_str("health = { timeout = \"5s\" }").unwrap();
+        assert_eq!(c.health.unwrap().timeout, std::time::Duration::from_secs(5));
+        let c = parse_str("health = {}").unwrap();
+        assert_eq!(c.health.unwrap().timeout, DEFAULT_HEALTH_TIMEOUT);
+        assert!(parse_str("").unwrap().health.is_none());
+        let e = error("\nhealth = { timeout = \"soon\" }");
+        assert!(
+            e.contains("invalid health timeout `soon`") && e.contains(":2:22"),
+            "{e}"
+        );
+        let e = error("health = { timeuot = \"5s\" }");
+        assert!(e.contains("unknown field `timeuot`"), "{e}");
     }
 
     #[test]

@@ -140,11 +140,14 @@ mod tests {
                 cpus: None,
                 network: None,
                 timeout: DEFAULT_TEST_TIMEOUT,
+                tmpfs: Vec::new(),
+                services: Default::default(),
             },
             budgets: Default::default(),
             dockerfile: "Dockerfile".into(),
             target: None,
             per_plan: Default::default(),
+            measure: None,
         }
     }
 
@@ -181,6 +184,7 @@ mod tests {
                 variant("mid", Some(0)),
                 variant("leaf", Some(1)),
             ],
+            measure: None,
         }
     }
 

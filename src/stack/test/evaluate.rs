@@ -1,6 +1,6 @@
 //! Runs the checks of one checks.toml against an image: `command` checks in fresh containers,
 //! `file` checks through the archive API (no container is started), `metadata` checks against
-//! the image configuration. Every check yields one case; an engine error fails that case only.
+//! the image configuration, `health` with the image's own command started detached. Every check yields one case; an engine error fails that case only.
 use super::case::{combined_output, CaseResult};
 use super::checks::{Checks, CommandCheck, FileCheck, MetadataCheck};
 use super::target::Target;
@@ -34,6 +34,17 @@ pub(super) fn run_checks(
             return;
         }
         each(file(target, &format!("{rel}: file {}", f.path), f));
+    }
+    if let Some(h) = &checks.health {
+        if stop() {
+            return;
+        }
+        each(super::health_check::health(
+            target,
+            &format!("{rel}: health"),
+            h,
+            stop,
+        ));
     }
     if checks.metadata.is_empty() {
         return;

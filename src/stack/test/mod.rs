@@ -8,7 +8,10 @@ mod budgets;
 mod case;
 pub(crate) mod checks;
 pub(crate) mod discover;
+mod environment;
 mod evaluate;
+mod health_check;
+mod measure;
 mod record_metrics;
 pub(crate) mod report;
 mod scripts;
@@ -22,6 +25,7 @@ use crate::exec::step::Step;
 use crate::exec::work::{Carry, Decision, Produced, TaskCx, TaskError, Work};
 use crate::fingerprint::record::hex;
 use crate::fingerprint::{DirtyReason, Fingerprint, RecordSummary};
+use crate::stack::metrics_record::Measured;
 use case::CaseResult;
 use discover::Kind;
 use std::fs::File;
@@ -73,7 +77,33 @@ pub(crate) fn fingerprint_of(rt: &Runtime, v: usize) -> Result<Fingerprint, Task
     for (k, val) in settings {
         fp.settings.insert(k.to_string(), val);
     }
+    // Only when set, so that images without them keep the fingerprints they had.
+    if !limits.tmpfs.is_empty() {
+        fp.settings
+            .insert("test tmpfs".into(), format!("{:?}", limits.tmpfs));
+    }
+    if let Some(measure) = rt.spec.measure_of(rt.variant(v)) {
+        fp.settings.insert("measure".into(), format!("{measure:?}"));
+    }
+    let services = services_fingerprint(rt, v)?;
+    if !services.is_empty() {
+        fp.settings.insert("test services".into(), services);
+    }
     Ok(fp)
+}
+
+/// The services the tests run with, as configured, and the identity of each stack image among
+/// them: a rebuilt database image makes the tests run again.
+fn services_fingerprint(rt: &Runtime, v: usize) -> Result<String, TaskError> {
+    let mut text = String::new();
+    for (name, service) in rt.spec.services_of(rt.variant(v)) {
+        let identity = match rt.spec.service_variant(rt.variant(v), &service.image) {
+            Some(sv) => rt.facts(sv)?.content.tag().to_string(),
+            None => String::new(),
+        };
+        text.push_str(&format!("{name}: {service:?} {identity}\n"));
+    }
+    Ok(text)
 }
 
 /// The digest stored results must carry to count for variant `v` now.
@@ -127,7 +157,7 @@ impl TestWork {
         cx: &TaskCx,
         image: &str,
         log: &mut File,
-    ) -> Result<Vec<CaseResult>, TaskError> {
+    ) -> Result<(Vec<CaseResult>, Measured), TaskError> {
         let rt = &self.rt;
         let v = self.variant;
         let engine = rt.engine()?;
@@ -156,6 +186,32 @@ impl TestWork {
                 "note: {i} is not executable, so it is not a test (chmod +x it)"
             );
         }
+        let stop = || cx.procs.is_interrupted();
+        let mut limits = limits;
+        let labels = std::collections::BTreeMap::from([
+            ("dorun.variant".to_string(), self.key().to_string()),
+            ("dorun.repository".to_string(), rt.human(v).name()),
+        ]);
+        let internal = limits.network.as_deref() == Some("none");
+        let started = environment::start(
+            rt,
+            &engine,
+            v,
+            internal,
+            limits.timeout,
+            &labels,
+            &stop,
+            log,
+        )?;
+        // Declared before the tests run and dropped after: the services outlive every test.
+        let (_environment, services_failed) = match started {
+            environment::Started::None => (None, None),
+            environment::Started::Ready(env) => {
+                limits.network = Some(env.network().to_string());
+                (Some(env), None)
+            }
+            environment::Started::Failed(case) => (None, Some(case)),
+        };
         let target = target::Target {
             engine: &engine,
             image: image.to_string(),
@@ -164,7 +220,11 @@ impl TestWork {
             limits,
             interrupted: &cx.procs.interrupted,
         };
-        let stop = || cx.procs.is_interrupted();
+        if let Some(case) = services_failed {
+            // No test can run without its services; the image's size and layers still count.
+            let _ = log.write_all(case.log_text().as_bytes());
+            return Ok((vec![case], Measured::default()));
+        }
         let mut cases = Vec::new();
         let mut each = |case: CaseResult| {
             let _ = log.write_all(case.log_text().as_bytes());
@@ -189,21 +249,34 @@ impl TestWork {
                 Kind::Script => each(scripts::run_script(&target, &rt.root, test)),
             }
         }
+        let mut measured = Measured::default();
+        if !stop() {
+            let (numbers, case) = measure::measure(rt, v, &target, &stop);
+            measured = numbers;
+            if let Some(case) = case {
+                each(case);
+            }
+        }
         // Cases cut short by Ctrl-C (their containers removed under them) prove nothing.
         if stop() {
             return Err(TaskError::new("interrupted"));
         }
-        Ok(cases)
+        Ok((cases, measured))
     }
 }
 
 impl TestWork {
     /// Writes the variant's metrics record (and hands it off with the image), then judges its
     /// budgets: one case per budget, written to the log like every case.
-    fn measure_and_judge(&self, image: &str, log: &mut File) -> Result<Vec<CaseResult>, TaskError> {
+    fn measure_and_judge(
+        &self,
+        image: &str,
+        measured: Measured,
+        log: &mut File,
+    ) -> Result<Vec<CaseResult>, TaskError> {
         let rt = &self.rt;
         let v = self.variant;
-        let record = record_metrics::record_of(rt, v, image)?;
+        let record = record_metrics::record_of(rt, v, image, measured)?;
         record.write(rt, v)?;
         hand_off::after_measure(rt, v, &record, log)?;
         let cases = budgets::judge(rt.spec.budgets_of(rt.variant(v)), &record);
@@ -335,8 +408,8 @@ impl Work for TestWork {
 
         // A phase on a fresh runner gets the image from where the build job handed it off.
         hand_off::ensure_local(rt, v, log)?;
-        let mut cases = self.run_tests(cx, &image, log)?;
-        cases.extend(self.measure_and_judge(&image, log)?);
+        let (mut cases, measured) = self.run_tests(cx, &image, log)?;
+        cases.extend(self.measure_and_judge(&image, measured, log)?);
         let results = report::VariantResults::new(self.key(), &image, digest, &cases);
         report::store(rt, v, &results)?;
         rt.ledger.tested(rt, v, results.clone())?;

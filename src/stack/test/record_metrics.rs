@@ -7,8 +7,14 @@ use crate::stack::metrics_record::{Measured, MetricsRecord};
 use crate::stack::previous::previous_of;
 use crate::stack::runtime::Runtime;
 
-/// Variant `v`'s record for the local image `image` (its content reference).
-pub(crate) fn record_of(rt: &Runtime, v: usize, image: &str) -> Result<MetricsRecord, TaskError> {
+/// Variant `v`'s record for the local image `image` (its content reference), with the start
+/// and memory numbers `measured` (none without a `measure` table).
+pub(crate) fn record_of(
+    rt: &Runtime,
+    v: usize,
+    image: &str,
+    measured: Measured,
+) -> Result<MetricsRecord, TaskError> {
     let engine = rt.engine()?;
     let config = engine.image_config(image).map_err(TaskError::from)?;
     let variant = rt.variant(v);
@@ -22,7 +28,7 @@ pub(crate) fn record_of(rt: &Runtime, v: usize, image: &str) -> Result<MetricsRe
             size_bytes: config.size,
             layers: config.layers,
             build_seconds: BuildRecord::read_for(rt, v, image).map(|b| b.build_seconds),
-            ..Default::default()
+            ..measured
         },
         previous: previous_of(rt, v, &config.id)?,
     })

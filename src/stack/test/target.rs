@@ -3,7 +3,7 @@
 //! command runs as written, and labels naming the image and test for anyone inspecting them.
 //! Ctrl-C removes a running test container at once (see [`Target::run`]).
 use crate::config::stack_model::TestLimits;
-use dorun_docker::{Engine, Limits, RunResult, RunSpec, UploadFile};
+use dorun_docker::{DetachedSpec, Engine, Limits, RunResult, RunSpec, UploadFile};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -34,6 +34,7 @@ impl Target<'_> {
             memory_bytes: self.limits.memory_bytes,
             nano_cpus: self.limits.cpus.map(|c| (c * 1e9).round() as i64),
             network: self.limits.network.clone(),
+            tmpfs: self.limits.tmpfs.clone(),
         };
         spec.labels = BTreeMap::from([
             ("dorun.variant".to_string(), self.variant.clone()),
@@ -44,6 +45,17 @@ impl Target<'_> {
             ("DORUN_IMAGE".to_string(), self.image.clone()),
             ("DORUN_VARIANT".to_string(), self.variant.clone()),
         ]);
+        spec
+    }
+
+    /// A detached container of the image running its own command (entrypoint and command as
+    /// the image sets them) under this image's limits and labels.
+    pub(super) fn detached_spec(&self, test: &str) -> DetachedSpec {
+        let run = self.spec(test, Vec::new());
+        let mut spec = DetachedSpec::new(self.image.clone());
+        spec.env = run.env;
+        spec.limits = run.limits;
+        spec.labels = run.labels;
         spec
     }
 
