@@ -130,3 +130,56 @@ fn bad_measure_settings_stop_dorun_where_they_are_written() {
         );
     }
 }
+
+/// Budgets on measured numbers (issue 15, point 6): the memory an image holds once ready is
+/// judged against its `memory` budget and the cold start against `start`; a start budget on an
+/// image nothing measures fails instead of passing unchecked.
+#[test]
+fn memory_and_start_budgets_are_judged_on_the_measured_numbers() {
+    if !docker_available() {
+        return;
+    }
+    let reg = registry();
+    let f = StackFixture::new(&[("hog", None), ("unmeasured", None)], &reg, "");
+    // 40 MB written to a tmpfs before it says it is ready: over a 20 MB budget.
+    f.append(
+        "images/hog/Dockerfile",
+        "CMD [\"sh\", \"-c\", \"head -c 40000000 /dev/zero > /fill/zeros; echo ready; exec sleep 600\"]\n",
+    );
+    f.image_setting(
+        "hog",
+        "test = { tmpfs = [\"/fill\"] }\nmeasure = { ready = 'ready', runs = 1, duration = \"1s\" }\nbudgets = { memory = \"20m\", start = \"60s\" }",
+    );
+    f.image_setting("unmeasured", "budgets = { start = \"5s\" }");
+
+    let out = f.test().arg("test").status(1).run();
+    assert!(out.stderr.contains("FAIL  test:hog"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("FAIL  test:unmeasured"),
+        "{}",
+        out.stderr
+    );
+    let hog = f.read("logs/test/hog.log");
+    assert!(
+        hog.contains("--- FAIL budget memory") && hog.contains("(budget 20.0 MiB)"),
+        "{hog}"
+    );
+    assert!(hog.contains("--- PASS budget start"), "{hog}");
+    let unmeasured = f.read("logs/test/unmeasured.log");
+    assert!(
+        unmeasured.contains("--- FAIL budget start")
+            && unmeasured.contains("set but nothing measured"),
+        "{unmeasured}"
+    );
+    let errors = f.read("artifacts/IMAGES_TEST_ERROR");
+    assert!(
+        errors.contains("hog") && errors.contains("unmeasured"),
+        "{errors}"
+    );
+    let junit = f.read("artifacts/junit.xml");
+    assert!(
+        junit.contains("over the memory budget: peak memory"),
+        "{junit}"
+    );
+    assert!(leftovers(&f, &reg, "hog").is_empty());
+}
