@@ -116,15 +116,25 @@ impl Session {
     }
 
     /// Image tasks need the engine (and registry): check once, up front, for exit code 3.
+    /// `purpose`: whether tasks are run next or only predicted (`plan`).
     /// Then the external base images of the selected variants are resolved, all at once:
     /// a base registry that does not answer (with the image not in the engine) is exit 3 too.
-    pub(crate) fn preflight(&self, order: &[usize]) -> Result<()> {
+    pub(crate) fn preflight(&self, order: &[usize], purpose: Purpose) -> Result<()> {
         let Some(rt) = self.images_in(order) else {
             return Ok(());
         };
         rt.preflight()?;
         let variants = self.variants_in(rt, order);
         rt.resolve_bases(variants.iter().copied())?;
+        // A run's shell tasks may write what the images are built from (the example copies
+        // busybox into base's context): identities hashed now would be those of the files
+        // before them, computed once and kept. The image tasks look up in bulk when they start.
+        let runs_shell_tasks = order
+            .iter()
+            .any(|&n| !matches!(self.graph().nodes[n].action, Action::Image(_)));
+        if purpose == Purpose::Run && runs_shell_tasks {
+            return Ok(());
+        }
         // The registry is asked about every selected image at once; only a registry that does
         // not answer stops the run here, any other failure is that of the images asked about.
         match rt.look_up_all(&variants) {
@@ -184,4 +194,11 @@ impl Session {
     pub(crate) fn predict(&self, order: &[usize], forced: &[bool]) -> Vec<Prediction> {
         predict(&self.shared, order, forced)
     }
+}
+
+/// What follows a preflight: the tasks run, or are only predicted (`plan`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Purpose {
+    Run,
+    Predict,
 }

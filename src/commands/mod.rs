@@ -115,7 +115,7 @@ pub(crate) fn plan(
     };
     let (roots, order) = session.selection(&patterns, only)?;
     let forced = session.forced(&roots, force);
-    session.preflight(&order)?;
+    session.preflight(&order, crate::session::Purpose::Predict)?;
     let predictions = session.predict(&order, &forced);
     // What would run cannot be told without the engine or registry: exit 3, naming it.
     if let Some(p) = predictions.iter().find(|p| p.environment) {

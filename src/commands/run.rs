@@ -23,7 +23,7 @@ pub(crate) fn run(
     install_signal_handlers(&session.shared.procs);
     let (roots, order) = session.selection(patterns, run.only)?;
     session.read_secrets(&order)?;
-    session.preflight(&order)?;
+    session.preflight(&order, crate::session::Purpose::Run)?;
     let _lock = session.shared.state.lock()?;
     session.sweep_temp_files();
     let jobs = run

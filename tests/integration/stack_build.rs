@@ -478,3 +478,32 @@ fn the_context_sent_is_the_context_hashed() {
         .unwrap()
         .is_some());
 }
+
+/// A shell task the image tasks depend on may write a build context's files (the example
+/// stack copies busybox into base's context): the first run builds the images from what it
+/// wrote, with the identity of what it wrote, not of the files before it ran.
+#[test]
+fn a_context_file_written_by_a_shell_task_of_the_same_run_is_built_and_hashed() {
+    if !docker_available() {
+        return;
+    }
+    let f = StackFixture::new(&[("root", None), ("leaf", Some("root"))], &registry(), "");
+    std::fs::remove_file(f.join("images/root/busybox")).unwrap();
+    let toml = f.read("tasks.toml").replace(
+        "changed = { builtin = \"images-changed\" }",
+        "changed = { builtin = \"images-changed\", deps = [\"copy\"] }\n\
+         copy = { run = \"cp /bin/busybox images/root/busybox\", outputs = [\"images/root/busybox\"] }",
+    );
+    f.write("tasks.toml", &toml);
+
+    let out = f.test().arg("build").status(0).run();
+    assert!(out.stderr.contains("ok    build:root"), "{}", out.stderr);
+    // The identity built is the one of the files as they are now: nothing is stale.
+    let again = f.test().args(&["plan", "build"]).status(0).run();
+    assert!(
+        again.stdout.contains("skip  build:root: up to date"),
+        "{}\n{}",
+        again.stdout,
+        again.stderr
+    );
+}
