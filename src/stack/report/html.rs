@@ -14,12 +14,12 @@ const STYLE: &str = "\
 :root{color-scheme:light;--ink:#1f2933;--muted:#52606d;--line:#d9e2ec}
 *{box-sizing:border-box}
 body{margin:0;font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:var(--ink);background:#f8fafc}
-main{max-width:1280px;margin:0 auto;padding:1rem}
+main{max-width:1920px;margin:0 auto;padding:1rem}
 h1{font-size:1.5rem;margin:.2rem 0 .5rem}
 p.note{color:var(--muted);margin:.3rem 0 1rem;max-width:70ch}
 .scroll{overflow-x:auto;background:#fff;border:1px solid var(--line);border-radius:6px}
 table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums}
-th,td{padding:.45rem .6rem;border-bottom:1px solid var(--line);text-align:right;white-space:nowrap;vertical-align:top}
+th,td{padding:.4rem .5rem;border-bottom:1px solid var(--line);text-align:right;white-space:nowrap;vertical-align:top}
 th[scope=row],th.image{text-align:left;position:sticky;left:0;background:#fff}
 thead th{background:#f0f4f8;font-weight:600}
 th.plan{text-align:center;border-top:4px solid}
