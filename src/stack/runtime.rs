@@ -331,10 +331,13 @@ impl Runtime {
         Ok(content)
     }
 
-    /// Every tagged image of the engine, in one request.
-    pub(crate) fn local_images(&self) -> Result<LocalImages, TaskError> {
+    /// Every tagged image dorun built (labelled `dorun=1`) that the engine holds, in one
+    /// request. What it lacks may still be there unlabelled (built by hand, or before dorun
+    /// labelled its images): `local_image_confirmed` asks before building. External bases are
+    /// never looked up here (`bases` inspects them).
+    fn local_images(&self) -> Result<LocalImages, TaskError> {
         let engine = self.engine()?;
-        Self::ask(&self.engine_down, || engine.local_images())
+        Self::ask(&self.engine_down, || engine.dorun_images())
     }
 
     /// A variant's identity and content reference (its parent's first), made once per run.

@@ -36,6 +36,7 @@ mod stack_hand_off;
 mod stack_keep;
 mod stack_ledger;
 mod stack_leftovers;
+mod stack_listing;
 mod stack_plan_settings;
 mod stack_push;
 mod stack_rebuild;
