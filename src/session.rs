@@ -127,7 +127,7 @@ impl Session {
         rt.resolve_bases(variants.iter().copied())?;
         // The registry is asked about every selected image at once; only a registry that does
         // not answer stops the run here, any other failure is that of the images asked about.
-        match rt.look_up_all(&variants) {
+        match rt.look_up_all(&variants, &self.pushes_in(order)) {
             Err(e) if e.environment => Err(crate::error::Error::Environment(e.message)),
             _ => Ok(()),
         }
@@ -147,6 +147,21 @@ impl Session {
             }
         }
         variants.into_iter().collect()
+    }
+
+    /// The variants whose push subtask is in `order`: their human and stable tags are asked
+    /// about with the content tags.
+    fn pushes_in(&self, order: &[usize]) -> Vec<usize> {
+        let pushes = order
+            .iter()
+            .filter_map(|&n| match &self.graph().nodes[n].action {
+                Action::Image(job) if job.builtin == crate::config::Builtin::Push => job.variant,
+                _ => None,
+            });
+        pushes
+            .collect::<std::collections::BTreeSet<usize>>()
+            .into_iter()
+            .collect()
     }
 
     /// A run that builds images reads the build secrets first: a missing one is exit 2
@@ -174,7 +189,7 @@ impl Session {
         let Some(why) = rt.check_environment() else {
             // Every image of `order` asked about at once, not one request each as it is
             // decided; a failure here is reported by the statuses that depend on it.
-            let _ = rt.look_up_all(&self.variants_in(rt, order));
+            let _ = rt.look_up_all(&self.variants_in(rt, order), &self.pushes_in(order));
             return None;
         };
         eprintln!("dorun: warning: {why}\n  statuses that depend on it are shown as unknown");

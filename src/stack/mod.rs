@@ -19,6 +19,7 @@ pub(crate) mod pipeline;
 pub(crate) mod prune;
 pub(crate) mod published;
 pub(crate) mod push;
+pub(crate) mod registry_view;
 pub(crate) mod restat;
 pub(crate) mod runtime;
 pub(crate) mod secrets;

@@ -47,6 +47,8 @@ pub(crate) struct Runtime {
     facts: Vec<Mutex<Option<Arc<VariantFacts>>>>,
     /// The registry's (or engine's) answer per variant: is its content tag there?
     in_registry: Mutex<Vec<Option<bool>>>,
+    /// The digests the registry's tags named, each asked once per run (see `registry_view`).
+    registry_answers: super::registry_view::RegistryView,
     /// Which tagged images the engine holds: one listing per run (see `local_view`).
     local: super::local_view::LocalView,
     pipeline: OnceLock<ChangedSet>,
@@ -114,6 +116,7 @@ impl Runtime {
             names,
             facts: (0..n).map(|_| Mutex::new(None)).collect(),
             in_registry: Mutex::new(vec![None; n]),
+            registry_answers: Default::default(),
             local: Default::default(),
             pipeline: OnceLock::new(),
             secrets: OnceLock::new(),
@@ -414,37 +417,76 @@ impl Runtime {
     }
 
     /// Asks the registry (with no registry: the engine's listing) about the content tags of
-    /// `variants` at once, with a few requests in flight over kept-alive connections, so each
-    /// later `in_registry` answers from memory. Once per variant per run.
-    pub(crate) fn look_up_all(&self, variants: &[usize]) -> Result<(), TaskError> {
-        let unknown: Vec<usize> = {
-            let known = crate::sync::lock(&self.in_registry);
-            variants
-                .iter()
-                .copied()
-                .filter(|&v| known[v].is_none())
-                .collect()
-        };
+    /// `variants`, and the human and stable tags of `pushes`, at once, with a few requests in
+    /// flight over kept-alive connections, so each later `in_registry` and `tag_digest` answers
+    /// from memory. Once per tag per run.
+    pub(crate) fn look_up_all(
+        &self,
+        variants: &[usize],
+        pushes: &[usize],
+    ) -> Result<(), TaskError> {
         let Some(registry) = self.registry()? else {
             return Ok(());
         };
-        if unknown.len() < 2 {
-            return Ok(());
+        let mut references = Vec::new();
+        for &v in variants {
+            references.push(self.facts(v)?.content.clone());
         }
-        let contents = unknown
-            .iter()
-            .map(|&v| Ok(self.facts(v)?.content.clone()))
-            .collect::<Result<Vec<ImageRef>, TaskError>>()?;
-        let pairs: Vec<(&str, &str)> = contents
-            .iter()
-            .map(|c| (c.repository.as_str(), c.tag()))
-            .collect();
-        let digests = Self::ask(&self.registry_down, || registry.manifest_digests(&pairs))?;
+        for &v in pushes {
+            references.extend([self.human(v).clone(), self.stable(v).clone()]);
+        }
+        let mut seen = std::collections::HashSet::new();
+        references.retain(|r| {
+            let text = r.to_string();
+            self.registry_answers.known(&text).is_none() && seen.insert(text)
+        });
+        if references.len() >= 2 {
+            let pairs: Vec<(&str, &str)> = references
+                .iter()
+                .map(|r| (r.repository.as_str(), r.tag()))
+                .collect();
+            let digests = Self::ask(&self.registry_down, || registry.manifest_digests(&pairs))?;
+            for (reference, digest) in references.iter().zip(digests) {
+                self.registry_answers
+                    .remember(&reference.to_string(), digest);
+            }
+        }
+        let mut answers = Vec::with_capacity(variants.len());
+        for &v in variants {
+            let content = self.facts(v)?.content.to_string();
+            answers.push((v, self.registry_answers.known(&content)));
+        }
         let mut known = crate::sync::lock(&self.in_registry);
-        for (&v, digest) in unknown.iter().zip(digests) {
-            known[v].get_or_insert(digest.is_some());
+        for (v, digest) in answers {
+            if let Some(digest) = digest {
+                known[v].get_or_insert(digest.is_some());
+            }
         }
         Ok(())
+    }
+
+    /// The digest `reference`'s tag names in `registry` (None: no such tag): the run's answer
+    /// when it was asked already, else asked now and kept.
+    pub(crate) fn tag_digest(
+        &self,
+        registry: &Registry,
+        reference: &ImageRef,
+    ) -> Result<Option<String>, DockerError> {
+        let text = reference.to_string();
+        if let Some(digest) = self.registry_answers.known(&text) {
+            return Ok(digest);
+        }
+        let digest = registry.manifest_digest(&reference.repository, reference.tag())?;
+        self.registry_answers.remember(&text, digest.clone());
+        Ok(digest)
+    }
+
+    /// This process is about to push or copy `references`: later questions about them go to
+    /// the registry, not to the run's answers.
+    pub(crate) fn registry_moved(&self, references: &[&ImageRef]) {
+        let texts: Vec<String> = references.iter().map(|r| r.to_string()).collect();
+        self.registry_answers
+            .forget(texts.iter().map(String::as_str));
     }
 
     /// A question to the configured registry, remembering that it does not answer (as every
@@ -465,9 +507,7 @@ impl Runtime {
         registry: &Registry,
         reference: &ImageRef,
     ) -> Result<Option<String>, TaskError> {
-        Self::ask(&self.registry_down, || {
-            registry.manifest_digest(&reference.repository, reference.tag())
-        })
+        Self::ask(&self.registry_down, || self.tag_digest(registry, reference))
     }
 
     /// A builtin's fingerprint that starts from the registry it talks to (empty: none), so a

@@ -14,7 +14,7 @@ use crate::stack::test::{self, report};
 
 pub(super) fn read(rt: &Runtime) -> Result<Book, TaskError> {
     let all: Vec<usize> = (0..rt.spec.variants.len()).collect();
-    rt.look_up_all(&all)?;
+    rt.look_up_all(&all, &[])?;
     let mut entries = (0..rt.spec.variants.len())
         .map(|v| entry(rt, v))
         .collect::<Result<Vec<Entry>, TaskError>>()?;
