@@ -4,6 +4,7 @@ pub(crate) mod bases;
 pub(crate) mod build;
 pub(crate) mod build_record;
 pub(crate) mod changed;
+pub(crate) mod content_memo;
 pub(crate) mod deadlines;
 pub(crate) mod facts;
 pub(crate) mod git;

@@ -51,6 +51,8 @@ pub(crate) struct Runtime {
     registry_answers: super::registry_view::RegistryView,
     /// Which tagged images the engine holds: one listing per run (see `local_view`).
     local: super::local_view::LocalView,
+    /// The content digest of each image id met, across runs (see `content_memo`).
+    pub(crate) content_memo: super::content_memo::ContentMemo,
     pipeline: OnceLock<ChangedSet>,
     /// The build secrets' values, read once before anything builds (`Runtime::secrets`).
     secrets: OnceLock<Vec<BuildSecret>>,
@@ -87,6 +89,7 @@ impl Runtime {
     ) -> Runtime {
         let git = GitInfo::read(&dirs.root);
         let owner = super::owner::of(&dirs.state_dir);
+        let content_memo = super::content_memo::ContentMemo::new(&dirs.state_dir);
         let names = spec
             .variants
             .iter()
@@ -118,6 +121,7 @@ impl Runtime {
             in_registry: Mutex::new(vec![None; n]),
             registry_answers: Default::default(),
             local: Default::default(),
+            content_memo,
             pipeline: OnceLock::new(),
             secrets: OnceLock::new(),
             ledger: Ledger::default(),
