@@ -133,8 +133,20 @@ impl Session {
         }
     }
 
-    /// The image variants the tasks of `order` are about, in build order.
+    /// The image variants the tasks of `order` are about, in build order (the stack-wide
+    /// `images-changed` is about every variant).
     fn variants_in(&self, rt: &crate::stack::runtime::Runtime, order: &[usize]) -> Vec<usize> {
+        self.variants_of(rt, order, true)
+    }
+
+    /// The variants the tasks of `order` are about; the stack-wide task counts for every
+    /// variant only with `whole_stack`.
+    fn variants_of(
+        &self,
+        rt: &crate::stack::runtime::Runtime,
+        order: &[usize],
+        whole_stack: bool,
+    ) -> Vec<usize> {
         let mut variants = std::collections::BTreeSet::new();
         for &n in order {
             if let Action::Image(job) = &self.graph().nodes[n].action {
@@ -142,7 +154,8 @@ impl Session {
                     Some(v) => {
                         variants.insert(v);
                     }
-                    None => variants.extend(0..rt.spec.variants.len()),
+                    None if whole_stack => variants.extend(0..rt.spec.variants.len()),
+                    None => {}
                 }
             }
         }
@@ -188,8 +201,11 @@ impl Session {
         let rt = self.images_in(order)?;
         let Some(why) = rt.check_environment() else {
             // Every image of `order` asked about at once, not one request each as it is
-            // decided; a failure here is reported by the statuses that depend on it.
-            let _ = rt.look_up_all(&self.variants_in(rt, order), &self.pushes_in(order));
+            // decided; a failure here is reported by the statuses that depend on it. Not every
+            // image for the stack-wide `changed` in the order: its status asks nothing (`info`
+            // on one image of 2061 asked about all of them).
+            let variants = self.variants_of(rt, order, false);
+            let _ = rt.look_up_all(&variants, &self.pushes_in(order));
             return None;
         };
         eprintln!("dorun: warning: {why}\n  statuses that depend on it are shown as unknown");

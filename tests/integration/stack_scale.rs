@@ -90,6 +90,10 @@ fn a_cold_plan_of_a_1_10_200_stack_asks_the_engine_once_and_the_registry_once_pe
         plan.registry_connections <= dorun_docker::REGISTRY_CONCURRENCY + 2,
         "{plan:?}"
     );
+    // `info` on one instance asks about its own chain (base, environment, instance), not every
+    // image for the stack-wide `changed` it depends on (n + 1 requests before).
+    let info = stack.run(&["info", "build:i7"]);
+    assert!(info.registry <= 5, "{info:?} for one instance");
 }
 
 #[test]
