@@ -136,14 +136,22 @@ impl Graph {
     fn wire_subtasks(&mut self, project: &Project, task: &str, builtin: Builtin, deps: &[usize]) {
         let stack = project.stack.as_ref().expect("checked in resolve");
         let group = self.index[task];
+        // Every subtask of a per-image dep, found once (not once per variant: N² scans).
+        let all_subtasks: Vec<Vec<usize>> = deps
+            .iter()
+            .map(|&dep| match builtin {
+                Builtin::Push => self.subtasks_of(&self.nodes[dep].name),
+                _ => Vec::new(),
+            })
+            .collect();
         for v in &stack.variants {
             let me = self.index[&format!("{task}:{}", v.key)];
             let mut wired = Vec::new();
-            for &dep in deps {
+            for (&dep, subtasks) in deps.iter().zip(&all_subtasks) {
                 let dep_node = &self.nodes[dep];
                 let is_per_image = matches!(dep_node.action, Action::Group);
                 if is_per_image && builtin == Builtin::Push {
-                    wired.extend(self.subtasks_of(&dep_node.name.clone()));
+                    wired.extend(subtasks);
                 } else if is_per_image {
                     wired.push(self.index[&format!("{}:{}", dep_node.name, v.key)]);
                     // A test needs the stack images its services run built too.

@@ -137,14 +137,26 @@ impl Session {
         }
         // The registry is asked about every selected image at once; only a registry that does
         // not answer stops the run here, any other failure is that of the images asked about.
-        match rt.look_up_all(&variants) {
+        match rt.look_up_all(&variants, &self.pushes_in(order)) {
             Err(e) if e.environment => Err(crate::error::Error::Environment(e.message)),
             _ => Ok(()),
         }
     }
 
-    /// The image variants the tasks of `order` are about, in build order.
+    /// The image variants the tasks of `order` are about, in build order (the stack-wide
+    /// `images-changed` is about every variant).
     fn variants_in(&self, rt: &crate::stack::runtime::Runtime, order: &[usize]) -> Vec<usize> {
+        self.variants_of(rt, order, true)
+    }
+
+    /// The variants the tasks of `order` are about; the stack-wide task counts for every
+    /// variant only with `whole_stack`.
+    fn variants_of(
+        &self,
+        rt: &crate::stack::runtime::Runtime,
+        order: &[usize],
+        whole_stack: bool,
+    ) -> Vec<usize> {
         let mut variants = std::collections::BTreeSet::new();
         for &n in order {
             if let Action::Image(job) = &self.graph().nodes[n].action {
@@ -152,11 +164,27 @@ impl Session {
                     Some(v) => {
                         variants.insert(v);
                     }
-                    None => variants.extend(0..rt.spec.variants.len()),
+                    None if whole_stack => variants.extend(0..rt.spec.variants.len()),
+                    None => {}
                 }
             }
         }
         variants.into_iter().collect()
+    }
+
+    /// The variants whose push subtask is in `order`: their human and stable tags are asked
+    /// about with the content tags.
+    fn pushes_in(&self, order: &[usize]) -> Vec<usize> {
+        let pushes = order
+            .iter()
+            .filter_map(|&n| match &self.graph().nodes[n].action {
+                Action::Image(job) if job.builtin == crate::config::Builtin::Push => job.variant,
+                _ => None,
+            });
+        pushes
+            .collect::<std::collections::BTreeSet<usize>>()
+            .into_iter()
+            .collect()
     }
 
     /// A run that builds images reads the build secrets first: a missing one is exit 2
@@ -183,8 +211,11 @@ impl Session {
         let rt = self.images_in(order)?;
         let Some(why) = rt.check_environment() else {
             // Every image of `order` asked about at once, not one request each as it is
-            // decided; a failure here is reported by the statuses that depend on it.
-            let _ = rt.look_up_all(&self.variants_in(rt, order));
+            // decided; a failure here is reported by the statuses that depend on it. Not every
+            // image for the stack-wide `changed` in the order: its status asks nothing (`info`
+            // on one image of 2061 asked about all of them).
+            let variants = self.variants_of(rt, order, false);
+            let _ = rt.look_up_all(&variants, &self.pushes_in(order));
             return None;
         };
         eprintln!("dorun: warning: {why}\n  statuses that depend on it are shown as unknown");

@@ -3,12 +3,26 @@
 //! starts again; and one lock per project so two dorun processes never interleave.
 use crate::error::{Error, Result};
 use crate::fingerprint::{Fingerprint, RecordSummary, TaskRecord};
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 pub(crate) struct State {
     dir: PathBuf,
+    /// The record summaries read so far, by task: a task's scheduling, its decision and its
+    /// result each ask for its summary, and each read the file (three reads per subtask of a
+    /// no-op build). This process changes records only through `save` and `forget`, which
+    /// drop the entry; another process cannot while this one holds the project lock.
+    summaries: Mutex<Summaries>,
+}
+
+#[derive(Default)]
+struct Summaries {
+    by_task: HashMap<String, Option<RecordSummary>>,
+    /// Bumped by every change of a record: a summary read while one changed is not kept.
+    changes: u64,
 }
 
 /// Held for the whole run; the OS releases it if dorun is killed.
@@ -18,7 +32,10 @@ pub(crate) struct Lock {
 
 impl State {
     pub(crate) fn new(dir: PathBuf) -> State {
-        State { dir }
+        State {
+            dir,
+            summaries: Mutex::default(),
+        }
     }
 
     pub(crate) fn stat_cache_path(&self) -> PathBuf {
@@ -64,8 +81,25 @@ impl State {
             .join(format!("{}.rec", file_name(task)))
     }
 
-    /// The summary of the last success, if intact: all a no-op decision reads.
+    /// The summary of the last success, if intact: all a no-op decision reads. Read once per
+    /// process until the record changes.
     pub(crate) fn load_summary(&self, task: &str) -> Option<RecordSummary> {
+        let changes = {
+            let summaries = crate::sync::lock(&self.summaries);
+            if let Some(known) = summaries.by_task.get(task) {
+                return known.clone();
+            }
+            summaries.changes
+        };
+        let summary = self.read_summary(task);
+        let mut summaries = crate::sync::lock(&self.summaries);
+        if summaries.changes == changes {
+            summaries.by_task.insert(task.to_string(), summary.clone());
+        }
+        summary
+    }
+
+    fn read_summary(&self, task: &str) -> Option<RecordSummary> {
         // Read only the head of the file: the fingerprint after it can be large.
         use std::io::Read;
         let mut file = File::open(self.record_path(task)).ok()?;
@@ -111,17 +145,28 @@ impl State {
         let total = bytes.len() as u64;
         bytes[8..16].copy_from_slice(&total.to_le_bytes());
         let path = self.record_path(task);
-        crate::atomic_file::write_atomic(&path, &bytes).map_err(|e| Error::io(&path, e))
+        let written = crate::atomic_file::write_atomic(&path, &bytes);
+        self.changed(task);
+        written.map_err(|e| Error::io(&path, e))
     }
 
     /// Drops a task's record; done before the task starts so a killed run leaves it stale.
     pub(crate) fn forget(&self, task: &str) -> Result<bool> {
         let path = self.record_path(task);
-        remove_if_written_by_dorun(&path, RECORD_KIND).map_err(|e| Error::io(&path, e))
+        let removed = remove_if_written_by_dorun(&path, RECORD_KIND);
+        self.changed(task);
+        removed.map_err(|e| Error::io(&path, e))
     }
 
     /// Drops every record and the stat cache; only files that carry dorun's header are deleted,
     /// whatever else the state directory holds.
+    /// `task`'s record was written or removed: its summary is read again.
+    fn changed(&self, task: &str) {
+        let mut summaries = crate::sync::lock(&self.summaries);
+        summaries.changes += 1;
+        summaries.by_task.remove(task);
+    }
+
     pub(crate) fn forget_all(&self) -> Result<usize> {
         let dir = self.dir.join("tasks");
         let mut n = 0;
@@ -136,6 +181,9 @@ impl State {
             }
         }
         let _ = remove_if_written_by_dorun(&self.stat_cache_path(), STAT_CACHE_KIND);
+        let mut summaries = crate::sync::lock(&self.summaries);
+        summaries.changes += 1;
+        summaries.by_task.clear();
         Ok(n)
     }
 }
@@ -240,6 +288,26 @@ mod tests {
             seconds: 1.0,
             finished_at: 0,
         }
+    }
+
+    #[test]
+    fn a_summary_is_read_once_and_follows_saves_and_forgets() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = State::new(dir.path().to_path_buf());
+        assert!(state.load_summary("t").is_none());
+        state.save("t", &record()).unwrap();
+        assert_eq!(state.load_summary("t").unwrap().seconds, 1.0);
+        // Kept: the file is not read again while this process does not change it.
+        std::fs::remove_file(state.record_path("t")).unwrap();
+        assert_eq!(state.load_summary("t").unwrap().seconds, 1.0);
+        let again = TaskRecord {
+            seconds: 2.0,
+            ..record()
+        };
+        state.save("t", &again).unwrap();
+        assert_eq!(state.load_summary("t").unwrap().seconds, 2.0);
+        state.forget("t").unwrap();
+        assert!(state.load_summary("t").is_none());
     }
 
     #[test]

@@ -23,10 +23,16 @@ pub(crate) fn list(session: &Session, all: bool, json_out: bool) -> Result<()> {
     let forced = vec![false; g.nodes.len()];
     session.environment_note(&order);
     let predictions = session.predict(&order, &forced);
+    // By node, so that each shown task finds its prediction at once (a search per task was
+    // quadratic in the thousands of subtasks of a large stack).
+    let mut by_node = vec![None; g.nodes.len()];
+    for p in &predictions {
+        by_node[p.node] = Some(p);
+    }
     let state = &session.shared.state;
     let mut rows = Vec::new();
     for &n in &shown {
-        let p = predictions.iter().find(|p| p.node == n).unwrap();
+        let p = by_node[n].expect("every shown task is predicted");
         let node = &g.nodes[n];
         let ever = state.load_summary(&node.name).is_some() || matches!(node.action, Action::Group);
         rows.push((node.name.clone(), node.doc.clone(), status_word(p, ever)));

@@ -37,11 +37,13 @@ pub(crate) fn check_registry(value: &str) -> Result<Option<String>, String> {
         }
     }
     let ipv6 = host.starts_with('[') && host.ends_with(']') && host.len() > 2;
-    let domain = regex::Regex::new(
-        r"^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$",
-    )
-    .expect("valid regex");
-    if !ipv6 && !domain.is_match(host) {
+    static DOMAIN: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$",
+        )
+        .expect("valid regex")
+    });
+    if !ipv6 && !DOMAIN.is_match(host) {
         return Err(format!("invalid host `{host}`: {hint}"));
     }
     // Docker reads a first reference component as a registry only with a `.`, a `:` or as

@@ -128,11 +128,19 @@ pub struct Variant {
 pub(crate) const DEFAULT_TEST_TIMEOUT: Duration = Duration::from_secs(600);
 
 impl StackSpec {
+    /// The image named `name`. `images` comes sorted by name from tasks.toml (a map), so this
+    /// is a binary search (a scan per question was quadratic in a stack of thousands); a list
+    /// built in another order is scanned.
     pub fn image(&self, name: &str) -> &ImageSpec {
-        self.images
-            .iter()
-            .find(|i| i.name == name)
-            .expect("validated image name")
+        let sorted = self.images.binary_search_by(|i| i.name.as_str().cmp(name));
+        match sorted {
+            Ok(i) => &self.images[i],
+            Err(_) => self
+                .images
+                .iter()
+                .find(|i| i.name == name)
+                .expect("validated image name"),
+        }
     }
 
     pub fn plan(&self, name: &str) -> &Plan {

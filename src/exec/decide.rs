@@ -91,11 +91,19 @@ impl Results {
         ran
     }
 
-    /// A job for `node` with its dependencies' results as they stand now.
+    /// A job for `node` with its dependencies' results as they stand now; none for a task whose
+    /// decision ignores them (image tasks: a push depends on every test of the stack, and
+    /// naming them all for each push was N² names for N images).
     pub(crate) fn job(&self, shared: &Shared, node: usize, force: bool) -> Job {
+        let uses_results = shared.works[node]
+            .as_ref()
+            .is_none_or(|work| work.uses_dependency_results());
         Job {
             node,
-            deps: self.deps_of(shared, node),
+            deps: match uses_results {
+                true => self.deps_of(shared, node),
+                false => Vec::new(),
+            },
             force,
             deps_will_run: false,
             prefetched: None,

@@ -34,23 +34,32 @@ pub(crate) fn predict(shared: &Shared, order: &[usize], forced: &[bool]) -> Vec<
         .iter()
         .map(|&n| {
             let node = &graph.nodes[n];
-            let deps_will_run: Vec<DirtyReason> = node
-                .deps
-                .iter()
-                .filter(|&&d| results.ran(d))
-                .map(|&d| DirtyReason::DepWillRun(graph.nodes[d].name.clone()))
-                .collect();
+            // Named only where they are shown: a push depends on every test of the stack, and
+            // naming them for each push (then dropping the names) was N² reasons for N images.
+            let deps_will_run = |results: &Results| -> Vec<DirtyReason> {
+                node.deps
+                    .iter()
+                    .filter(|&&d| results.ran(d))
+                    .map(|&d| DirtyReason::DepWillRun(graph.nodes[d].name.clone()))
+                    .collect()
+            };
             if matches!(node.action, Action::Group) {
+                let reasons = deps_will_run(&results);
                 results.finish_group(shared, n);
                 return Prediction {
                     node: n,
-                    reasons: deps_will_run,
+                    reasons,
                     error: None,
                     environment: false,
                 };
             }
+            let work = shared.works[n].as_ref().expect("task nodes have work");
+            let shown_deps = match work.uses_dependency_results() {
+                true => deps_will_run(&results),
+                false => Vec::new(),
+            };
             let mut job = results.job(shared, n, forced[n]);
-            job.deps_will_run = !deps_will_run.is_empty();
+            job.deps_will_run = node.deps.iter().any(|&d| results.ran(d));
             let cx = job.cx(shared, &noop);
             match decide(shared, &job, &cx) {
                 Ok(decision) => {
@@ -58,10 +67,7 @@ pub(crate) fn predict(shared: &Shared, order: &[usize], forced: &[bool]) -> Vec<
                     let mut reasons = decision.reasons;
                     // A dependency that runs first changes what this task sees, unless its
                     // decision ignores its dependencies' results (image tasks judge by identity).
-                    let work = shared.works[n].as_ref().expect("task nodes have work");
-                    if work.uses_dependency_results() {
-                        reasons.extend(deps_will_run);
-                    }
+                    reasons.extend(shown_deps);
                     results.set(n, result, !reasons.is_empty());
                     Prediction {
                         node: n,

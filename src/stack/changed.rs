@@ -5,6 +5,7 @@ use super::artifacts;
 use super::runtime::Runtime;
 use crate::exec::work::{Decision, Produced, TaskCx, TaskError, Work};
 use crate::fingerprint::{DirtyReason, Fingerprint};
+use std::fmt::Write as _;
 use std::fs::File;
 use std::io::Write;
 use std::sync::Arc;
@@ -40,15 +41,19 @@ impl Work for ChangedWork {
         let rt = &self.rt;
         artifacts::remember_changed(rt)?;
         let changed = rt.ledger.view(rt, |book| book.changed())?;
+        let is_changed: std::collections::HashSet<usize> = changed.iter().copied().collect();
+        // One write for the whole log: a formatted line to the file was several writes each.
+        let mut text = String::new();
         for (v, variant) in rt.spec.variants.iter().enumerate() {
             let facts = rt.facts(v)?;
-            let state = if changed.contains(&v) {
+            let state = if is_changed.contains(&v) {
                 "changed"
             } else {
                 "published"
             };
-            let _ = writeln!(log, "{:<24} {state:<9} {}", variant.key, facts.content);
+            let _ = writeln!(text, "{:<24} {state:<9} {}", variant.key, facts.content);
         }
+        let _ = log.write_all(text.as_bytes());
         let names: Vec<String> = changed.iter().map(|&v| rt.variant(v).key.clone()).collect();
         // Every list derives from the changed set: all are rewritten now, so that a run in
         // which every later subtask is up to date does not leave lists from an earlier pipeline.

@@ -23,9 +23,15 @@ impl GitInfo {
                 .then(|| String::from_utf8_lossy(&out.stdout).trim_end().to_string())
                 .filter(|s| !s.is_empty())
         };
+        // One git process, not two: every run of a stack starts with this.
+        let Some(out) = run(&["log", "-1", "--format=%H%n%B"]) else {
+            return GitInfo::default();
+        };
+        let (hash, message) = out.split_once('\n').unwrap_or((&out, ""));
+        let message = message.trim_end();
         GitInfo {
-            hash: run(&["rev-parse", "HEAD"]),
-            message: run(&["log", "-1", "--format=%B"]),
+            hash: Some(hash.to_string()),
+            message: (!message.is_empty()).then(|| message.to_string()),
         }
     }
 
@@ -39,5 +45,55 @@ impl GitInfo {
             Some(s) => format!("{prefix}-{s}"),
             None => prefix.to_string(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn git(dir: &Path, args: &[&str]) {
+        let ok = Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args([
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@t",
+                "-c",
+                "commit.gpgsign=false",
+            ])
+            .args(args)
+            .output()
+            .unwrap()
+            .status
+            .success();
+        assert!(ok, "git {args:?}");
+    }
+
+    #[test]
+    fn the_commit_and_its_whole_message_from_one_git_run() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(GitInfo::read(dir.path()).hash.is_none(), "not a checkout");
+        git(dir.path(), &["init", "-q"]);
+        assert!(GitInfo::read(dir.path()).hash.is_none(), "no commit yet");
+        git(
+            dir.path(),
+            &[
+                "commit",
+                "-q",
+                "--allow-empty",
+                "-m",
+                "subject\n\nbody line",
+            ],
+        );
+        let info = GitInfo::read(dir.path());
+        let hash = info.hash.expect("a commit");
+        assert!(
+            hash.len() == 40 && hash.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{hash}"
+        );
+        assert_eq!(info.message.as_deref(), Some("subject\n\nbody line"));
     }
 }

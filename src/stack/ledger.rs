@@ -23,8 +23,8 @@ use crate::stack::manifest::{record as manifest_record, render as manifest_rende
 use crate::stack::push::record::PushRecord;
 use crate::stack::runtime::Runtime;
 use crate::stack::test::report::{self, VariantResults};
-use std::collections::BTreeSet;
-use std::sync::{Mutex, MutexGuard};
+use std::collections::{BTreeSet, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// The book, seeded on first use, and which stack-wide files it changed since they were last
 /// written.
@@ -35,6 +35,18 @@ pub(crate) struct Ledger {
     seeding: Mutex<()>,
     /// Taken only while `book` is held.
     unwritten: Mutex<BTreeSet<Unwritten>>,
+    /// IMAGES_TEST_PASSED and IMAGES_TEST_ERROR as `test_lists` last answered, until the next
+    /// change of the book: each test subtask's decision asks whether its image is listed, and
+    /// reading the list file for each one read N lists to decide N images. Taken only while
+    /// `book` is held.
+    test_lists: Mutex<Option<Arc<TestLists>>>,
+}
+
+/// The references IMAGES_TEST_PASSED and IMAGES_TEST_ERROR list.
+#[derive(Debug, Default)]
+pub(crate) struct TestLists {
+    pub(crate) passed: HashSet<String>,
+    pub(crate) failed: HashSet<String>,
 }
 
 /// A stack-wide file (or group of files) whose content in the book is newer than on disk.
@@ -89,26 +101,33 @@ impl Ledger {
         })
     }
 
-    /// IMAGES_TEST_PASSED (`passed`) or IMAGES_TEST_ERROR as this run has it: the book's when a
-    /// report changed it since it was written, else the file.
-    pub(crate) fn test_list(&self, rt: &Runtime, passed: bool) -> Vec<String> {
+    /// IMAGES_TEST_PASSED and IMAGES_TEST_ERROR as this run has them: the book's when a report
+    /// changed them since they were written, else the files; kept until the book changes.
+    pub(crate) fn test_lists(&self, rt: &Runtime) -> Arc<TestLists> {
         let guard = self.lock();
-        if let Some(book) = guard.as_ref() {
-            if crate::sync::lock(&self.unwritten).contains(&Unwritten::Tests) {
-                return if passed {
-                    book.test_passed()
-                } else {
-                    book.test_failed()
-                };
-            }
+        let mut memo = crate::sync::lock(&self.test_lists);
+        if let Some(lists) = memo.as_ref() {
+            return lists.clone();
         }
-        drop(guard);
-        let name = if passed {
-            "IMAGES_TEST_PASSED"
-        } else {
-            "IMAGES_TEST_ERROR"
-        };
-        artifacts::read_list(rt, name)
+        let from_book = guard
+            .as_ref()
+            .filter(|_| crate::sync::lock(&self.unwritten).contains(&Unwritten::Tests));
+        let lists = Arc::new(match from_book {
+            Some(book) => TestLists {
+                passed: book.test_passed().into_iter().collect(),
+                failed: book.test_failed().into_iter().collect(),
+            },
+            None => TestLists {
+                passed: artifacts::read_list(rt, "IMAGES_TEST_PASSED")
+                    .into_iter()
+                    .collect(),
+                failed: artifacts::read_list(rt, "IMAGES_TEST_ERROR")
+                    .into_iter()
+                    .collect(),
+            },
+        });
+        *memo = Some(lists.clone());
+        lists
     }
 
     /// A build (or a tag added to an image built earlier) left variant `v` in the engine.
@@ -191,6 +210,7 @@ impl Ledger {
         change: impl FnOnce(&mut Book, &mut BTreeSet<Unwritten>) -> Result<(), TaskError>,
     ) -> Result<(), TaskError> {
         let mut guard = self.seeded(rt)?;
+        crate::sync::lock(&self.test_lists).take();
         let mut unwritten = crate::sync::lock(&self.unwritten);
         change(guard.as_mut().expect("seeded"), &mut unwritten)
     }

@@ -22,22 +22,37 @@ pub(crate) const PERIOD: &str = "rebuild period";
 
 /// The digest of variant `v`'s parent's image as the local engine has it under the parent's
 /// content tag (blake3 over its layers' diff ids and settings, hex); None without a parent
-/// or when that image is not local (published, not pulled): then restat does not judge.
+/// or when that image is not local (published, not pulled): then restat does not judge. An
+/// image id met before (this run or an earlier one) is not inspected again (`content_memo`).
 pub(crate) fn parent_content(rt: &Runtime, v: usize) -> Result<Option<String>, TaskError> {
     let Some(p) = rt.variant(v).parent else {
         return Ok(None);
     };
-    let content = rt.local_content(&rt.facts(p)?.content)?;
-    Ok(content.map(|c| {
-        let mut hasher = blake3::Hasher::new();
-        for layer in &c.layers {
-            hasher.update(layer.as_bytes());
-            hasher.update(b"\n");
-        }
-        hasher.update(b"\0settings\0");
-        hasher.update(c.settings.as_bytes());
-        hasher.finalize().to_hex().to_string()
-    }))
+    let parent = &rt.facts(p)?.content;
+    let Some(id) = rt.local_image(parent)? else {
+        return Ok(None);
+    };
+    if let Some(digest) = rt.content_memo.get(&id) {
+        return Ok(Some(digest));
+    }
+    let Some(content) = rt.local_content(parent)? else {
+        return Ok(None);
+    };
+    let digest = content_digest(&content);
+    rt.content_memo.put(&content.id, &digest);
+    Ok(Some(digest))
+}
+
+/// blake3 over the layers' diff ids and the settings, hex.
+fn content_digest(content: &dorun_docker::ImageContent) -> String {
+    let mut hasher = blake3::Hasher::new();
+    for layer in &content.layers {
+        hasher.update(layer.as_bytes());
+        hasher.update(b"\n");
+    }
+    hasher.update(b"\0settings\0");
+    hasher.update(content.settings.as_bytes());
+    hasher.finalize().to_hex().to_string()
 }
 
 fn parent_setting(rt: &Runtime, v: usize) -> Option<(String, String)> {

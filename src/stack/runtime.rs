@@ -47,8 +47,12 @@ pub(crate) struct Runtime {
     facts: Vec<Mutex<Option<Arc<VariantFacts>>>>,
     /// The registry's (or engine's) answer per variant: is its content tag there?
     in_registry: Mutex<Vec<Option<bool>>>,
+    /// The digests the registry's tags named, each asked once per run (see `registry_view`).
+    registry_answers: super::registry_view::RegistryView,
     /// Which tagged images the engine holds: one listing per run (see `local_view`).
     local: super::local_view::LocalView,
+    /// The content digest of each image id met, across runs (see `content_memo`).
+    pub(crate) content_memo: super::content_memo::ContentMemo,
     pipeline: OnceLock<ChangedSet>,
     /// The build secrets' values, read once before anything builds (`Runtime::secrets`).
     secrets: OnceLock<Vec<BuildSecret>>,
@@ -85,6 +89,7 @@ impl Runtime {
     ) -> Runtime {
         let git = GitInfo::read(&dirs.root);
         let owner = super::owner::of(&dirs.state_dir);
+        let content_memo = super::content_memo::ContentMemo::new(&dirs.state_dir);
         let names = spec
             .variants
             .iter()
@@ -114,7 +119,9 @@ impl Runtime {
             names,
             facts: (0..n).map(|_| Mutex::new(None)).collect(),
             in_registry: Mutex::new(vec![None; n]),
+            registry_answers: Default::default(),
             local: Default::default(),
+            content_memo,
             pipeline: OnceLock::new(),
             secrets: OnceLock::new(),
             ledger: Ledger::default(),
@@ -294,6 +301,16 @@ impl Runtime {
         }
     }
 
+    /// Takes the run's one listing of the engine's images now, unless taken; a failure is left
+    /// for the first question about an image to report (it is remembered, see `ask`).
+    fn take_listing(&self) {
+        if !self.local.has_listing() {
+            if let Ok(listing) = self.local_images() {
+                self.local.set_listing(listing);
+            }
+        }
+    }
+
     /// Like `local_image`, but a reference the listing lacks is asked once more: right before
     /// building it, an image another process made since the listing is used, not rebuilt.
     pub(crate) fn local_image_confirmed(
@@ -338,10 +355,13 @@ impl Runtime {
         Ok(content)
     }
 
-    /// Every tagged image of the engine, in one request.
-    pub(crate) fn local_images(&self) -> Result<LocalImages, TaskError> {
+    /// Every tagged image dorun built (labelled `dorun=1`) that the engine holds, in one
+    /// request. What it lacks may still be there unlabelled (built by hand, or before dorun
+    /// labelled its images): `local_image_confirmed` asks before building. External bases are
+    /// never looked up here (`bases` inspects them).
+    fn local_images(&self) -> Result<LocalImages, TaskError> {
         let engine = self.engine()?;
-        Self::ask(&self.engine_down, || engine.local_images())
+        Self::ask(&self.engine_down, || engine.dorun_images())
     }
 
     /// A variant's identity and content reference (its parent's first), made once per run.
@@ -418,37 +438,81 @@ impl Runtime {
     }
 
     /// Asks the registry (with no registry: the engine's listing) about the content tags of
-    /// `variants` at once, with a few requests in flight over kept-alive connections, so each
-    /// later `in_registry` answers from memory. Once per variant per run.
-    pub(crate) fn look_up_all(&self, variants: &[usize]) -> Result<(), TaskError> {
-        let unknown: Vec<usize> = {
-            let known = crate::sync::lock(&self.in_registry);
-            variants
-                .iter()
-                .copied()
-                .filter(|&v| known[v].is_none())
-                .collect()
-        };
+    /// `variants`, and the human and stable tags of `pushes`, at once, with a few requests in
+    /// flight over kept-alive connections, so each later `in_registry` and `tag_digest` answers
+    /// from memory. Once per tag per run.
+    pub(crate) fn look_up_all(
+        &self,
+        variants: &[usize],
+        pushes: &[usize],
+    ) -> Result<(), TaskError> {
         let Some(registry) = self.registry()? else {
             return Ok(());
         };
-        if unknown.len() < 2 {
-            return Ok(());
+        let mut references = Vec::new();
+        for &v in variants {
+            references.push(self.facts(v)?.content.clone());
         }
-        let contents = unknown
-            .iter()
-            .map(|&v| Ok(self.facts(v)?.content.clone()))
-            .collect::<Result<Vec<ImageRef>, TaskError>>()?;
-        let pairs: Vec<(&str, &str)> = contents
-            .iter()
-            .map(|c| (c.repository.as_str(), c.tag()))
-            .collect();
-        let digests = Self::ask(&self.registry_down, || registry.manifest_digests(&pairs))?;
+        for &v in pushes {
+            references.extend([self.human(v).clone(), self.stable(v).clone()]);
+        }
+        let mut seen = std::collections::HashSet::new();
+        references.retain(|r| {
+            let text = r.to_string();
+            self.registry_answers.known(&text).is_none() && seen.insert(text)
+        });
+        if references.len() >= 2 {
+            let pairs: Vec<(&str, &str)> = references
+                .iter()
+                .map(|r| (r.repository.as_str(), r.tag()))
+                .collect();
+            // Meanwhile the engine lists its images, which the run asks next (the two took
+            // turns: 0.1-0.3 s of a no-op build's wall time waited on the listing alone).
+            let digests = std::thread::scope(|scope| {
+                scope.spawn(|| self.take_listing());
+                Self::ask(&self.registry_down, || registry.manifest_digests(&pairs))
+            })?;
+            for (reference, digest) in references.iter().zip(digests) {
+                self.registry_answers
+                    .remember(&reference.to_string(), digest);
+            }
+        }
+        let mut answers = Vec::with_capacity(variants.len());
+        for &v in variants {
+            let content = self.facts(v)?.content.to_string();
+            answers.push((v, self.registry_answers.known(&content)));
+        }
         let mut known = crate::sync::lock(&self.in_registry);
-        for (&v, digest) in unknown.iter().zip(digests) {
-            known[v].get_or_insert(digest.is_some());
+        for (v, digest) in answers {
+            if let Some(digest) = digest {
+                known[v].get_or_insert(digest.is_some());
+            }
         }
         Ok(())
+    }
+
+    /// The digest `reference`'s tag names in `registry` (None: no such tag): the run's answer
+    /// when it was asked already, else asked now and kept.
+    pub(crate) fn tag_digest(
+        &self,
+        registry: &Registry,
+        reference: &ImageRef,
+    ) -> Result<Option<String>, DockerError> {
+        let text = reference.to_string();
+        if let Some(digest) = self.registry_answers.known(&text) {
+            return Ok(digest);
+        }
+        let digest = registry.manifest_digest(&reference.repository, reference.tag())?;
+        self.registry_answers.remember(&text, digest.clone());
+        Ok(digest)
+    }
+
+    /// This process is about to push or copy `references`: later questions about them go to
+    /// the registry, not to the run's answers.
+    pub(crate) fn registry_moved(&self, references: &[&ImageRef]) {
+        let texts: Vec<String> = references.iter().map(|r| r.to_string()).collect();
+        self.registry_answers
+            .forget(texts.iter().map(String::as_str));
     }
 
     /// A question to the configured registry, remembering that it does not answer (as every
@@ -469,9 +533,7 @@ impl Runtime {
         registry: &Registry,
         reference: &ImageRef,
     ) -> Result<Option<String>, TaskError> {
-        Self::ask(&self.registry_down, || {
-            registry.manifest_digest(&reference.repository, reference.tag())
-        })
+        Self::ask(&self.registry_down, || self.tag_digest(registry, reference))
     }
 
     /// A builtin's fingerprint that starts from the registry it talks to (empty: none), so a

@@ -1,5 +1,5 @@
-//! The loop both counting doors share (`engine_counter`, `registry_counter`): pass a client's
-//! bytes upstream and the answers back, and hand each HTTP request line seen on the way to the
+//! The loop the doors share (`engine_counter`, `registry_counter`, `cutting_door`): pass a
+//! client's bytes upstream and the answers back, and hand each HTTP request line seen on the way to the
 //! door's counter (printed too when `DORUN_TEST_SHOW_REQUESTS` is set).
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
@@ -32,21 +32,39 @@ impl Connection for TcpStream {
 /// Copies the answers back on a thread of their own; scans the requests line by line and calls
 /// `on_request` with each request line. `door` names the door in printed lines.
 pub(crate) fn forward<C: Connection>(
+    client: C,
+    upstream: C,
+    door: &str,
+    on_request: &dyn Fn(&[u8]),
+) {
+    forward_answering(
+        client,
+        upstream,
+        door,
+        on_request,
+        |mut answers, mut back| {
+            let _ = std::io::copy(&mut answers, &mut back);
+            back.close_write();
+        },
+    );
+}
+
+/// Like `forward`, with the answers passed back by `pass_answers(upstream, client)` on a thread
+/// of its own. `on_request` sees each request line before its bytes go upstream, so it can
+/// prepare for the answer.
+pub(crate) fn forward_answering<C: Connection>(
     mut client: C,
     mut upstream: C,
     door: &str,
     on_request: &dyn Fn(&[u8]),
+    pass_answers: impl FnOnce(C, C) + Send + 'static,
 ) {
-    let (mut answers, back) = (upstream.duplicate(), client.duplicate());
-    std::thread::spawn(move || {
-        let mut back = back;
-        let _ = std::io::copy(&mut answers, &mut back);
-        back.close_write();
-    });
+    let (answers, back) = (upstream.duplicate(), client.duplicate());
+    std::thread::spawn(move || pass_answers(answers, back));
     let mut line = Vec::new();
     let mut buf = [0u8; 64 * 1024];
     while let Ok(n) = client.read(&mut buf) {
-        if n == 0 || upstream.write_all(&buf[..n]).is_err() {
+        if n == 0 {
             break;
         }
         for &b in &buf[..n] {
@@ -64,6 +82,9 @@ pub(crate) fn forward<C: Connection>(
                 on_request(&line);
             }
             line.clear();
+        }
+        if upstream.write_all(&buf[..n]).is_err() {
+            break;
         }
     }
     upstream.close_write();

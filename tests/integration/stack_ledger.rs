@@ -68,3 +68,31 @@ fn the_lists_are_written_at_the_start_and_the_end_of_a_run_not_after_each_report
     );
     assert_eq!(f.list("IMAGES_TEST_PASSED").len(), 2);
 }
+
+/// A parent's content (restat) is kept by image id across runs: a no-op build asks the engine
+/// about no image by itself — the run's one listing answers. (Each run inspected every parent
+/// once: 61 inspections, tens of milliseconds each on a busy engine, for a no-op build of a
+/// 1 → 60 → 2000 stack.)
+#[test]
+fn a_no_op_build_inspects_no_parent_an_earlier_run_met() {
+    if !docker_available() {
+        return;
+    }
+    let f = StackFixture::new(
+        &[("base", None), ("a", Some("base")), ("b", Some("base"))],
+        "",
+        "",
+    );
+    f.test().arg("build").run();
+    let counter = EngineCounter::start();
+    f.test()
+        .arg("build")
+        .env("DOCKER_HOST", &counter.docker_host())
+        .stderr_lacks("start build:")
+        .run();
+    assert!(
+        counter.requests() > 0,
+        "the door saw the engine being asked"
+    );
+    assert_eq!(counter.inspects(), 0, "{:#?}", counter.request_lines());
+}

@@ -90,6 +90,10 @@ fn a_cold_plan_of_a_1_10_200_stack_asks_the_engine_once_and_the_registry_once_pe
         plan.registry_connections <= dorun_docker::REGISTRY_CONCURRENCY + 2,
         "{plan:?}"
     );
+    // `info` on one instance asks about its own chain (base, environment, instance), not every
+    // image for the stack-wide `changed` it depends on (n + 1 requests before).
+    let info = stack.run(&["info", "build:i7"]);
+    assert!(info.registry <= 5, "{info:?} for one instance");
 }
 
 #[test]
@@ -123,7 +127,7 @@ fn a_whole_pipeline_on_a_stack_twice_the_size_costs_at_most_twice_the_requests()
 }
 
 /// The requests of a cold `push` (the whole pipeline), then of `changed`, `plan build` and a
-/// no-op `build` of the pushed stack.
+/// no-op `build` of the pushed stack; `list --all` asks the registry once per tag.
 fn pipeline(envs: usize, instances: usize) -> Vec<Requests> {
     let stack = Counted::new(envs, instances);
     let n = stack.images();
@@ -145,5 +149,11 @@ fn pipeline(envs: usize, instances: usize) -> Vec<Requests> {
         stack.run(&["build"]),
     ];
     assert!(steps.iter().all(|r| r.engine > 0), "{steps:?}");
+    // `list --all` decides every push too: each of the three tags of each image is asked once,
+    // all at once (the content tags were asked twice, and the human and stable tags one by
+    // one, by each push's decision: 4n requests).
+    let list = stack.run(&["list", "--all"]);
+    assert!(list.registry >= 3 * n, "{list:?}: every tag is asked about");
+    assert!(list.registry <= 3 * n + 5, "{list:?} for {n} images");
     steps
 }

@@ -130,15 +130,21 @@ impl Engine {
     }
 
     /// Builds, and builds again (at most [`RACE_RETRIES`] times) when the build failed only
-    /// because the engine lost an image another client removed meanwhile.
+    /// because the engine lost an image another client removed meanwhile, and once when the
+    /// engine cut its answer short but still answers (a busy dockerd did, once in 2061 builds).
     fn build_retrying(
         &self,
         req: &BuildRequest,
         on_event: &mut dyn FnMut(BuildEvent),
     ) -> Result<BuildOutcome> {
         let mut retries = 0;
+        let mut cut_retried = false;
         loop {
             match self.build_once(req, on_event) {
+                Err(cut @ DockerError::AnswerCut { .. }) if !cut_retried => {
+                    cut_retried = true;
+                    on_event(BuildEvent::Line(format!("{cut}; building again")));
+                }
                 Err(DockerError::BuildFailed { message })
                     if raced_with_a_removal(&message) && retries < RACE_RETRIES =>
                 {
@@ -308,7 +314,7 @@ impl Engine {
             }
             Err(e) => {
                 context_result?;
-                return Err(self.err("building an image", e));
+                return Err(self.stream_err("building an image", e));
             }
             Ok(id) => {
                 context_result?;

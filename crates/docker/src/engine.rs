@@ -144,10 +144,7 @@ impl Engine {
                 action: action.to_string(),
                 after: self.request_timeout(),
             },
-            B::SocketNotFoundError(_)
-            | B::HyperResponseError { .. }
-            | B::HyperLegacyError { .. }
-            | B::IOError { .. } => DockerError::Unreachable {
+            e if is_transport_failure(&e) => DockerError::Unreachable {
                 host: self.host.clone(),
                 detail: format!("{action}: {e}"),
             },
@@ -156,6 +153,54 @@ impl Engine {
                 message: other.to_string(),
             },
         }
+    }
+
+    /// Like [`Engine::err`], for a failure while reading a streamed answer (a build's output):
+    /// a connection that broke mid-answer means the engine went away only when it no longer
+    /// answers a ping; one that still answers cut this one answer short
+    /// ([`DockerError::AnswerCut`], a failed request rather than an unreachable engine).
+    pub(crate) fn stream_err(&self, action: &str, e: bollard::errors::Error) -> DockerError {
+        let engine_answers = is_transport_failure(&e) && self.answers_ping();
+        cut_or_gone(self.err(action, e), action, engine_answers)
+    }
+
+    /// Whether the engine answers a ping within [`CONNECT_TIMEOUT`].
+    fn answers_ping(&self) -> bool {
+        self.block_on(async {
+            matches!(
+                tokio::time::timeout(CONNECT_TIMEOUT, self.docker.ping()).await,
+                Ok(Ok(_))
+            )
+        })
+    }
+}
+
+/// The failures of the connection itself (none, refused, closed, or an answer that ended
+/// early), as opposed to the engine's own answers.
+fn is_transport_failure(e: &bollard::errors::Error) -> bool {
+    use bollard::errors::Error as B;
+    matches!(
+        e,
+        B::SocketNotFoundError(_)
+            | B::HyperResponseError { .. }
+            | B::HyperLegacyError { .. }
+            | B::IOError { .. }
+    )
+}
+
+/// `error` as [`Engine::err`] worded it for a broken connection, judged by whether the engine
+/// still answers: an answer cut short when it does, an unreachable engine (with the way to
+/// reach one) when it does not. Other errors are left as they are.
+fn cut_or_gone(error: DockerError, action: &str, engine_answers: bool) -> DockerError {
+    match error {
+        DockerError::Unreachable { detail, .. } if engine_answers => DockerError::AnswerCut {
+            action: action.to_string(),
+            detail: detail
+                .strip_prefix(&format!("{action}: "))
+                .unwrap_or(&detail)
+                .to_string(),
+        },
+        other => other,
     }
 }
 
@@ -219,6 +264,48 @@ mod tests {
         assert!(matches!(err, DockerError::Unreachable { .. }), "{err}");
         assert!(start.elapsed() < Duration::from_secs(7));
         drop(listener);
+    }
+
+    /// dockerd 20.10 closed a build's answer mid-stream during a 2061-image push while it kept
+    /// running: hyper/bollard reported `bytes remaining on stream`, which was taken for an
+    /// unreachable engine (exit 3).
+    #[test]
+    fn a_broken_answer_from_a_live_engine_is_cut_short_from_a_dead_one_unreachable() {
+        let broken =
+            || bollard::errors::Error::from(std::io::Error::other("bytes remaining on stream"));
+        let unreachable = |e| DockerError::Unreachable {
+            host: "unix:///var/run/docker.sock".into(),
+            detail: format!("building an image: {e}"),
+        };
+        assert!(is_transport_failure(&broken()));
+
+        let cut = cut_or_gone(unreachable(broken()), "building an image", true);
+        assert!(matches!(cut, DockerError::AnswerCut { .. }), "{cut}");
+        assert!(!cut.is_environment());
+        assert_eq!(
+            cut.to_string(),
+            "the Docker engine's answer was cut short while building an image \
+             (bytes remaining on stream); the engine itself still answers, so this request \
+             failed, not the engine"
+        );
+
+        let gone = cut_or_gone(unreachable(broken()), "building an image", false);
+        assert!(gone.is_environment(), "{gone}");
+        assert!(gone.to_string().contains("DOCKER_HOST"), "{gone}");
+        assert!(gone.to_string().contains("sudo dockerd &"), "{gone}");
+
+        // The engine's own refusal stays the engine's answer, whether it answers pings or not.
+        let refused = bollard::errors::Error::DockerResponseServerError {
+            status_code: 500,
+            message: "no space left on device".into(),
+        };
+        assert!(!is_transport_failure(&refused));
+        let refused = DockerError::Engine {
+            action: "building an image".into(),
+            message: refused.to_string(),
+        };
+        let kept = cut_or_gone(refused, "building an image", true);
+        assert!(matches!(kept, DockerError::Engine { .. }), "{kept}");
     }
 
     #[test]

@@ -38,6 +38,14 @@ pub enum DockerError {
         after: std::time::Duration,
     },
 
+    /// The engine's streamed answer (a build's output) ended before it was complete, while the
+    /// engine itself still answers: this one request failed, not the environment.
+    #[error(
+        "the Docker engine's answer was cut short while {action} ({detail}); \
+         the engine itself still answers, so this request failed, not the engine"
+    )]
+    AnswerCut { action: String, detail: String },
+
     /// The engine answered, but refused or failed an API call.
     #[error("Docker engine error while {action}: {message}")]
     Engine { action: String, message: String },

@@ -46,6 +46,8 @@ pub struct ImageConfig {
 /// A local image's filesystem and settings, without its ids and timestamps.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImageContent {
+    /// The image id (`sha256:…`), which names the config the layers and settings come from.
+    pub id: String,
     /// The layers' diff ids, base first.
     pub layers: Vec<String>,
     /// The image's `Config` as sorted JSON, without the per-build fields.
@@ -94,6 +96,7 @@ impl Engine {
             }
         }
         Ok(Some(ImageContent {
+            id: inspect.id.unwrap_or_default(),
             layers: inspect.root_fs.and_then(|fs| fs.layers).unwrap_or_default(),
             // serde_json's maps are sorted: the same settings give the same text.
             settings: settings.to_string(),

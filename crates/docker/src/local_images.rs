@@ -1,9 +1,11 @@
-//! A snapshot of every tagged image the engine holds, taken with one request: how a caller
-//! that needs "is it here?" for many references asks the engine once instead of once each.
+//! A snapshot of the tagged images dorun built that the engine holds, taken with one request:
+//! how a caller that needs "is it here?" for many references asks the engine once instead of
+//! once each.
 use std::collections::BTreeMap;
 
 use crate::engine::Engine;
 use crate::error::Result;
+use crate::live::DORUN_LABEL;
 use crate::reference::{ImageRef, DOCKER_HUB};
 
 /// Image ids by reference, at the moment of the listing.
@@ -46,13 +48,17 @@ fn spelled_out(reference: &str) -> String {
 }
 
 impl Engine {
-    /// Every tagged local image, in one request.
-    pub fn local_images(&self) -> Result<LocalImages> {
+    /// Every tagged local image labelled `dorun=1`, in one request: the images any dorun built,
+    /// here or on another machine (pulled and loaded images keep their labels). Images dorun
+    /// did not build (external bases, other projects' images) are left out: an engine shared
+    /// with many of them is not listed whole for each run.
+    pub fn dorun_images(&self) -> Result<LocalImages> {
+        let options = bollard::query_parameters::ListImagesOptions {
+            filters: Some([("label".to_string(), vec![format!("{DORUN_LABEL}=1")])].into()),
+            ..Default::default()
+        };
         let images = self
-            .block_on(
-                self.docker
-                    .list_images(None::<bollard::query_parameters::ListImagesOptions>),
-            )
+            .block_on(self.docker.list_images(Some(options)))
             .map_err(|e| self.err("listing images", e))?;
         let pairs: Vec<(String, String)> = images
             .into_iter()

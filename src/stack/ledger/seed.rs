@@ -1,7 +1,7 @@
 //! The ledger's starting point for one run: the per-variant records earlier subtasks stored
 //! (artifacts/test, artifacts/push, artifacts/manifest), the pipeline's changed set (through
-//! `Runtime::is_published`), and what the engine holds — asked in one listing, and only when
-//! some image is changed (only changed images can count as built). A changed image an earlier
+//! `Runtime::is_published`), and what the engine holds — from the run's one listing, and only
+//! when some image is changed (only changed images can count as built). A changed image an earlier
 //! job handed off (`[stack] hand-off`) counts as built too, with the test results handed off
 //! beside it when the artifacts directory has none.
 use super::book::{Book, Entry};
@@ -11,19 +11,21 @@ use crate::stack::manifest::record as manifest_record;
 use crate::stack::push::record as push_record;
 use crate::stack::runtime::Runtime;
 use crate::stack::test::{self, report};
-use dorun_docker::LocalImages;
 
 pub(super) fn read(rt: &Runtime) -> Result<Book, TaskError> {
     let all: Vec<usize> = (0..rt.spec.variants.len()).collect();
-    rt.look_up_all(&all)?;
+    rt.look_up_all(&all, &[])?;
     let mut entries = (0..rt.spec.variants.len())
         .map(|v| entry(rt, v))
         .collect::<Result<Vec<Entry>, TaskError>>()?;
     if entries.iter().any(|e| e.changed) {
-        let images = rt.local_images()?;
         for (v, e) in entries.iter_mut().enumerate() {
+            // From the run's one listing (`Runtime::local_image`), not a listing of its own.
+            let content = rt.local_image(&rt.facts(v)?.content)?;
+            let human = rt.local_image(rt.human(v))?;
             // Built by an earlier job of this pipeline on another machine: handed off.
-            e.built = is_built(&images, e) || (e.changed && hand_off::built_by_earlier_job(rt, v)?);
+            e.built = is_built(content.as_deref(), human.as_deref())
+                || (e.changed && hand_off::built_by_earlier_job(rt, v)?);
             // Tested by an earlier job whose artifacts directory is not here.
             if e.built && e.test.is_none() {
                 e.test = hand_off::handed_off_results(rt, v)?;
@@ -36,11 +38,10 @@ pub(super) fn read(rt: &Runtime) -> Result<Book, TaskError> {
     })
 }
 
-/// The engine holds the identity under this commit's human tag too.
-fn is_built(images: &LocalImages, e: &Entry) -> bool {
-    images
-        .id_of(&e.content_ref)
-        .is_some_and(|id| images.id_of(&e.human_ref) == Some(id))
+/// The engine holds the identity (`content`: the image id its content tag names) under this
+/// commit's human tag too.
+fn is_built(content: Option<&str>, human: Option<&str>) -> bool {
+    content.is_some() && content == human
 }
 
 fn entry(rt: &Runtime, v: usize) -> Result<Entry, TaskError> {
@@ -67,31 +68,17 @@ fn entry(rt: &Runtime, v: usize) -> Result<Entry, TaskError> {
 mod tests {
     use super::*;
 
-    fn entry() -> Entry {
-        Entry {
-            content_ref: "r:5000/ns/a:1-id-0f".into(),
-            human_ref: "r:5000/ns/a:1-abc".into(),
-            ..Default::default()
-        }
-    }
-
     #[test]
     fn built_means_both_tags_name_the_same_image() {
-        let both = LocalImages::from_pairs([
-            ("r:5000/ns/a:1-id-0f", "sha256:1"),
-            ("r:5000/ns/a:1-abc", "sha256:1"),
-        ]);
-        assert!(is_built(&both, &entry()));
-        let content_only = LocalImages::from_pairs([("r:5000/ns/a:1-id-0f", "sha256:1")]);
+        assert!(is_built(Some("sha256:1"), Some("sha256:1")));
         assert!(
-            !is_built(&content_only, &entry()),
+            !is_built(Some("sha256:1"), None),
             "the human tag is missing"
         );
-        let other_image = LocalImages::from_pairs([
-            ("r:5000/ns/a:1-id-0f", "sha256:1"),
-            ("r:5000/ns/a:1-abc", "sha256:2"),
-        ]);
-        assert!(!is_built(&other_image, &entry()), "the human tag is older");
-        assert!(!is_built(&LocalImages::default(), &entry()));
+        assert!(
+            !is_built(Some("sha256:1"), Some("sha256:2")),
+            "the human tag is older"
+        );
+        assert!(!is_built(None, None));
     }
 }

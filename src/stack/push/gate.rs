@@ -4,6 +4,7 @@
 use crate::exec::work::TaskError;
 use crate::stack::hand_off;
 use crate::stack::runtime::Runtime;
+use std::collections::HashSet;
 
 /// Ok when every built image passed its tests; otherwise the refusal, naming the images.
 pub(crate) fn check(rt: &Runtime) -> Result<(), TaskError> {
@@ -17,10 +18,9 @@ pub(crate) fn check(rt: &Runtime) -> Result<(), TaskError> {
     // The lists as this run has them (written, or due to be written at the end of the run), not
     // the stored results: a pass under another commit's human tag counts only once a test
     // subtask has listed the image again.
-    let passed = rt.ledger.test_list(rt, true);
-    let failed = rt.ledger.test_list(rt, false);
+    let lists = rt.ledger.test_lists(rt);
     let mut list = Vec::new();
-    for r in untested(&refs, &passed) {
+    for r in untested(&refs, &lists.passed) {
         let v = built.iter().find(|(_, b)| *b == r).map(|(v, _)| *v);
         // A fresh runner without the artifacts directory: the results the test job handed
         // off with the image decide (`[stack] hand-off = "registry"`).
@@ -31,7 +31,7 @@ pub(crate) fn check(rt: &Runtime) -> Result<(), TaskError> {
         match elsewhere.map(|e| e.passed) {
             Some(true) => {}
             Some(false) => list.push(format!("  {r} (tests failed)")),
-            None if failed.contains(&r) => list.push(format!("  {r} (tests failed)")),
+            None if lists.failed.contains(&r) => list.push(format!("  {r} (tests failed)")),
             None => list.push(format!("  {r} (not tested)")),
         }
     }
@@ -48,10 +48,10 @@ pub(crate) fn check(rt: &Runtime) -> Result<(), TaskError> {
 }
 
 /// Built references missing from the passed list, in build order.
-pub(crate) fn untested(built: &[String], passed: &[String]) -> Vec<String> {
+pub(crate) fn untested(built: &[String], passed: &HashSet<String>) -> Vec<String> {
     built
         .iter()
-        .filter(|r| !passed.contains(r))
+        .filter(|r| !passed.contains(*r))
         .cloned()
         .collect()
 }
@@ -64,18 +64,22 @@ mod tests {
         v.iter().map(|s| s.to_string()).collect()
     }
 
+    fn set(v: &[&str]) -> HashSet<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
     #[test]
     fn every_built_image_must_have_passed() {
         let built = s(&["r/a:1", "r/b:1", "r/c:1"]);
-        assert!(untested(&built, &s(&["r/c:1", "r/a:1", "r/b:1"])).is_empty());
-        assert_eq!(untested(&built, &s(&["r/a:1"])), s(&["r/b:1", "r/c:1"]));
-        assert!(untested(&[], &[]).is_empty());
+        assert!(untested(&built, &set(&["r/c:1", "r/a:1", "r/b:1"])).is_empty());
+        assert_eq!(untested(&built, &set(&["r/a:1"])), s(&["r/b:1", "r/c:1"]));
+        assert!(untested(&[], &HashSet::new()).is_empty());
     }
 
     #[test]
     fn another_commits_pass_does_not_count() {
         assert_eq!(
-            untested(&s(&["r/a:1-bbbbbbb"]), &s(&["r/a:1-aaaaaaa"])),
+            untested(&s(&["r/a:1-bbbbbbb"]), &set(&["r/a:1-aaaaaaa"])),
             s(&["r/a:1-bbbbbbb"])
         );
     }

@@ -48,6 +48,16 @@ fn push_failure(e: DockerError) -> TaskError {
     }
 }
 
+/// A registry lost once the run started fails the push (exit 1), whichever question found it
+/// gone first; only the check before any task is exit 3 (SPEC §2). (The decision's questions
+/// are answered from the run's one look at the registry, so the push itself may be first.)
+fn lost_mid_run(e: TaskError) -> TaskError {
+    TaskError {
+        environment: false,
+        ..e
+    }
+}
+
 /// How the log names who pushes: the user, never the password.
 fn as_who(creds: Option<&dorun_docker::Credentials>) -> String {
     match creds {
@@ -123,9 +133,10 @@ impl Work for PushWork {
             return Ok(Decision::stale(fp, vec![DirtyReason::Forced]));
         }
         let refs = self.refs()?;
+        // From the run's answers (asked for every push at once), else asked now.
         let digest_of = |reference: &ImageRef| {
-            registry
-                .manifest_digest(&reference.repository, reference.tag())
+            self.rt
+                .tag_digest(registry, reference)
                 .map_err(push_failure)
         };
         let Some(digest) = digest_of(&refs.content)? else {
@@ -190,13 +201,16 @@ impl Work for PushWork {
         rt.ledger.rewrite_pushed(rt)?;
         push_gate::check(rt)?;
         let refs = self.refs()?;
+        rt.registry_moved(&refs.in_push_order());
         if hand_off::promotes(rt) {
             return self.promote(&refs, registry, log);
         }
         // Published already (this identity's content tag is in the registry): the tags are
         // given by manifest copy, so the digest stays the published one and nothing is pulled.
         let release = refs.content.repository.clone();
-        let published = rt.ask_registry(|r| r.manifest(&release, refs.content.tag()))?;
+        let published = rt
+            .ask_registry(|r| r.manifest(&release, refs.content.tag()))
+            .map_err(lost_mid_run)?;
         if let Some(manifest) = published {
             return self.copy_in_registry(&refs, &manifest, &release, registry, "retagging", log);
         }
@@ -250,7 +264,8 @@ impl PushWork {
     ) -> Result<Produced, TaskError> {
         let rt = &self.rt;
         let v = self.variant;
-        let Some((manifest, from)) = hand_off::promotion_source(rt, v)? else {
+        let Some((manifest, from)) = hand_off::promotion_source(rt, v).map_err(lost_mid_run)?
+        else {
             return Err(TaskError::new(format!(
                 "{} is neither staged nor in the registry: run `dorun build:{}` first",
                 refs.content,

@@ -326,7 +326,8 @@ impl Work for TestWork {
             } else if !self
                 .rt
                 .ledger
-                .test_list(&self.rt, true)
+                .test_lists(&self.rt)
+                .passed
                 .contains(&listed_as)
             {
                 Some(DirtyReason::NotListedAsPassed {
