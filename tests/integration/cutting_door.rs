@@ -39,10 +39,7 @@ impl CuttingDoor {
     /// Listens until the test process ends, forwarding to the engine DOCKER_HOST names (a Unix
     /// socket) or to the default socket; the answers to the first `builds` builds are cut.
     pub(crate) fn start(builds: usize, after: AfterCut) -> CuttingDoor {
-        let engine = match std::env::var("DOCKER_HOST") {
-            Ok(host) => PathBuf::from(host.strip_prefix("unix://").expect("a unix DOCKER_HOST")),
-            Err(_) => PathBuf::from("/var/run/docker.sock"),
-        };
+        let engine = request_door::engine_socket();
         let dir = tempfile::tempdir().unwrap();
         let socket = dir.path().join("engine.sock");
         let listener = UnixListener::bind(&socket).unwrap();

@@ -29,10 +29,7 @@ impl EngineCounter {
     /// Listens until the test process ends, forwarding to the engine DOCKER_HOST names (a Unix
     /// socket) or to the default socket.
     pub(crate) fn start() -> EngineCounter {
-        let engine = match std::env::var("DOCKER_HOST") {
-            Ok(host) => PathBuf::from(host.strip_prefix("unix://").expect("a unix DOCKER_HOST")),
-            Err(_) => PathBuf::from("/var/run/docker.sock"),
-        };
+        let engine = request_door::engine_socket();
         let dir = tempfile::tempdir().unwrap();
         let socket = dir.path().join("engine.sock");
         let listener = UnixListener::bind(&socket).unwrap();

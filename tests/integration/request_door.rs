@@ -5,6 +5,17 @@ use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::os::unix::net::UnixStream;
 
+/// The engine's Unix socket the engine doors forward to: DOCKER_HOST's, or the default.
+pub(crate) fn engine_socket() -> std::path::PathBuf {
+    match std::env::var("DOCKER_HOST") {
+        Ok(host) => host
+            .strip_prefix("unix://")
+            .expect("a unix DOCKER_HOST")
+            .into(),
+        Err(_) => "/var/run/docker.sock".into(),
+    }
+}
+
 /// A connection the door can split into its two directions.
 pub(crate) trait Connection: Read + Write + Send + Sized + 'static {
     fn duplicate(&self) -> Self;
