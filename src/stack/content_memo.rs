@@ -8,68 +8,35 @@
 //! The file (`content-digests`, one `<image id> <digest>` line per image) only grows by
 //! appended lines; a line that does not read as one (a write cut short) is skipped. Losing the
 //! file costs one inspection per parent, never a wrong answer.
-use std::collections::HashMap;
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock};
+use super::appended_memo::AppendedMemo;
+use std::path::Path;
 
 /// The file's name in the state directory; the version changes with the digest's recipe.
 const FILE: &str = "content-digests-v1";
 
-pub(crate) struct ContentMemo {
-    path: PathBuf,
-    digests: OnceLock<Mutex<HashMap<String, String>>>,
-}
+pub(crate) struct ContentMemo(AppendedMemo);
 
 impl ContentMemo {
     pub(crate) fn new(state_dir: &Path) -> ContentMemo {
-        ContentMemo {
-            path: state_dir.join(FILE),
-            digests: OnceLock::new(),
-        }
+        ContentMemo(AppendedMemo::new(state_dir, FILE, is_whole))
     }
 
     /// The content digest recorded for image `id`, if any run recorded it.
     pub(crate) fn get(&self, id: &str) -> Option<String> {
-        crate::sync::lock(self.digests()).get(id).cloned()
+        self.0.get(id)
     }
 
     /// Records the content digest of image `id` for later runs. A file that cannot be written
     /// only means the next run inspects again.
     pub(crate) fn put(&self, id: &str, digest: &str) {
-        let mut digests = crate::sync::lock(self.digests());
-        if digests.get(id).map(String::as_str) == Some(digest) {
-            return;
-        }
-        digests.insert(id.to_string(), digest.to_string());
-        let appended = std::fs::create_dir_all(self.path.parent().unwrap_or(Path::new(".")))
-            .and_then(|()| {
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(&self.path)
-            })
-            // One write per line: appends of whole lines do not interleave.
-            .and_then(|mut file| file.write_all(format!("{id} {digest}\n").as_bytes()));
-        drop(appended);
-    }
-
-    fn digests(&self) -> &Mutex<HashMap<String, String>> {
-        self.digests.get_or_init(|| {
-            let text = std::fs::read_to_string(&self.path).unwrap_or_default();
-            Mutex::new(parse(&text))
-        })
+        self.0.put(id, digest);
     }
 }
 
-/// The `<image id> <digest>` lines of `text`; others are skipped.
-fn parse(text: &str) -> HashMap<String, String> {
+/// A `<image id> <digest>` line.
+fn is_whole(id: &str, digest: &str) -> bool {
     let is_hex = |s: &str| s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit());
-    text.lines()
-        .filter_map(|line| line.split_once(' '))
-        .filter(|(id, digest)| id.strip_prefix("sha256:").is_some_and(is_hex) && is_hex(digest))
-        .map(|(id, digest)| (id.to_string(), digest.to_string()))
-        .collect()
+    id.strip_prefix("sha256:").is_some_and(is_hex) && is_hex(digest)
 }
 
 #[cfg(test)]
@@ -91,6 +58,6 @@ mod tests {
         std::fs::write(&path, &text).unwrap();
         let next = ContentMemo::new(dir.path());
         assert_eq!(next.get(&id).as_deref(), Some(digest.as_str()));
-        assert_eq!(parse(&text).len(), 1);
+        assert!(!is_whole("sha256:cccc", ""));
     }
 }

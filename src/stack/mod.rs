@@ -1,4 +1,5 @@
 //! The image stack: the spec, identities, and the builtin image tasks as `Work` for the engine.
+pub(crate) mod appended_memo;
 pub(crate) mod artifacts;
 pub(crate) mod bases;
 pub(crate) mod build;
