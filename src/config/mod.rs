@@ -10,6 +10,7 @@ pub(crate) mod keep_images;
 pub(crate) mod limits;
 pub(crate) mod measure;
 pub(crate) mod model;
+pub(crate) mod published_memory;
 pub(crate) mod reference;
 pub(crate) mod resolve;
 pub(crate) mod schema;

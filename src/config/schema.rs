@@ -145,6 +145,7 @@ pub(crate) struct RawStack {
     pub hand_off: Option<Spanned<String>>,
     pub staging_namespace: Option<Spanned<String>>,
     pub keep_images: Option<Spanned<String>>,
+    pub published_memory: Option<Spanned<String>>,
     pub rebuild_every: Option<Spanned<String>>,
     #[serde(default)]
     pub plans: BTreeMap<Spanned<String>, RawPlan>,

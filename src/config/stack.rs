@@ -61,6 +61,7 @@ pub(crate) fn resolve(
         super::keep_images::KeepImages::All,
         loc,
     )?;
+    let published_memory = super::published_memory::resolve(raw.published_memory.as_ref(), loc)?;
     let rebuild_every = raw
         .rebuild_every
         .as_ref()
@@ -158,6 +159,7 @@ pub(crate) fn resolve(
         hand_off,
         staging_namespace,
         keep_images,
+        published_memory,
         rebuild_every,
         secrets,
         plans,

@@ -26,6 +26,9 @@ pub struct StackSpec {
     pub staging_namespace: String,
     /// `keep-images`: which images a run leaves in the local engine once pushed or staged.
     pub keep_images: super::keep_images::KeepImages,
+    /// `published-memory`: how long a content tag seen in the registry is trusted to stay
+    /// there without asking (ZERO: ask every run).
+    pub published_memory: std::time::Duration,
     /// `rebuild-every`: the period that enters every identity (None: not set).
     pub rebuild_every: Option<RebuildEvery>,
     /// `[stack.secrets.*]`, by id: where each value comes from (never the value).

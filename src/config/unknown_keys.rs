@@ -29,6 +29,7 @@ pub const STACK: &[&str] = &[
     "hand-off",
     "staging-namespace",
     "keep-images",
+    "published-memory",
     "rebuild-every",
     "plans",
     "secrets",

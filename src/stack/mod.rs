@@ -22,6 +22,7 @@ pub(crate) mod pipeline;
 pub(crate) mod previous;
 pub(crate) mod prune;
 pub(crate) mod published;
+pub(crate) mod published_memory;
 pub(crate) mod push;
 pub(crate) mod registry_view;
 pub(crate) mod report;

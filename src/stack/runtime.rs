@@ -53,6 +53,8 @@ pub(crate) struct Runtime {
     local: super::local_view::LocalView,
     /// The content digest of each image id met, across runs (see `content_memo`).
     pub(crate) content_memo: super::content_memo::ContentMemo,
+    /// The content tags this machine saw in the registry, across runs (`published_memory`).
+    published: super::published_memory::PublishedMemory,
     pipeline: OnceLock<ChangedSet>,
     /// The build secrets' values, read once before anything builds (`Runtime::secrets`).
     secrets: OnceLock<Vec<BuildSecret>>,
@@ -90,6 +92,8 @@ impl Runtime {
         let git = GitInfo::read(&dirs.root);
         let owner = super::owner::of(&dirs.state_dir);
         let content_memo = super::content_memo::ContentMemo::new(&dirs.state_dir);
+        let published =
+            super::published_memory::PublishedMemory::new(&dirs.state_dir, spec.published_memory);
         let names = spec
             .variants
             .iter()
@@ -122,6 +126,7 @@ impl Runtime {
             registry_answers: Default::default(),
             local: Default::default(),
             content_memo,
+            published,
             pipeline: OnceLock::new(),
             secrets: OnceLock::new(),
             ledger: Ledger::default(),
@@ -430,7 +435,15 @@ impl Runtime {
         }
         let content = self.facts(v)?.content.clone();
         let found = match self.registry()? {
-            Some(registry) => self.registry_digest(registry, &content)?.is_some(),
+            Some(registry) => {
+                let asked = self.registry_answers.known(&content.to_string()).is_none()
+                    && !self.recall_published(&content);
+                let digest = self.registry_digest(registry, &content)?;
+                if let (Some(digest), true) = (&digest, asked) {
+                    self.content_published(&content, digest);
+                }
+                digest.is_some()
+            }
             None => self.local_image(&content)?.is_some(),
         };
         crate::sync::lock(&self.in_registry)[v] = Some(found);
@@ -450,8 +463,12 @@ impl Runtime {
             return Ok(());
         };
         let mut references = Vec::new();
+        let mut contents = std::collections::HashSet::new();
         for &v in variants {
-            references.push(self.facts(v)?.content.clone());
+            let content = self.facts(v)?.content.clone();
+            self.recall_published(&content);
+            contents.insert(content.to_string());
+            references.push(content);
         }
         for &v in pushes {
             references.extend([self.human(v).clone(), self.stable(v).clone()]);
@@ -461,6 +478,7 @@ impl Runtime {
             let text = r.to_string();
             self.registry_answers.known(&text).is_none() && seen.insert(text)
         });
+        self.rule_out_unlisted(registry, &mut references);
         if references.len() >= 2 {
             let pairs: Vec<(&str, &str)> = references
                 .iter()
@@ -473,8 +491,12 @@ impl Runtime {
                 Self::ask(&self.registry_down, || registry.manifest_digests(&pairs))
             })?;
             for (reference, digest) in references.iter().zip(digests) {
-                self.registry_answers
-                    .remember(&reference.to_string(), digest);
+                let text = reference.to_string();
+                if let (Some(digest), true) = (&digest, contents.contains(&text)) {
+                    self.published
+                        .saw(&text, digest, crate::exec::work::now_unix());
+                }
+                self.registry_answers.remember(&text, digest);
             }
         }
         let mut answers = Vec::with_capacity(variants.len());
@@ -491,6 +513,31 @@ impl Runtime {
         Ok(())
     }
 
+    /// Drops from `references` those whose repository the registry's catalog of the stack's
+    /// namespace lacks, answering "no such tag" for them: worth one catalog page per thousand
+    /// repositories only when many tags are to be asked (a stack not pushed yet, or many new
+    /// images). Without a namespace, or a catalog, every tag is asked.
+    fn rule_out_unlisted(&self, registry: &Registry, references: &mut Vec<ImageRef>) {
+        /// Below this many questions HEADs are as quick as a catalog page.
+        const WORTH_A_CATALOG: usize = 64;
+        let namespace = &self.spec.namespace;
+        if references.len() < WORTH_A_CATALOG || namespace.is_empty() {
+            return;
+        }
+        let pages = references.len() / 1000 + 2;
+        let Some(listed) = registry.repositories_under(namespace, pages) else {
+            return;
+        };
+        let inside = format!("{namespace}/");
+        references.retain(|r| {
+            let unlisted = r.repository.starts_with(&inside) && !listed.contains(&r.repository);
+            if unlisted {
+                self.registry_answers.remember(&r.to_string(), None);
+            }
+            !unlisted
+        });
+    }
+
     /// The digest `reference`'s tag names in `registry` (None: no such tag): the run's answer
     /// when it was asked already, else asked now and kept.
     pub(crate) fn tag_digest(
@@ -505,6 +552,35 @@ impl Runtime {
         let digest = registry.manifest_digest(&reference.repository, reference.tag())?;
         self.registry_answers.remember(&text, digest.clone());
         Ok(digest)
+    }
+
+    /// A content tag this machine saw in the registry within `published-memory` counts as this
+    /// run's answer, unless the run asked already. Whether the memory answered.
+    fn recall_published(&self, content: &ImageRef) -> bool {
+        let text = content.to_string();
+        if self.registry_answers.known(&text).is_some() {
+            return false;
+        }
+        let now = crate::exec::work::now_unix();
+        let Some(digest) = self.published.digest(&text, now) else {
+            return false;
+        };
+        self.registry_answers.remember(&text, Some(digest));
+        true
+    }
+
+    /// The registry holds content tag `content` under `digest` (asked, or just pushed): later
+    /// runs need not ask within `published-memory`.
+    pub(crate) fn content_published(&self, content: &ImageRef, digest: &str) {
+        let now = crate::exec::work::now_unix();
+        self.published.saw(&content.to_string(), digest, now);
+    }
+
+    /// The registry lacks content tag `content`, which this machine may remember seeing there
+    /// (deleted since): later runs ask again.
+    pub(crate) fn content_gone(&self, content: &ImageRef) {
+        let now = crate::exec::work::now_unix();
+        self.published.forget(&content.to_string(), now);
     }
 
     /// This process is about to push or copy `references`: later questions about them go to

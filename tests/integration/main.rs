@@ -41,6 +41,7 @@ mod stack_leftovers;
 mod stack_listing;
 mod stack_measure;
 mod stack_plan_settings;
+mod stack_published_memory;
 mod stack_push;
 mod stack_rebuild;
 mod stack_registry_cache;

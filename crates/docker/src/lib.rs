@@ -101,6 +101,7 @@ mod pull;
 mod push;
 mod reference;
 mod registry;
+mod registry_catalog;
 mod registry_copy;
 mod secret;
 mod session_auth;

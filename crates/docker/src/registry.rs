@@ -427,7 +427,7 @@ fn listed(list: &str, host: &str) -> bool {
 }
 
 /// `</v2/x/tags/list?last=a&n=1000>; rel="next"` → `/v2/x/tags/list?last=a&n=1000`.
-fn next_link(link: &str) -> Option<String> {
+pub(crate) fn next_link(link: &str) -> Option<String> {
     let (target, params) = link.split_once(';')?;
     if !params.contains("rel=\"next\"") && !params.contains("rel=next") {
         return None;

@@ -214,6 +214,8 @@ impl Work for PushWork {
         if let Some(manifest) = published {
             return self.copy_in_registry(&refs, &manifest, &release, registry, "retagging", log);
         }
+        // Maybe remembered as published (`published-memory`) but deleted since: ask next time.
+        rt.content_gone(&refs.content);
         let engine = rt.engine()?;
         let Some(image_id) = self.rt.local_image(&refs.content)? else {
             return Err(TaskError::new(format!(
@@ -242,6 +244,9 @@ impl Work for PushWork {
                 })
                 .map_err(push_failure)?;
             let _ = writeln!(log, "pushed {reference}@{digest}");
+            if reference == record.content_reference {
+                rt.content_published(&refs.content, &digest);
+            }
             record.tags.push(PushedTag { reference, digest });
             record.pushed_at = now_unix();
             self.save(&record)?;
@@ -315,6 +320,9 @@ impl PushWork {
             }
             .map_err(push_failure)?;
             let _ = writeln!(log, "pushed {reference}@{digest}");
+            if *reference == refs.content {
+                rt.content_published(&refs.content, &digest);
+            }
             record.tags.push(PushedTag {
                 reference: reference.to_string(),
                 digest,

@@ -170,6 +170,7 @@ mod tests {
             hand_off: crate::config::hand_off::HandOff::None,
             staging_namespace: "staging".into(),
             keep_images: Default::default(),
+            published_memory: std::time::Duration::ZERO,
             rebuild_every: None,
             secrets: Vec::new(),
             plans: Vec::new(),

@@ -1,0 +1,145 @@
+//! What a run asks the registry about a stack it saw pushed (`[stack] published-memory`), and
+//! about a namespace where nothing is pushed yet (the catalog), counted through the registry's
+//! counting door by request line.
+use crate::registry_counter::RegistryCounter;
+use crate::stack_fixture::{docker_available, registry, StackFixture};
+use std::io::{Read, Write};
+
+/// The HEADs of manifests among `lines` (each a question about one tag).
+fn heads(lines: &[String]) -> usize {
+    lines
+        .iter()
+        .filter(|l| l.starts_with("HEAD /v2/") && l.contains("/manifests/"))
+        .count()
+}
+
+/// The request lines `run` sent through `door`.
+fn asked(door: &RegistryCounter, run: impl FnOnce()) -> Vec<String> {
+    let before = door.lines().len();
+    run();
+    door.lines()[before..].to_vec()
+}
+
+#[test]
+fn a_later_run_takes_the_pushed_content_tags_from_memory_and_off_asks_each() {
+    if !docker_available() {
+        return;
+    }
+    let door = RegistryCounter::start(&registry());
+    let f = StackFixture::new(
+        &[
+            ("base", None),
+            ("left", Some("base")),
+            ("right", Some("base")),
+        ],
+        &door.host(),
+        "",
+    );
+    f.test().args(&["-j", "2", "push"]).run();
+    assert_eq!(
+        f.list("IMAGES_PUSHED").len(),
+        9,
+        "three tags of three images"
+    );
+    // Each content tag this machine pushed is remembered: `changed` asks about none of them.
+    let remembered = asked(&door, || {
+        f.test().arg("changed").run();
+    });
+    assert_eq!(heads(&remembered), 0, "{remembered:#?}");
+    let changed = f.list("IMAGES_CHANGED");
+    // Off: every content tag is asked again, and the answer is the same.
+    let off = asked(&door, || {
+        f.test()
+            .arg("changed")
+            .env("DORUN_PUBLISHED_MEMORY", "off")
+            .run();
+    });
+    assert_eq!(heads(&off), 3, "{off:#?}");
+    assert_eq!(f.list("IMAGES_CHANGED"), changed);
+}
+
+#[test]
+fn an_image_deleted_from_the_registry_is_forgotten_when_its_push_finds_it_gone() {
+    if !docker_available() {
+        return;
+    }
+    let reg = registry();
+    let f = StackFixture::new(&[("base", None), ("leaf", Some("base"))], &reg, "");
+    f.test().args(&["-j", "2", "push"]).run();
+    // Someone deletes leaf from the registry (every tag: they name one manifest) and the
+    // machine's engine loses it too.
+    let repo = format!("{}/leaf", f.namespace);
+    let client = dorun_docker::Registry::new(&reg, None);
+    let human = f
+        .list("IMAGES_BUILT")
+        .into_iter()
+        .find(|r| r.contains("/leaf:"))
+        .unwrap();
+    let tag = human.rsplit(':').next().unwrap();
+    let digest = client.manifest_digest(&repo, tag).unwrap().unwrap();
+    delete_manifest(&reg, &repo, &digest);
+    let engine = dorun_docker::Engine::connect().unwrap();
+    engine.remove_images_matching(&repo).unwrap();
+    // A later pipeline on this machine (this one's changed set gone: every image it pushed
+    // counts as published now). Remembered as published, leaf is not built again; its push
+    // finds it gone and forgets it.
+    std::fs::remove_file(f.join(".dorun/pipeline")).unwrap();
+    f.test()
+        .arg("push")
+        .status(1)
+        .stderr_contains("is not in the local engine")
+        .run();
+    // The next run asks the registry, finds leaf changed, and builds and pushes it again.
+    f.test().arg("push").run();
+    assert!(f.list("IMAGES_CHANGED").contains(&"leaf".to_string()));
+    assert!(
+        client.manifest_digest(&repo, tag).unwrap().is_some(),
+        "pushed again"
+    );
+}
+
+#[test]
+fn a_stack_with_nothing_pushed_is_ruled_out_by_the_catalog_not_tag_by_tag() {
+    if !docker_available() {
+        return;
+    }
+    let door = RegistryCounter::start(&registry());
+    let images: Vec<String> = (0..70).map(|i| format!("i{i}")).collect();
+    let mut decls = vec![("base", None)];
+    decls.extend(images.iter().map(|i| (i.as_str(), Some("base"))));
+    let f = StackFixture::new(&decls, &door.host(), "");
+    let cold = asked(&door, || {
+        f.test()
+            .args(&["plan", "build"])
+            .stdout_contains("run   build:i69")
+            .run();
+    });
+    assert_eq!(heads(&cold), 0, "{cold:#?}");
+    assert!(
+        cold.iter().any(|l| l.starts_with("GET /v2/_catalog?")),
+        "{cold:#?}"
+    );
+    // Once base's repository exists (its commit tag pushed by hand), the catalog lists it and
+    // only base's content tag is asked about by `changed`, which needs every answer.
+    f.test().arg("build:base").run();
+    let human = f.list("IMAGES_BUILT").pop().unwrap();
+    let engine = dorun_docker::Engine::connect().unwrap();
+    engine.push_with(&human, None, &mut |_| {}).unwrap();
+    let after = asked(&door, || {
+        f.test().arg("changed").run();
+    });
+    assert_eq!(heads(&after), 1, "{after:#?}");
+}
+
+/// Deletes manifest `digest` of `repo` (the test registry accepts deletes).
+fn delete_manifest(registry: &str, repo: &str, digest: &str) {
+    let mut stream = std::net::TcpStream::connect(registry).unwrap();
+    write!(
+        stream,
+        "DELETE /v2/{repo}/manifests/{digest} HTTP/1.1\r\nHost: {registry}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 202"), "{answer}");
+}
