@@ -215,6 +215,9 @@ impl Session {
             // image for the stack-wide `changed` in the order: its status asks nothing (`info`
             // on one image of 2061 asked about all of them).
             let variants = self.variants_of(rt, order, false);
+            if variants.len() <= crate::stack::runtime::Runtime::FEW_IMAGES {
+                rt.ask_engine_per_image();
+            }
             let _ = rt.look_up_all(&variants, &self.pushes_in(order));
             return None;
         };

@@ -297,6 +297,14 @@ impl Runtime {
     /// run's one listing of the engine's images, taken on the first question (`local_view`).
     pub(crate) fn local_image(&self, reference: &ImageRef) -> Result<Option<String>, TaskError> {
         let text = reference.to_string();
+        if let Seen::Listed(id) = self.local.seen(&text) {
+            return Ok(id);
+        }
+        if self.local.is_per_image() && !self.local.has_listing() {
+            let id = self.inspect_image(&text)?;
+            self.local.remember_inspected(&text, id.clone());
+            return Ok(id);
+        }
         if !self.local.has_listing() {
             self.local.set_listing(self.local_images()?);
         }
@@ -309,7 +317,7 @@ impl Runtime {
     /// Takes the run's one listing of the engine's images now, unless taken; a failure is left
     /// for the first question about an image to report (it is remembered, see `ask`).
     fn take_listing(&self) {
-        if !self.local.has_listing() {
+        if !self.local.has_listing() && !self.local.is_per_image() {
             if let Ok(listing) = self.local_images() {
                 self.local.set_listing(listing);
             }
@@ -425,6 +433,15 @@ impl Runtime {
             .pipeline
             .get_or_init(|| ChangedSet::load(&self.state_dir));
         Ok(!pipeline.contains(&content))
+    }
+
+    /// `list` and `info` about at most this many images inspect each instead of listing the
+    /// engine's images (see `local_view`).
+    pub(crate) const FEW_IMAGES: usize = 8;
+
+    /// The run asks about a few images only (`list`, `info`): no listing of the engine.
+    pub(crate) fn ask_engine_per_image(&self) {
+        self.local.ask_per_image();
     }
 
     /// Whether the registry (with no registry configured: the local engine) has this

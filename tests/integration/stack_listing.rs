@@ -103,3 +103,38 @@ fn the_listing_asks_for_dorun_images_and_what_dorun_did_not_build_is_still_found
     );
     assert_eq!(file_in(&content, "/by-hand").as_deref(), Some("by-hand\n"));
 }
+
+#[test]
+fn info_on_one_image_inspects_its_chain_instead_of_listing_every_image() {
+    if !docker_available() {
+        return;
+    }
+    let mut decls = vec![("base", None), ("mid", Some("base"))];
+    let leaves: Vec<String> = (0..10).map(|i| format!("leaf{i}")).collect();
+    decls.extend(leaves.iter().map(|l| (l.as_str(), Some("mid"))));
+    let f = StackFixture::new(&decls, "", "");
+    f.test().args(&["-j", "2", "build"]).run();
+    let counter = EngineCounter::start();
+    f.test()
+        .args(&["info", "build:leaf7"])
+        .env("DOCKER_HOST", &counter.docker_host())
+        .stdout_contains("up to date")
+        .run();
+    let lines = counter.request_lines();
+    assert!(listings(&lines).is_empty(), "no listing: {lines:#?}");
+    // Its chain of three images, each inspected once or twice (content and commit tags), not
+    // one inspect per image of the stack.
+    let inspects = counter.inspects();
+    assert!(
+        (1..=8).contains(&inspects),
+        "{inspects} inspects: {lines:#?}"
+    );
+    // A `list --all` of the whole stack still lists once.
+    let before = counter.request_lines().len();
+    f.test()
+        .args(&["list", "--all"])
+        .env("DOCKER_HOST", &counter.docker_host())
+        .run();
+    let lines = counter.request_lines()[before..].to_vec();
+    assert_eq!(listings(&lines).len(), 1, "{lines:#?}");
+}
