@@ -377,6 +377,45 @@ impl Runtime {
         Self::ask(&self.engine_down, || engine.dorun_images())
     }
 
+    /// Makes the facts of `variants` on rayon's threads (each hashes its build context: a
+    /// directory walk and a stat per file), so that a run about 2000 images does not hash them
+    /// one after another. One generation at a time, parents first: `facts` holds a variant's
+    /// lock while hashing, and hashing may wait on rayon jobs, so a thread could otherwise
+    /// pick up a child's job that waits for the very lock the thread holds.
+    fn hash_identities(&self, variants: &[usize]) -> Result<(), TaskError> {
+        use rayon::prelude::*;
+        let depth = |mut v: usize| {
+            let mut depth = 0;
+            while let Some(parent) = self.variant(v).parent {
+                (v, depth) = (parent, depth + 1);
+            }
+            depth
+        };
+        // With their ancestors: a parent made inside a child's job would be made under no
+        // generation's order.
+        let mut with_ancestors = std::collections::BTreeSet::new();
+        for &v in variants {
+            let mut next = Some(v);
+            while let Some(v) = next.filter(|&v| with_ancestors.insert(v)) {
+                next = self.variant(v).parent;
+            }
+        }
+        let mut generations: Vec<Vec<usize>> = Vec::new();
+        for v in with_ancestors {
+            let d = depth(v);
+            if generations.len() <= d {
+                generations.resize(d + 1, Vec::new());
+            }
+            generations[d].push(v);
+        }
+        for generation in &generations {
+            generation
+                .par_iter()
+                .try_for_each(|&v| self.facts(v).map(drop))?;
+        }
+        Ok(())
+    }
+
     /// A variant's identity and content reference (its parent's first), made once per run.
     pub(crate) fn facts(&self, v: usize) -> Result<Arc<VariantFacts>, TaskError> {
         // The parent's facts first, before taking this variant's lock: no lock is held while
@@ -479,6 +518,7 @@ impl Runtime {
         let Some(registry) = self.registry()? else {
             return Ok(());
         };
+        self.hash_identities(variants)?;
         let mut references = Vec::new();
         let mut contents = std::collections::HashSet::new();
         for &v in variants {
