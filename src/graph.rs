@@ -131,28 +131,20 @@ impl Graph {
     }
 
     /// A subtask depends on the same image's subtask of each builtin dep, on every other dep as a
-    /// whole, and (for builds) on its parent image's build. Push waits for every test of the
-    /// stack: it is gated on all of them passing (SPEC §6).
+    /// whole, and (for builds) on its parent image's build. Push is gated on every test of the
+    /// stack passing (SPEC §6), so `push:X` depends on each builtin dep as a whole: on its group
+    /// node (`test`), which finishes as soon as all its subtasks have. One edge per dep, not one
+    /// per subtask: N pushes on N tests were N² edges (4.2 million at 2061 images).
     fn wire_subtasks(&mut self, project: &Project, task: &str, builtin: Builtin, deps: &[usize]) {
         let stack = project.stack.as_ref().expect("checked in resolve");
         let group = self.index[task];
-        // Every subtask of a per-image dep, found once (not once per variant: N² scans).
-        let all_subtasks: Vec<Vec<usize>> = deps
-            .iter()
-            .map(|&dep| match builtin {
-                Builtin::Push => self.subtasks_of(&self.nodes[dep].name),
-                _ => Vec::new(),
-            })
-            .collect();
         for v in &stack.variants {
             let me = self.index[&format!("{task}:{}", v.key)];
             let mut wired = Vec::new();
-            for (&dep, subtasks) in deps.iter().zip(&all_subtasks) {
+            for &dep in deps {
                 let dep_node = &self.nodes[dep];
                 let is_per_image = matches!(dep_node.action, Action::Group);
-                if is_per_image && builtin == Builtin::Push {
-                    wired.extend(subtasks);
-                } else if is_per_image {
+                if is_per_image && builtin != Builtin::Push {
                     wired.push(self.index[&format!("{}:{}", dep_node.name, v.key)]);
                     // A test needs the stack images its services run built too.
                     if builtin == Builtin::Test {
@@ -177,12 +169,6 @@ impl Graph {
             self.nodes[me].deps = wired;
             self.nodes[group].deps.push(me);
         }
-    }
-
-    pub fn subtasks_of(&self, task: &str) -> Vec<usize> {
-        (0..self.nodes.len())
-            .filter(|&i| self.nodes[i].parent_task.as_deref() == Some(task))
-            .collect()
     }
 
     /// Names, subtasks or globs → node ids; unknown names suggest the nearest.
@@ -214,6 +200,9 @@ impl Graph {
     }
 
     /// The selected nodes and, unless `only`, everything they depend on; in topological order.
+    /// With `only`, a builtin's name among the dependencies of a kept node is kept too when some
+    /// of its subtasks are: it stands for them (`push:X` waits for the `test` group), so the
+    /// selected ones are still waited for (`--only test:a push` pushes after `test:a`).
     pub fn closure(&self, roots: &[usize], only: bool) -> Vec<usize> {
         let mut keep = vec![false; self.nodes.len()];
         let mut stack: Vec<usize> = roots.to_vec();
@@ -225,6 +214,17 @@ impl Graph {
             let expand = !only || matches!(self.nodes[n].action, Action::Group);
             if expand {
                 stack.extend(&self.nodes[n].deps);
+            }
+        }
+        if only {
+            // Each group once: thousands of pushes name the same `test`.
+            let groups_named: BTreeSet<usize> = (0..self.nodes.len())
+                .filter(|&n| keep[n])
+                .flat_map(|n| self.nodes[n].deps.iter().copied())
+                .filter(|&d| !keep[d] && matches!(self.nodes[d].action, Action::Group))
+                .collect();
+            for d in groups_named {
+                keep[d] = self.nodes[d].deps.iter().any(|&m| keep[m]);
             }
         }
         self.topo_order().into_iter().filter(|&n| keep[n]).collect()
@@ -407,18 +407,18 @@ lint = { run = "true", deps = ["build:base"] }
         assert_eq!(deps_of(&g, "build:child"), ["build:base", "changed"]);
         // A builtin dep is taken per image...
         assert_eq!(deps_of(&g, "test:child"), ["build:child"]);
-        // ...except by push, which waits for every test of the stack.
-        assert_eq!(deps_of(&g, "push:base"), ["test:base", "test:child"]);
+        // ...except by push, which waits for every test of the stack: for the group `test`,
+        // which gathers them all.
+        assert_eq!(deps_of(&g, "push:base"), ["test"]);
+        assert_eq!(deps_of(&g, "test"), ["test:base", "test:child"]);
         // A shell task can depend on one subtask.
         assert_eq!(deps_of(&g, "lint"), ["build:base"]);
         assert_eq!(g.nodes[g.get("build:child").unwrap()].doc, "Build child");
-        assert_eq!(
-            g.subtasks_of("test")
-                .iter()
-                .map(|&i| g.nodes[i].parent_task.clone())
-                .collect::<Vec<_>>(),
-            [Some("test".to_string()), Some("test".to_string())]
-        );
+        let test = &g.nodes[g.get("test").unwrap()];
+        assert!(test
+            .deps
+            .iter()
+            .all(|&i| g.nodes[i].parent_task.as_deref() == Some("test")));
         assert_eq!(
             select(&g, &["build:*"]).unwrap(),
             ["build:base", "build:child"]
@@ -446,6 +446,66 @@ lint = { run = "true", deps = ["build:base"] }
         assert!(
             !closure.iter().any(|n| n.starts_with("push")),
             "{closure:?}"
+        );
+    }
+
+    #[test]
+    fn only_keeps_the_group_a_push_waits_for_when_some_of_its_subtasks_are_selected() {
+        let g = graph(STACK, &["base", "child"]).unwrap();
+        let ids =
+            |names: &[&str]| -> Vec<usize> { names.iter().map(|n| g.get(n).unwrap()).collect() };
+        // `--only test:base push`: the pushes still wait for test:base, through `test`.
+        let order = names(&g, &g.closure(&ids(&["test:base", "push"]), true));
+        assert_eq!(
+            order,
+            ["test:base", "test", "push:base", "push:child", "push"],
+            "{order:?}"
+        );
+        // `--only push` (the CI's final job): no test is selected, none is waited for.
+        assert_eq!(
+            names(&g, &g.closure(&ids(&["push"]), true)),
+            ["push:base", "push:child", "push"]
+        );
+        // Nor is a group no selected task depends on.
+        assert_eq!(
+            names(&g, &g.closure(&ids(&["test:base"]), true)),
+            ["test:base"]
+        );
+    }
+
+    #[test]
+    fn the_edges_of_a_stack_grow_linearly_with_its_images() {
+        // One base and N-1 children, the whole pipeline: each push depends on the two groups
+        // it waits for, not on the 2N test and manifest subtasks.
+        let edges = |n: usize| {
+            let mut toml = String::from("[stack]\n[images.base]\n");
+            let mut images = vec!["base".to_string()];
+            for i in 1..n {
+                toml.push_str(&format!("[images.c{i}]\ndepends-on = \"base\"\n"));
+                images.push(format!("c{i}"));
+            }
+            toml.push_str(
+                "[tasks]\nchanged = { builtin = \"images-changed\" }\n\
+                 build = { builtin = \"images-build\", deps = [\"changed\"] }\n\
+                 test = { builtin = \"images-test\", deps = [\"build\"] }\n\
+                 manifest = { builtin = \"images-manifest\", deps = [\"build\"] }\n\
+                 push = { builtin = \"images-push\", deps = [\"test\", \"manifest\"] }\n",
+            );
+            let images: Vec<&str> = images.iter().map(String::as_str).collect();
+            let g = graph(&toml, &images).unwrap();
+            for node in g.nodes.iter().filter(|n| n.parent_task.is_some()) {
+                assert!(node.deps.len() <= 2, "{}: {:?}", node.name, node.deps);
+            }
+            assert_eq!(deps_of(&g, "push:c1"), ["manifest", "test"]);
+            g.nodes.iter().map(|n| n.deps.len()).sum::<usize>()
+        };
+        let (small, large) = (edges(50), edges(400));
+        // Per image: build (changed, parent), test, manifest, push (2) and one group edge for
+        // each of the four subtasks: 10.
+        assert!(large <= 10 * 400, "{large} edges for 400 images");
+        assert!(
+            large < 9 * small,
+            "{small} edges at 50 images, {large} at 400"
         );
     }
 

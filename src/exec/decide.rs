@@ -92,8 +92,8 @@ impl Results {
     }
 
     /// A job for `node` with its dependencies' results as they stand now; none for a task whose
-    /// decision ignores them (image tasks: a push depends on every test of the stack, and
-    /// naming them all for each push was N² names for N images).
+    /// decision ignores them (image tasks judge by identity and registry, not by what their
+    /// dependencies produced).
     pub(crate) fn job(&self, shared: &Shared, node: usize, force: bool) -> Job {
         let uses_results = shared.works[node]
             .as_ref()

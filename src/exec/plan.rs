@@ -34,8 +34,7 @@ pub(crate) fn predict(shared: &Shared, order: &[usize], forced: &[bool]) -> Vec<
         .iter()
         .map(|&n| {
             let node = &graph.nodes[n];
-            // Named only where they are shown: a push depends on every test of the stack, and
-            // naming them for each push (then dropping the names) was N² reasons for N images.
+            // Named only where they are shown (image tasks do not show them).
             let deps_will_run = |results: &Results| -> Vec<DirtyReason> {
                 node.deps
                     .iter()

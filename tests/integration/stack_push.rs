@@ -171,9 +171,31 @@ fn a_failing_test_blocks_every_push_and_the_gate_refuses_untested_images() {
         assert!(f.list("IMAGES_PUSHED").is_empty());
     };
 
-    // In the pipeline: a push waits for every test, so base (which passed) is not pushed either.
-    f.test().args(&["-k", "push"]).status(1).run();
+    // In the pipeline: a push waits for every test, so base (which passed) is not pushed either;
+    // the skip names the test that failed (push:X waits for the group `test`, not each test).
+    let out = f.test().args(&["-k", "push"]).status(1).run();
     assert!(f.ran("push:").is_empty(), "{:?}", f.ran("push:"));
+    let text = out.all();
+    for push in ["push:base", "push:child"] {
+        let skipped = format!("{push}: dependency test:child failed");
+        assert!(text.contains(&skipped), "{skipped:?} in {text}");
+    }
+    nothing_pushed(&f);
+
+    // Tests and pushes selected by name (--only, no group named): the pushes still wait for the
+    // selected tests and are skipped, not started beside them and refused by the gate.
+    let out = f
+        .test()
+        .args(&["-k", "--only", "test:*", "push:*"])
+        .status(1)
+        .run();
+    assert!(f.ran("push:").is_empty(), "{:?}", f.ran("push:"));
+    let text = out.all();
+    assert!(!text.contains("push refused"), "{text}");
+    assert!(
+        text.contains("push:base: dependency test:child failed"),
+        "{text}"
+    );
     nothing_pushed(&f);
 
     // Pushing alone (--only): the gate reads IMAGES_TEST_PASSED and refuses, naming the image.
