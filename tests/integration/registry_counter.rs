@@ -1,7 +1,8 @@
 //! A counting door to the test registry: a loopback TCP port that passes every byte to the
-//! registry and back and counts the connections and the HTTP requests on the way (dorun's and
-//! the engine's pushes alike), so a test can bound how often a run asks the registry.
-//! With `DORUN_TEST_SHOW_REQUESTS` set, each request line is printed too.
+//! registry and back and keeps the connections and the HTTP request lines seen on the way
+//! (dorun's and the engine's pushes alike), so a test can bound how often a run asks the
+//! registry, and what it asks. With `DORUN_TEST_SHOW_REQUESTS` set, each request line is
+//! printed too.
 use crate::request_door;
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -9,9 +10,8 @@ use std::sync::{Arc, Mutex};
 
 pub(crate) struct RegistryCounter {
     port: u16,
-    requests: Arc<AtomicUsize>,
     connections: Arc<AtomicUsize>,
-    /// Each request's line (`HEAD /v2/…/manifests/… HTTP/1.1`), in order.
+    /// Every request line (`HEAD /v2/…/manifests/<tag> HTTP/1.1`), in order.
     lines: Arc<Mutex<Vec<String>>>,
 }
 
@@ -20,24 +20,20 @@ impl RegistryCounter {
     pub(crate) fn start(registry: &str) -> RegistryCounter {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
-        let requests = Arc::new(AtomicUsize::new(0));
         let connections = Arc::new(AtomicUsize::new(0));
         let lines = Arc::new(Mutex::new(Vec::new()));
-        let count = requests.clone();
-        let connected = connections.clone();
-        let seen = lines.clone();
+        let (connected, seen) = (connections.clone(), lines.clone());
         let registry = registry.to_string();
         std::thread::spawn(move || {
             for client in listener.incoming().map_while(Result::ok) {
                 connected.fetch_add(1, Ordering::SeqCst);
                 let upstream = TcpStream::connect(&registry).expect("the registry answers");
-                let (count, seen) = (count.clone(), seen.clone());
-                std::thread::spawn(move || forward(client, upstream, &count, &seen));
+                let seen = seen.clone();
+                std::thread::spawn(move || forward(client, upstream, &seen));
             }
         });
         RegistryCounter {
             port,
-            requests,
             connections,
             lines,
         }
@@ -53,27 +49,16 @@ impl RegistryCounter {
         self.connections.load(Ordering::SeqCst)
     }
 
-    /// The request lines so far (method, path, version).
-    pub(crate) fn lines(&self) -> Vec<String> {
+    /// The request lines seen so far (`HEAD /v2/…/manifests/<tag> HTTP/1.1`), one per request.
+    pub(crate) fn request_lines(&self) -> Vec<String> {
         self.lines.lock().unwrap().clone()
-    }
-
-    /// HTTP requests so far.
-    pub(crate) fn requests(&self) -> usize {
-        self.requests.load(Ordering::SeqCst)
     }
 }
 
-/// Forwards one connection, counting its requests.
-fn forward(
-    client: TcpStream,
-    upstream: TcpStream,
-    requests: &AtomicUsize,
-    lines: &Mutex<Vec<String>>,
-) {
+/// Forwards one connection, keeping the line of each request.
+fn forward(client: TcpStream, upstream: TcpStream, lines: &Mutex<Vec<String>>) {
     request_door::forward(client, upstream, "registry", &|line| {
-        requests.fetch_add(1, Ordering::SeqCst);
-        let line = String::from_utf8_lossy(line).trim_end().to_string();
-        lines.lock().unwrap().push(line);
+        let text = String::from_utf8_lossy(line).trim_end().to_string();
+        lines.lock().unwrap().push(text);
     });
 }

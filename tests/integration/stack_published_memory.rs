@@ -15,9 +15,9 @@ fn heads(lines: &[String]) -> usize {
 
 /// The request lines `run` sent through `door`.
 fn asked(door: &RegistryCounter, run: impl FnOnce()) -> Vec<String> {
-    let before = door.lines().len();
+    let before = door.request_lines().len();
     run();
-    door.lines()[before..].to_vec()
+    door.request_lines()[before..].to_vec()
 }
 
 #[test]
