@@ -268,8 +268,18 @@ fn a_whole_pipeline_on_a_1_10_200_stack_makes_requests_that_grow_linearly() {
     // namespace, where no repository is yet (one HEAD per image before).
     let plan = stack.run(&["plan", "build"]);
     plan.within("cold plan build", n, 0, 0);
-    assert_eq!(plan.registry_count("GET", "/v2/_catalog?"), 1, "{}", plan.kinds());
-    assert_eq!(plan.registry_count("HEAD", "/manifests/"), 0, "{}", plan.kinds());
+    assert_eq!(
+        plan.registry_count("GET", "/v2/_catalog?"),
+        1,
+        "{}",
+        plan.kinds()
+    );
+    assert_eq!(
+        plan.registry_count("HEAD", "/manifests/"),
+        0,
+        "{}",
+        plan.kinds()
+    );
     assert!(
         plan.registry_connections <= dorun_docker::REGISTRY_CONCURRENCY + 2,
         "{} connections for {n} images",

@@ -24,8 +24,10 @@ impl HealthSpec {
         HealthConfig {
             test: Some(vec!["CMD-SHELL".into(), self.run.clone()]),
             interval: Some(nanos(self.interval)),
-            // A probe may take as long as the interval between two.
-            timeout: Some(nanos(self.interval)),
+            // A probe may take the engine's default (30 s), not just the interval: on a busy
+            // machine an `exec` alone can take longer than a 200 ms interval, and a service
+            // whose every probe timed out was called unhealthy though it answered.
+            timeout: None,
             retries: Some(self.retries.into()),
             ..Default::default()
         }

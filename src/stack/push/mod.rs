@@ -228,8 +228,10 @@ impl Work for PushWork {
         let creds = rt.credentials()?;
         let _ = writeln!(log, "pushing {image_id} to {registry} {}", as_who(creds));
         let mut record = refs.record(registry, image_id);
-        for reference in refs.in_push_order() {
-            let reference = reference.to_string();
+        // The manifest the engine pushed under the content tag, put under the other tags.
+        let mut pushed: Option<dorun_docker::Manifest> = None;
+        for image_ref in refs.in_push_order() {
+            let reference = image_ref.to_string();
             // The build gave the content and human tags; make sure of them, and move the stable
             // tag only now that the image itself is in the registry.
             if reference != record.content_reference {
@@ -237,12 +239,33 @@ impl Work for PushWork {
                     .tag_reference(&record.content_reference, &reference)
                     .map_err(push_failure)?;
             }
-            let _ = writeln!(log, "--- push {reference}");
-            let digest = engine
-                .push_with(&reference, creds, &mut |line| {
-                    let _ = writeln!(log, "{line}");
-                })
-                .map_err(push_failure)?;
+            let digest = match &pushed {
+                // The same manifest bytes under another tag of the repository: one request,
+                // where a push through the engine asks about every layer again.
+                Some(manifest) if image_ref.repository == refs.content.repository => {
+                    let client = rt.registry()?.ok_or_else(no_registry)?;
+                    client
+                        .put_manifest(&image_ref.repository, image_ref.tag(), manifest)
+                        .map_err(push_failure)?
+                }
+                _ => {
+                    let _ = writeln!(log, "--- push {reference}");
+                    let digest = engine
+                        .push_with(&reference, creds, &mut |line| {
+                            let _ = writeln!(log, "{line}");
+                        })
+                        .map_err(push_failure)?;
+                    if *image_ref == refs.content {
+                        let client = rt.registry()?.ok_or_else(no_registry)?;
+                        let content = client
+                            .manifest(&refs.content.repository, refs.content.tag())
+                            .map_err(push_failure)?;
+                        // Only the manifest just pushed, never one another push put since.
+                        pushed = content.filter(|m| m.digest == digest);
+                    }
+                    digest
+                }
+            };
             let _ = writeln!(log, "pushed {reference}@{digest}");
             if reference == record.content_reference {
                 rt.content_published(&refs.content, &digest);
