@@ -440,15 +440,30 @@ impl Runtime {
     /// Asks the registry (with no registry: the engine's listing) about the content tags of
     /// `variants`, and the human and stable tags of `pushes`, at once, with a few requests in
     /// flight over kept-alive connections, so each later `in_registry` and `tag_digest` answers
-    /// from memory. Once per tag per run.
+    /// from memory. Once per tag per run. Meanwhile the engine lists its images (the run's one
+    /// listing, which its questions about local images need next): from the start, while the
+    /// identities are hashed and the registry is asked, not after.
     pub(crate) fn look_up_all(
         &self,
         variants: &[usize],
         pushes: &[usize],
     ) -> Result<(), TaskError> {
-        let Some(registry) = self.registry()? else {
-            return Ok(());
-        };
+        std::thread::scope(|scope| {
+            scope.spawn(|| self.take_listing());
+            match self.registry()? {
+                Some(registry) => self.ask_registry_at_once(registry, variants, pushes),
+                None => Ok(()),
+            }
+        })
+    }
+
+    /// `look_up_all`'s questions to the registry.
+    fn ask_registry_at_once(
+        &self,
+        registry: &Registry,
+        variants: &[usize],
+        pushes: &[usize],
+    ) -> Result<(), TaskError> {
         let mut references = Vec::new();
         for &v in variants {
             references.push(self.facts(v)?.content.clone());
@@ -466,12 +481,7 @@ impl Runtime {
                 .iter()
                 .map(|r| (r.repository.as_str(), r.tag()))
                 .collect();
-            // Meanwhile the engine lists its images, which the run asks next (the two took
-            // turns: 0.1-0.3 s of a no-op build's wall time waited on the listing alone).
-            let digests = std::thread::scope(|scope| {
-                scope.spawn(|| self.take_listing());
-                Self::ask(&self.registry_down, || registry.manifest_digests(&pairs))
-            })?;
+            let digests = Self::ask(&self.registry_down, || registry.manifest_digests(&pairs))?;
             for (reference, digest) in references.iter().zip(digests) {
                 self.registry_answers
                     .remember(&reference.to_string(), digest);

@@ -53,13 +53,18 @@ impl Counted {
 
     /// Runs `dorun <args>` (exit 0) and returns the requests it made.
     fn run(&self, args: &[&str]) -> Requests {
+        self.run_with(args, &[])
+    }
+
+    /// `run` with these environment variables set.
+    fn run_with(&self, args: &[&str], env: &[(&str, &str)]) -> Requests {
         let (engine, registry) = (self.engine.requests(), self.registry.requests());
         let connections = self.registry.connections();
-        self.f
-            .test()
-            .args(args)
-            .env("DOCKER_HOST", &self.engine.docker_host())
-            .run();
+        let mut test = self.f.test().args(args);
+        for (key, value) in env {
+            test = test.env(key, value);
+        }
+        test.env("DOCKER_HOST", &self.engine.docker_host()).run();
         Requests {
             engine: self.engine.requests() - engine,
             registry: self.registry.requests() - registry,
@@ -94,6 +99,45 @@ fn a_cold_plan_of_a_1_10_200_stack_asks_the_engine_once_and_the_registry_once_pe
     // image for the stack-wide `changed` it depends on (n + 1 requests before).
     let info = stack.run(&["info", "build:i7"]);
     assert!(info.registry <= 5, "{info:?} for one instance");
+}
+
+/// A cold `dorun build` asks about every image up front, before any task runs: the registry
+/// with several requests in flight, and the engine's one listing meanwhile (before the sweep of
+/// dead runs' containers). The `build` group used to count as a shell task, which sent every
+/// `dorun build` down the path of runs whose shell tasks come first: one HEAD after another
+/// over one connection from the `changed` task, then the listing, alone.
+#[test]
+fn a_cold_build_asks_about_every_image_at_once_before_any_task_runs() {
+    if !docker_available() {
+        return;
+    }
+    let stack = Counted::new(2, 8);
+    let n = stack.images();
+    // The classic builder never asks the registry (BuildKit looks for the registry cache
+    // through the same door): every connection counted is dorun's own.
+    let build = stack.run_with(&["-j", "2", "build"], &[("DORUN_BUILDER", "classic")]);
+    assert_eq!(
+        stack.f.list("IMAGES_BUILT").len(),
+        n,
+        "every image is built"
+    );
+    assert!(build.registry >= n, "{build:?}: every image is asked about");
+    assert!(build.registry <= n + 5, "{build:?} for {n} images");
+    assert!(
+        build.registry_connections >= 2,
+        "{build:?}: the registry was asked one image after another"
+    );
+    let lines = stack.engine.request_lines();
+    let first = |what: &str| {
+        lines
+            .iter()
+            .position(|l| l.starts_with("GET ") && l.contains(what))
+            .unwrap_or_else(|| panic!("no {what} request in {lines:#?}"))
+    };
+    assert!(
+        first("/images/json") < first("/containers/json"),
+        "the listing waited for the tasks to start: {lines:#?}"
+    );
 }
 
 #[test]
