@@ -330,6 +330,13 @@ impl Runtime {
         self.local.changed(texts.iter().map(String::as_str));
     }
 
+    /// This process built or tagged `references` as image `id`: later questions about them
+    /// are answered with it (a child's decision asked the engine about its parent again).
+    pub(crate) fn local_made(&self, references: &[&ImageRef], id: &str) {
+        let texts: Vec<String> = references.iter().map(|r| r.to_string()).collect();
+        self.local.made(texts.iter().map(String::as_str), id);
+    }
+
     fn inspect_image(&self, reference: &str) -> Result<Option<String>, TaskError> {
         let engine = self.engine()?;
         Self::ask(&self.engine_down, || engine.image_id(reference))
