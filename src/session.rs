@@ -129,9 +129,11 @@ impl Session {
         // A run's shell tasks may write what the images are built from (the example copies
         // busybox into base's context): identities hashed now would be those of the files
         // before them, computed once and kept. The image tasks look up in bulk when they start.
+        // A builtin's name (`build`) is a group of image tasks, not a shell task: counted as
+        // one, it sent every `dorun build` to ask the registry one image at a time.
         let runs_shell_tasks = order
             .iter()
-            .any(|&n| !matches!(self.graph().nodes[n].action, Action::Image(_)));
+            .any(|&n| matches!(self.graph().nodes[n].action, Action::Shell(_)));
         if purpose == Purpose::Run && runs_shell_tasks {
             return Ok(());
         }

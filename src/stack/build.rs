@@ -163,6 +163,7 @@ impl Work for BuildWork {
             engine
                 .tag_reference(&content_ref.to_string(), &human_ref.to_string())
                 .map_err(TaskError::from)?;
+            rt.local_made(&[human_ref], &image_id);
             hand_off::after_build(rt, v, log)?;
             produced.extra.insert("image-id".into(), image_id);
             rt.ledger.built(rt, v)?;
@@ -233,6 +234,7 @@ impl Work for BuildWork {
         let outcome = engine
             .build(&request, &mut on_event)
             .map_err(TaskError::from)?;
+        rt.local_made(&[content_ref, human_ref], &outcome.image_id);
         write_build_record(rt, v, content_ref, human_ref, &outcome)?;
         hand_off::after_build(rt, v, log)?;
         produced
@@ -264,6 +266,7 @@ fn reuse(rt: &Runtime, v: usize, previous: &ImageRef, log: &mut File) -> Result<
             .tag_reference(&image_id, &reference.to_string())
             .map_err(TaskError::from)?;
     }
+    rt.local_made(&[content_ref, human_ref], &image_id);
     if let Some(mut record) = BuildRecord::read_for(rt, v, &previous.to_string()) {
         record.content_reference = content_ref.to_string();
         record.reference = human_ref.to_string();

@@ -39,6 +39,11 @@ impl Work for ChangedWork {
         log: &mut File,
     ) -> Result<Produced, TaskError> {
         let rt = &self.rt;
+        // Every image at once (a run whose shell tasks came first has not asked yet): the
+        // changed set below would otherwise ask the registry one image after another, and the
+        // engine's listing would wait for it instead of being taken meanwhile.
+        let all: Vec<usize> = (0..rt.spec.variants.len()).collect();
+        rt.look_up_all(&all, &[])?;
         artifacts::remember_changed(rt)?;
         let changed = rt.ledger.view(rt, |book| book.changed())?;
         let is_changed: std::collections::HashSet<usize> = changed.iter().copied().collect();

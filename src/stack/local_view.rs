@@ -1,7 +1,8 @@
 //! The run's view of which tagged images the local engine holds: one listing
 //! (`GET /images/json`) taken on the first question answers "is this reference here?" for
 //! every image. A reference this process changed since (built, tagged, pulled or loaded) is
-//! asked again by one inspect each time instead: the listing no longer speaks for it. The
+//! asked again by one inspect each time instead: the listing no longer speaks for it — unless
+//! the change named the image (a build or a tag reports its image id), which then answers. The
 //! layers and settings of an image (`Runtime::local_content`, which restat asks for a parent
 //! once per child) are kept too, for the references this process did not change.
 //!
@@ -23,6 +24,8 @@ pub(crate) struct LocalView {
     listing: Mutex<Option<LocalImages>>,
     /// References this process changed since the listing (as `ImageRef` prints them).
     changed: Mutex<HashSet<String>>,
+    /// Among `changed`, those this process last set to a known image (built or tagged it).
+    made: Mutex<HashMap<String, String>>,
     /// Inspected contents of references this process did not change.
     contents: Mutex<HashMap<String, Option<ImageContent>>>,
     /// Set when the run asks about a few images only: no listing, one inspect per reference.
@@ -41,6 +44,9 @@ pub(crate) enum Seen {
 
 impl LocalView {
     pub(crate) fn seen(&self, reference: &str) -> Seen {
+        if let Some(id) = crate::sync::lock(&self.made).get(reference) {
+            return Seen::Listed(Some(id.clone()));
+        }
         if crate::sync::lock(&self.changed).contains(reference) {
             return Seen::Unknown;
         }
@@ -93,13 +99,28 @@ impl LocalView {
         crate::sync::lock(&self.contents).insert(reference.to_string(), content);
     }
 
-    /// This process built, tagged, pulled or loaded `references`.
+    /// This process is about to build, tag, pull, load or remove `references`: what they name
+    /// is unknown until said otherwise (`made`).
     pub(crate) fn changed<'a>(&self, references: impl IntoIterator<Item = &'a str>) {
         let mut changed = crate::sync::lock(&self.changed);
         let mut inspected = crate::sync::lock(&self.inspected);
+        let mut made = crate::sync::lock(&self.made);
+        for reference in references {
+            inspected.remove(reference);
+            made.remove(reference);
+            changed.insert(reference.to_string());
+        }
+    }
+
+    /// This process just made `references` name image `id` (a build or a tag succeeded).
+    pub(crate) fn made<'a>(&self, references: impl IntoIterator<Item = &'a str>, id: &str) {
+        let mut changed = crate::sync::lock(&self.changed);
+        let mut inspected = crate::sync::lock(&self.inspected);
+        let mut made = crate::sync::lock(&self.made);
         for reference in references {
             inspected.remove(reference);
             changed.insert(reference.to_string());
+            made.insert(reference.to_string(), id.to_string());
         }
     }
 }
@@ -121,5 +142,22 @@ mod tests {
         view.changed(["r/b:1"]);
         assert!(matches!(view.seen("r/b:1"), Seen::Unknown));
         assert!(matches!(view.seen("r/a:1"), Seen::Listed(Some(_))));
+    }
+
+    #[test]
+    fn a_reference_this_process_built_names_its_image_until_it_changes_again() {
+        let view = LocalView::default();
+        view.set_listing(LocalImages::from_pairs([("r/a:1", "sha256:1")]));
+        view.changed(["r/a:1", "r/b:1"]);
+        view.made(["r/a:1", "r/b:1"], "sha256:2");
+        assert!(matches!(view.seen("r/a:1"), Seen::Listed(Some(ref id)) if id == "sha256:2"));
+        assert!(matches!(view.seen("r/b:1"), Seen::Listed(Some(ref id)) if id == "sha256:2"));
+        // Its content, inspected before, may be another image's: not kept.
+        view.remember_content("r/a:1", None);
+        assert!(view.content("r/a:1").is_none());
+        // Removed or pulled again: the engine is asked.
+        view.changed(["r/a:1"]);
+        assert!(matches!(view.seen("r/a:1"), Seen::Unknown));
+        assert!(matches!(view.seen("r/b:1"), Seen::Listed(Some(_))));
     }
 }

@@ -343,6 +343,13 @@ impl Runtime {
         self.local.changed(texts.iter().map(String::as_str));
     }
 
+    /// This process built or tagged `references` as image `id`: later questions about them
+    /// are answered with it (a child's decision asked the engine about its parent again).
+    pub(crate) fn local_made(&self, references: &[&ImageRef], id: &str) {
+        let texts: Vec<String> = references.iter().map(|r| r.to_string()).collect();
+        self.local.made(texts.iter().map(String::as_str), id);
+    }
+
     fn inspect_image(&self, reference: &str) -> Result<Option<String>, TaskError> {
         let engine = self.engine()?;
         Self::ask(&self.engine_down, || engine.image_id(reference))
@@ -509,15 +516,30 @@ impl Runtime {
     /// Asks the registry (with no registry: the engine's listing) about the content tags of
     /// `variants`, and the human and stable tags of `pushes`, at once, with a few requests in
     /// flight over kept-alive connections, so each later `in_registry` and `tag_digest` answers
-    /// from memory. Once per tag per run.
+    /// from memory. Once per tag per run. Meanwhile the engine lists its images (the run's one
+    /// listing, which its questions about local images need next): from the start, while the
+    /// identities are hashed and the registry is asked, not after.
     pub(crate) fn look_up_all(
         &self,
         variants: &[usize],
         pushes: &[usize],
     ) -> Result<(), TaskError> {
-        let Some(registry) = self.registry()? else {
-            return Ok(());
-        };
+        std::thread::scope(|scope| {
+            scope.spawn(|| self.take_listing());
+            match self.registry()? {
+                Some(registry) => self.ask_registry_at_once(registry, variants, pushes),
+                None => Ok(()),
+            }
+        })
+    }
+
+    /// `look_up_all`'s questions to the registry.
+    fn ask_registry_at_once(
+        &self,
+        registry: &Registry,
+        variants: &[usize],
+        pushes: &[usize],
+    ) -> Result<(), TaskError> {
         self.hash_identities(variants)?;
         let mut references = Vec::new();
         let mut contents = std::collections::HashSet::new();
@@ -541,12 +563,7 @@ impl Runtime {
                 .iter()
                 .map(|r| (r.repository.as_str(), r.tag()))
                 .collect();
-            // Meanwhile the engine lists its images, which the run asks next (the two took
-            // turns: 0.1-0.3 s of a no-op build's wall time waited on the listing alone).
-            let digests = std::thread::scope(|scope| {
-                scope.spawn(|| self.take_listing());
-                Self::ask(&self.registry_down, || registry.manifest_digests(&pairs))
-            })?;
+            let digests = Self::ask(&self.registry_down, || registry.manifest_digests(&pairs))?;
             for (reference, digest) in references.iter().zip(digests) {
                 let text = reference.to_string();
                 if let (Some(digest), true) = (&digest, contents.contains(&text)) {

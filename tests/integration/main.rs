@@ -29,6 +29,7 @@ mod stack_archive;
 mod stack_bases;
 mod stack_budgets;
 mod stack_build;
+mod stack_build_cost;
 mod stack_buildkit;
 mod stack_cut_answer;
 mod stack_decision;

@@ -349,3 +349,44 @@ fn a_whole_pipeline_on_a_1_10_200_stack_makes_requests_that_grow_linearly() {
     list.within("list --all", n, 0, 2);
     assert!(list.registry.len() >= 2 * n, "every tag is asked about");
 }
+
+/// A cold `dorun build` asks about every image up front, before any task runs: the registry
+/// with several requests in flight, and the engine's one listing meanwhile (before the sweep of
+/// dead runs' containers). The `build` group used to count as a shell task, which sent every
+/// `dorun build` down the path of runs whose shell tasks come first: one HEAD after another
+/// over one connection from the `changed` task, then the listing, alone.
+#[test]
+fn a_cold_build_asks_about_every_image_at_once_before_any_task_runs() {
+    if !docker_available() {
+        return;
+    }
+    let stack = Counted::new(2, 8);
+    let n = stack.images();
+    // The classic builder never asks the registry (BuildKit looks for the registry cache
+    // through the same door): every connection counted is dorun's own.
+    let build = stack.run_with(&["-j", "2", "build"], &[("DORUN_BUILDER", "classic")]);
+    assert_eq!(
+        stack.f.list("IMAGES_BUILT").len(),
+        n,
+        "every image is built"
+    );
+    let heads = build.registry_count("HEAD", "/manifests/");
+    assert!(heads >= n, "{}: every image is asked about", build.kinds());
+    assert!(heads <= n + 5, "{} for {n} images", build.kinds());
+    assert!(
+        build.registry_connections >= 2,
+        "{}: the registry was asked one image after another",
+        build.kinds()
+    );
+    let lines = stack.engine.request_lines();
+    let first = |what: &str| {
+        lines
+            .iter()
+            .position(|l| l.starts_with("GET ") && l.contains(what))
+            .unwrap_or_else(|| panic!("no {what} request in {lines:#?}"))
+    };
+    assert!(
+        first("/images/json") < first("/containers/json"),
+        "the listing waited for the tasks to start: {lines:#?}"
+    );
+}

@@ -47,9 +47,9 @@ pub struct BuildRequest {
     /// image's identity), so that what was hashed is what is sent. None: list them now.
     pub context: Option<ContextListing>,
     pub builder: Builder,
-    /// Secrets `RUN --mount=type=secret,id=…` may read (BuildKit only). With any, the build
-    /// runs over dorun's own session ([`crate::session_build`]), and every value is masked
-    /// (`***`) in the build's output and errors.
+    /// Secrets `RUN --mount=type=secret,id=…` may read (BuildKit only), served by dorun's own
+    /// session ([`crate::session_build`]); every value is masked (`***`) in the build's output
+    /// and errors.
     pub secrets: Vec<BuildSecret>,
     /// The stage to stop at (`--target`); None: the last one.
     pub target: Option<String>,
@@ -222,25 +222,33 @@ impl Engine {
         });
         let client = self.build_client();
         let mut recorder = StepRecorder::default();
+        // BuildKit builds go over dorun's own session, which takes every tag in the build
+        // request: the engine names the image as it exports it, where a tag request after the
+        // build held a `-j` slot for one more round trip (bollard's `build_image` takes one
+        // tag, and opens a second connection for a gRPC client it does not use here).
+        let extra_tags = match buildkit {
+            true => req.tags.get(1..).unwrap_or_default(),
+            false => &[],
+        };
         let streamed = self.block_on(async {
-            let mut stream: std::pin::Pin<Box<dyn Stream<Item = _> + Send>> =
-                if req.builder == Builder::BuildKit && !req.secrets.is_empty() {
-                    let target = crate::session_build::Target {
-                        host: &self.host,
-                        api: self.api_version(),
-                        headers_within: client.timeout(),
-                    };
-                    Box::pin(crate::session_build::build(
-                        target,
-                        options,
-                        tar.body,
-                        &req.secrets,
-                        RegistryAuth(req.registry_auth.clone()),
-                    ))
-                } else {
-                    let body = bollard::body_try_stream(tar.body);
-                    Box::pin(client.build_image(options, auth, Some(body)))
+            let mut stream: std::pin::Pin<Box<dyn Stream<Item = _> + Send>> = if buildkit {
+                let target = crate::session_build::Target {
+                    host: &self.host,
+                    api: self.api_version(),
+                    headers_within: client.timeout(),
                 };
+                Box::pin(crate::session_build::build(
+                    target,
+                    options,
+                    extra_tags,
+                    tar.body,
+                    &req.secrets,
+                    RegistryAuth(req.registry_auth.clone()),
+                ))
+            } else {
+                let body = bollard::body_try_stream(tar.body);
+                Box::pin(client.build_image(options, auth, Some(body)))
+            };
             let mut lines = LineSplitter::default();
             let mut classic = ClassicSteps::default();
             let mut vertices = crate::buildkit_progress::VertexLog::default();
@@ -326,19 +334,32 @@ impl Engine {
         })?;
 
         let steps = recorder.finish();
-        for extra in req.tags.iter().skip(1) {
+        let tagged = req.tags.len().min(1) + extra_tags.len();
+        for extra in req.tags.iter().skip(tagged) {
             self.tag_reference(&image_id, extra)?;
         }
-        let config = self.image_config(&image_id)?;
+        // The classic builder may name its image by a short id only ("Successfully built").
+        let image_id = match is_full_image_id(&image_id) {
+            true => image_id,
+            false => self.image_config(&image_id)?.id,
+        };
         let layers = self.history(&image_id)?;
         Ok(BuildOutcome {
-            image_id: config.id,
-            size: config.size,
+            image_id,
+            // The engine's image size is the sum of its layers' (as `previous` sums them): no
+            // inspection after each build for it.
+            size: layers.iter().map(|l| l.size).sum(),
             layers,
             seconds: started.elapsed().as_secs_f64(),
             steps,
         })
     }
+}
+
+/// `sha256:` and 64 hex digits: an image id as the engine's inspection spells it.
+fn is_full_image_id(id: &str) -> bool {
+    id.strip_prefix("sha256:")
+        .is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// `event` with every secret value in it replaced by `***`.
@@ -475,6 +496,18 @@ mod tests {
         assert!(!raced_with_a_removal(
             "unable to find image \"busybox:latest\""
         ));
+    }
+
+    #[test]
+    fn only_a_whole_image_id_stands_for_the_image() {
+        let hex = "5c026bacbe9e17e618a4ef53121b3855b6a4162b263db3adeb49e9840e4bb83c";
+        assert!(is_full_image_id(&format!("sha256:{hex}")));
+        assert!(
+            !is_full_image_id("5c026bacbe9e"),
+            "the classic builder's short id"
+        );
+        assert!(!is_full_image_id(hex));
+        assert!(!is_full_image_id(&format!("sha256:{}", &hex[..12])));
     }
 
     #[test]

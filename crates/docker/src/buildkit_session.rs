@@ -1,9 +1,10 @@
-//! dorun's own BuildKit session, for a build with secrets: `POST /session` upgraded to h2c,
+//! dorun's own BuildKit session, for every BuildKit build: `POST /session` upgraded to h2c,
 //! on which the engine calls our gRPC services: Secrets (`RUN --mount=type=secret` reads the
 //! build's values through it), Auth (registry credentials for the builder's pulls,
 //! `session_auth.rs`) and Health (the engine's keep-alive check). bollard's
 //! `build_image` opens a session that serves registry auth only, and its gRPC plumbing is
-//! private, so this is the same protocol with the services a secret needs.
+//! private, so this is the same protocol with the services a secret needs (and the request it
+//! builds with takes one tag only, see `session_build`).
 
 use std::collections::HashMap;
 use std::pin::Pin;

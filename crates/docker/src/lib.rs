@@ -10,7 +10,8 @@
 //! Engine::connect_to(host: &str) -> Result<Engine>
 //! engine.image_id(reference) -> Result<Option<String>>      None when absent locally
 //! engine.build(&BuildRequest, &mut dyn FnMut(BuildEvent)) -> Result<BuildOutcome>
-//!     with secrets (BuildKit): served over dorun's own session, every value masked `***`
+//!     BuildKit: over dorun's own session, every tag named in the request; with secrets,
+//!     every value masked `***`
 //! engine.tag(image, repo, tag) -> Result<()>;  engine.tag_reference(image, "repo:tag")
 //! engine.remove_image(reference, force) -> Result<()>       missing is fine
 //! engine.history(image) -> Result<Vec<Layer>>               newest first

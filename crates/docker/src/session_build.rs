@@ -1,6 +1,7 @@
 //! A BuildKit build over dorun's own session ([`crate::buildkit_session`]): `POST /build` with
-//! the session's id, its answer read line by line as bollard's `BuildInfo`, so the caller
-//! handles it exactly like the stream of bollard's `build_image`.
+//! the session's id and every tag of the image (bollard's `build_image` takes one), its answer
+//! read line by line as bollard's `BuildInfo`, so the caller handles it exactly like the stream
+//! of bollard's `build_image`.
 
 use std::collections::VecDeque;
 use std::io;
@@ -32,21 +33,23 @@ pub(crate) struct Target<'a> {
     pub headers_within: Duration,
 }
 
-/// Builds with `options` (whose `session` names the session to open), serving `secrets` and
-/// the registry credentials in `auth`.
+/// Builds with `options` (whose `session` names the session to open) and the tags in
+/// `more_tags` besides `options.t`, serving `secrets` and the registry credentials in `auth`.
 pub(crate) fn build<'a>(
     target: Target<'a>,
     options: BuildImageOptions,
+    more_tags: &'a [String],
     tar: TarBody,
     secrets: &'a [BuildSecret],
     auth: RegistryAuth,
 ) -> impl Stream<Item = Result<BuildInfo, BollardError>> + Send + 'a {
-    futures_util::stream::once(start(target, options, tar, secrets, auth)).try_flatten()
+    futures_util::stream::once(start(target, options, more_tags, tar, secrets, auth)).try_flatten()
 }
 
 async fn start(
     target: Target<'_>,
     options: BuildImageOptions,
+    more_tags: &[String],
     tar: TarBody,
     secrets: &[BuildSecret],
     auth: RegistryAuth,
@@ -56,7 +59,7 @@ async fn start(
         .clone()
         .ok_or(BollardError::MissingSessionBuildkitError {})?;
     let session = buildkit_session::open(target.host, &target.api, &id, secrets, auth).await?;
-    let query = serde_urlencoded::to_string(&options)?;
+    let query = build_query(&options, more_tags)?;
     let body = StreamBody::new(tar.map_ok(Frame::data));
     let req = Request::post(format!("/v{}/build?{query}", target.api))
         .header(HOST, "docker")
@@ -75,6 +78,17 @@ async fn start(
         let _alive = (&session, &connection);
         line.and_then(|line| build_info(&line))
     }))
+}
+
+/// The query of `POST /build`: `options`, then one more `t` per tag in `more_tags` (the engine
+/// takes several).
+fn build_query(options: &BuildImageOptions, more_tags: &[String]) -> Result<String, BollardError> {
+    let mut query = serde_urlencoded::to_string(options)?;
+    for tag in more_tags {
+        query.push('&');
+        query.push_str(&serde_urlencoded::to_string([("t", tag)])?);
+    }
+    Ok(query)
 }
 
 /// One line of the answer; an `error` in it fails the stream, as in bollard's `build_image`.
@@ -174,6 +188,22 @@ mod tests {
         };
         assert_eq!(status.vertexes[0].digest, "d");
         assert_eq!(status.vertexes[0].name, "n");
+    }
+
+    #[test]
+    fn every_tag_is_one_t_in_the_query() {
+        let options = BuildImageOptions {
+            t: Some("r:5000/ns/app:1-id-ab".into()),
+            ..Default::default()
+        };
+        let query = build_query(&options, &["r:5000/ns/app:1-c0ffee0".to_string()]).unwrap();
+        let tags: Vec<String> = serde_urlencoded::from_str::<Vec<(String, String)>>(&query)
+            .unwrap()
+            .into_iter()
+            .filter(|(key, _)| key == "t")
+            .map(|(_, value)| value)
+            .collect();
+        assert_eq!(tags, ["r:5000/ns/app:1-id-ab", "r:5000/ns/app:1-c0ffee0"]);
     }
 
     #[test]
