@@ -191,7 +191,7 @@ fn restat_fixture(root_tail: &str) -> StackFixture {
     f.write(
         "images/app/Dockerfile",
         "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\n\
-         RUN [\"/busybox\", \"sh\", \"-c\", \"/busybox date +%s%N > /built-at\"]\n",
+         RUN [\"/busybox\", \"sh\", \"-c\", \"/busybox cat /proc/sys/kernel/random/uuid > /built-at\"]\n",
     );
     f.test()
         .arg("build")
@@ -259,9 +259,12 @@ fn a_parent_rebuilt_into_other_layers_rebuilds_its_child() {
     if !docker_available() {
         return;
     }
-    // The root's second step writes the time: every uncached build makes another layer.
-    let f =
-        restat_fixture("RUN [\"/busybox\", \"sh\", \"-c\", \"/busybox date +%s%N > /stamp\"]\n");
+    // The root's second step writes a random UUID: every uncached build makes another layer.
+    // (Not the time: busybox's `date` has no %N, and two builds within one second wrote the
+    // same layer, which made this test fail on a fast engine.)
+    let f = restat_fixture(
+        "RUN [\"/busybox\", \"sh\", \"-c\", \"/busybox cat /proc/sys/kernel/random/uuid > /stamp\"]\n",
+    );
     let app = image_id(&f, "app");
     f.test()
         .args(&["-B", "build:base"])
