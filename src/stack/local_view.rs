@@ -10,18 +10,27 @@
 //! instead (`per_image`): the listing's cost grows with every image the engine holds (over a
 //! second for 3000 images on a busy engine), an inspect's does not.
 //!
+//! The listing is started in the background when a run looks up in bulk (`start_listing`):
+//! the first question about a local image waits for it, and a run that asks none (`changed` or
+//! `plan` with every image published) ends without waiting for it.
+//!
 //! Another process may change the engine meanwhile. A reference the listing lacks is confirmed
 //! by one inspect right before it would be built (`Runtime::local_image_confirmed`), so an
 //! image that appeared since is tagged, not rebuilt; one removed since the listing fails the
 //! step that uses it, as it would have had it been removed a moment after an inspect.
-use dorun_docker::{ImageContent, LocalImages};
+use dorun_docker::{DockerError, ImageContent, LocalImages};
 use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
+use std::sync::{mpsc, Mutex};
+
+/// What a listing taken in the background sends back.
+type ListingAnswer = Result<LocalImages, DockerError>;
 
 #[derive(Default)]
 pub(crate) struct LocalView {
     /// The listing, once taken.
     listing: Mutex<Option<LocalImages>>,
+    /// A listing started in the background and not collected yet.
+    started: Mutex<Option<mpsc::Receiver<ListingAnswer>>>,
     /// References this process changed since the listing (as `ImageRef` prints them).
     changed: Mutex<HashSet<String>>,
     /// Among `changed`, those this process last set to a known image (built or tagged it).
@@ -78,6 +87,36 @@ impl LocalView {
     /// Whether a listing was taken (the first question takes it).
     pub(crate) fn has_listing(&self) -> bool {
         crate::sync::lock(&self.listing).is_some()
+    }
+
+    /// Starts `list` on a thread of its own, unless a listing was taken or started. The thread
+    /// is never joined: a process that ends without asking leaves it behind, unanswered.
+    pub(crate) fn start_listing(&self, list: impl FnOnce() -> ListingAnswer + Send + 'static) {
+        let mut started = crate::sync::lock(&self.started);
+        if started.is_some() || self.has_listing() {
+            return;
+        }
+        let (answer, receiver) = mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = answer.send(list());
+        });
+        *started = Some(receiver);
+    }
+
+    /// Waits for the listing started in the background, if one is, and keeps it; its error,
+    /// if it met one. Later callers wait on the first (the lock is held while it waits).
+    pub(crate) fn finish_started(&self) -> Option<DockerError> {
+        let mut started = crate::sync::lock(&self.started);
+        let receiver = started.take()?;
+        match receiver.recv() {
+            Ok(Ok(listing)) => {
+                self.set_listing(listing);
+                None
+            }
+            Ok(Err(e)) => Some(e),
+            // The thread died without answering: the caller lists by itself.
+            Err(_) => None,
+        }
     }
 
     /// Keeps the first listing taken (racing first questions may both list).
@@ -142,6 +181,18 @@ mod tests {
         view.changed(["r/b:1"]);
         assert!(matches!(view.seen("r/b:1"), Seen::Unknown));
         assert!(matches!(view.seen("r/a:1"), Seen::Listed(Some(_))));
+    }
+
+    #[test]
+    fn a_listing_started_in_the_background_answers_once_collected() {
+        let view = LocalView::default();
+        view.start_listing(|| Ok(LocalImages::from_pairs([("r/a:1", "sha256:1")])));
+        assert!(matches!(view.seen("r/a:1"), Seen::Unknown), "not collected");
+        assert!(view.finish_started().is_none());
+        assert!(matches!(view.seen("r/a:1"), Seen::Listed(Some(ref id)) if id == "sha256:1"));
+        // Taken: nothing more is started or waited for.
+        view.start_listing(|| panic!("listed twice"));
+        assert!(view.finish_started().is_none());
     }
 
     #[test]

@@ -306,6 +306,11 @@ impl Runtime {
             return Ok(id);
         }
         if !self.local.has_listing() {
+            if let Some(e) = self.local.finish_started() {
+                Self::ask(&self.engine_down, || Err::<(), _>(e))?;
+            }
+        }
+        if !self.local.has_listing() {
             self.local.set_listing(self.local_images()?);
         }
         match self.local.seen(&text) {
@@ -314,13 +319,16 @@ impl Runtime {
         }
     }
 
-    /// Takes the run's one listing of the engine's images now, unless taken; a failure is left
-    /// for the first question about an image to report (it is remembered, see `ask`).
-    fn take_listing(&self) {
-        if !self.local.has_listing() && !self.local.is_per_image() {
-            if let Ok(listing) = self.local_images() {
-                self.local.set_listing(listing);
-            }
+    /// Starts the run's one listing of the engine's images in the background, unless taken or
+    /// started: the first question about a local image waits for it (`local_image`), and a
+    /// failure is reported then. A run that asks none does not wait for it.
+    fn start_listing(&self) {
+        if self.local.has_listing() || self.local.is_per_image() || self.engine_down.get().is_some()
+        {
+            return;
+        }
+        if let Ok(engine) = self.engine() {
+            self.local.start_listing(move || engine.dorun_images());
         }
     }
 
@@ -518,19 +526,17 @@ impl Runtime {
     /// flight over kept-alive connections, so each later `in_registry` and `tag_digest` answers
     /// from memory. Once per tag per run. Meanwhile the engine lists its images (the run's one
     /// listing, which its questions about local images need next): from the start, while the
-    /// identities are hashed and the registry is asked, not after.
+    /// identities are hashed and the registry is asked, not after, and not waited for here.
     pub(crate) fn look_up_all(
         &self,
         variants: &[usize],
         pushes: &[usize],
     ) -> Result<(), TaskError> {
-        std::thread::scope(|scope| {
-            scope.spawn(|| self.take_listing());
-            match self.registry()? {
-                Some(registry) => self.ask_registry_at_once(registry, variants, pushes),
-                None => Ok(()),
-            }
-        })
+        self.start_listing();
+        match self.registry()? {
+            Some(registry) => self.ask_registry_at_once(registry, variants, pushes),
+            None => Ok(()),
+        }
     }
 
     /// `look_up_all`'s questions to the registry.
