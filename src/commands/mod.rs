@@ -21,8 +21,18 @@ pub(crate) fn list(session: &Session, all: bool, json_out: bool) -> Result<()> {
         .collect();
     let order = g.closure(&shown, false);
     let forced = vec![false; g.nodes.len()];
+    // A quick look from local state (as `doit list --status`): the human and stable tags of
+    // pushes this machine saw lately are not asked again; `plan push` asks.
+    let images = session.stack.rt.as_deref();
+    if let Some(rt) = images {
+        rt.take_moving_tags_from_memory();
+    }
     session.environment_note(&order);
     let predictions = session.predict(&order, &forced);
+    // Said on stderr: stdout is the listing scripts read.
+    if let Some(note) = images.and_then(|rt| rt.moving_tags_note()) {
+        eprintln!("{note}");
+    }
     // By node, so that each shown task finds its prediction at once (a search per task was
     // quadratic in the thousands of subtasks of a large stack).
     let mut by_node = vec![None; g.nodes.len()];

@@ -2,7 +2,8 @@
 //! asking again, that the registry holds an identity's content tag it saw there (a duration,
 //! default 24h, or `off`: ask every run). Only a tag that was there is remembered: an absent
 //! one can be pushed by another job at any time, while a content tag names one identity, so
-//! it only goes away when someone deletes it.
+//! it only goes away when someone deletes it. `list` alone also trusts, for as long, the human
+//! and stable tags of pushes as this machine last saw them (`stack::moving_tags`).
 use crate::config::resolve::{duration, Locator};
 use crate::error::{Error, Result};
 use std::time::Duration;

@@ -17,6 +17,7 @@ pub(crate) mod local_view;
 pub(crate) mod manifest;
 pub(crate) mod metrics_beside;
 pub(crate) mod metrics_record;
+pub(crate) mod moving_tags;
 pub(crate) mod owner;
 pub(crate) mod pipeline;
 pub(crate) mod previous;

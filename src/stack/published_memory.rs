@@ -1,11 +1,16 @@
-//! The content tags this machine saw in the registry, and when, kept across runs in
-//! `<state-dir>/published-v1` (`[stack] published-memory`, default a day). A content tag names
-//! one identity and is only written by pushing that identity, so once seen it stays true until
-//! someone deletes it: within the trusted time a run takes it from here instead of asking the
-//! registry (a no-op run of 2000 images sent 2000 HEADs, seconds on a busy registry). A tag
-//! that was not there is never remembered — another job may push it any moment — and a fresh
-//! runner, without the state directory, asks the registry as before. When the registry says
-//! otherwise (a push finds the remembered tag gone), the tag is forgotten.
+//! The tags this machine saw in the registry, and when, kept across runs in
+//! `<state-dir>/published-v1` (`[stack] published-memory`, default a day).
+//!
+//! Content tags: a content tag names one identity and is only written by pushing that identity,
+//! so once seen it stays true until someone deletes it: within the trusted time every run takes
+//! it from here instead of asking the registry (a no-op run of 2000 images sent 2000 HEADs,
+//! seconds on a busy registry). A tag that was not there is never remembered — another job may
+//! push it any moment — and a fresh runner, without the state directory, asks the registry as
+//! before. When the registry says otherwise (a push finds the remembered tag gone), the tag is
+//! forgotten.
+//!
+//! The human and stable tags of pushes are kept here too (see `moving_tags`), but any push may
+//! move them: only `list`, a quick look from local state, reads them.
 use super::appended_memo::AppendedMemo;
 use std::path::Path;
 use std::time::Duration;
@@ -45,6 +50,23 @@ impl PublishedMemory {
     pub(crate) fn saw(&self, reference: &str, digest: &str, now: u64) {
         if !self.trust.is_zero() {
             self.memo.put(reference, &format!("{now} {digest}"));
+        }
+    }
+
+    /// Like `saw`, except that a sighting of the digest already recorded less than half the
+    /// trusted time ago is not written again: the human and stable tags are asked by every
+    /// `plan` and `push`, and a line per tag per run would grow the file by thousands of lines
+    /// a run. The recorded time is then older than the last sighting, which only shortens the
+    /// trust.
+    pub(crate) fn saw_unless_recent(&self, reference: &str, digest: &str, now: u64) {
+        let recent = now.saturating_sub(self.trust.as_secs() / 2);
+        let recorded = self.memo.get(reference);
+        let recorded = recorded.as_deref().and_then(|value| value.split_once(' '));
+        let fresh = recorded.is_some_and(|(seen, recorded_digest)| {
+            recorded_digest == digest && seen.parse::<u64>().is_ok_and(|seen| seen > recent)
+        });
+        if !fresh {
+            self.saw(reference, digest, now);
         }
     }
 
@@ -109,5 +131,27 @@ mod tests {
         let text = std::fs::read_to_string(dir.path().join(FILE)).unwrap();
         assert_eq!(text.lines().count(), 2, "{text}");
         assert!(!is_whole(TAG, "1000 sha256:dd"), "a torn line");
+    }
+
+    #[test]
+    fn a_sighting_of_the_same_digest_is_written_again_only_after_half_the_trusted_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let memory = PublishedMemory::new(dir.path(), Duration::from_secs(3600));
+        let stable = "r:5000/ns/web:stable";
+        let other = format!("sha256:{}", "e".repeat(64));
+        memory.saw_unless_recent(stable, &digest(), 1000);
+        memory.saw_unless_recent(stable, &digest(), 1000 + 1799);
+        assert_eq!(memory.digest(stable, 1000 + 3599), Some(digest()));
+        assert_eq!(
+            memory.digest(stable, 1000 + 3600),
+            None,
+            "trusted from the first sighting"
+        );
+        memory.saw_unless_recent(stable, &digest(), 1000 + 1800);
+        assert_eq!(memory.digest(stable, 1000 + 3600), Some(digest()));
+        memory.saw_unless_recent(stable, &other, 1000 + 1801);
+        assert_eq!(memory.digest(stable, 1000 + 1802), Some(other), "moved");
+        let text = std::fs::read_to_string(dir.path().join(FILE)).unwrap();
+        assert_eq!(text.lines().count(), 3, "{text}");
     }
 }

@@ -10,6 +10,7 @@ use super::git::GitInfo;
 use super::identity;
 use super::ledger::Ledger;
 use super::local_view::Seen;
+use super::moving_tags::{self, MovingTags};
 use super::pipeline::ChangedSet;
 use crate::config::stack_model::{StackSpec, Variant};
 use crate::exec::work::TaskError;
@@ -53,8 +54,12 @@ pub(crate) struct Runtime {
     local: super::local_view::LocalView,
     /// The content digest of each image id met, across runs (see `content_memo`).
     pub(crate) content_memo: super::content_memo::ContentMemo,
-    /// The content tags this machine saw in the registry, across runs (`published_memory`).
+    /// The tags this machine saw in the registry, across runs (`published_memory`).
     published: super::published_memory::PublishedMemory,
+    /// Whether the human and stable tags of pushes are asked or taken from `published` (`list`).
+    moving_tags: OnceLock<MovingTags>,
+    /// How many human and stable tags were taken from `published` instead of asked.
+    moving_tags_recalled: std::sync::atomic::AtomicUsize,
     pipeline: OnceLock<ChangedSet>,
     /// The build secrets' values, read once before anything builds (`Runtime::secrets`).
     secrets: OnceLock<Vec<BuildSecret>>,
@@ -127,6 +132,8 @@ impl Runtime {
             local: Default::default(),
             content_memo,
             published,
+            moving_tags: OnceLock::new(),
+            moving_tags_recalled: Default::default(),
             pipeline: OnceLock::new(),
             secrets: OnceLock::new(),
             ledger: Ledger::default(),
@@ -144,6 +151,24 @@ impl Runtime {
 
     pub(crate) fn no_cache(&self) -> bool {
         self.no_cache.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// `list`: the human and stable tags of pushes are taken from this machine's memory of the
+    /// registry where it has a fresh one (see `moving_tags`). Before anything is asked.
+    pub(crate) fn take_moving_tags_from_memory(&self) {
+        let _ = self.moving_tags.set(MovingTags::Remembered);
+    }
+
+    fn moving_tags(&self) -> MovingTags {
+        self.moving_tags.get().copied().unwrap_or_default()
+    }
+
+    /// What to tell the user when human or stable tags were taken from memory (None: none were).
+    pub(crate) fn moving_tags_note(&self) -> Option<String> {
+        let recalled = self
+            .moving_tags_recalled
+            .load(std::sync::atomic::Ordering::Relaxed);
+        (recalled > 0).then(|| moving_tags::note(recalled, self.spec.published_memory))
     }
 
     /// The run's stat cache, for the image tasks' own file hashing (test folders).
@@ -524,9 +549,12 @@ impl Runtime {
     /// Asks the registry (with no registry: the engine's listing) about the content tags of
     /// `variants`, and the human and stable tags of `pushes`, at once, with a few requests in
     /// flight over kept-alive connections, so each later `in_registry` and `tag_digest` answers
-    /// from memory. Once per tag per run. Meanwhile the engine lists its images (the run's one
-    /// listing, which its questions about local images need next): from the start, while the
-    /// identities are hashed and the registry is asked, not after, and not waited for here.
+    /// from memory. Once per tag per run. Content tags this machine saw lately are taken from
+    /// the published memory instead; so are the human and stable tags for `list` alone
+    /// (`moving_tags`), and every answer about those is kept for it. Meanwhile the engine lists
+    /// its images (the run's one listing, which its questions about local images need next):
+    /// from the start, while the identities are hashed and the registry is asked, not after,
+    /// and not waited for here.
     pub(crate) fn look_up_all(
         &self,
         variants: &[usize],
@@ -555,14 +583,30 @@ impl Runtime {
             contents.insert(content.to_string());
             references.push(content);
         }
-        for &v in pushes {
-            references.extend([self.human(v).clone(), self.stable(v).clone()]);
-        }
+        let now = crate::exec::work::now_unix();
+        let moving: Vec<ImageRef> = pushes
+            .iter()
+            .flat_map(|&v| [self.human(v).clone(), self.stable(v).clone()])
+            .collect();
+        let moving_texts: Vec<String> = moving.iter().map(ImageRef::to_string).collect();
+        let recalled =
+            self.moving_tags()
+                .recall(&self.published, &self.registry_answers, &moving_texts, now);
+        self.moving_tags_recalled
+            .fetch_add(recalled, std::sync::atomic::Ordering::Relaxed);
+        references.extend(moving);
         let mut seen = std::collections::HashSet::new();
         references.retain(|r| {
             let text = r.to_string();
             self.registry_answers.known(&text).is_none() && seen.insert(text)
         });
+        // The moving tags this run asks about (the catalog or a HEAD answers them below).
+        let moving_texts: std::collections::HashSet<String> = moving_texts.into_iter().collect();
+        let moving_asked: Vec<String> = references
+            .iter()
+            .map(ImageRef::to_string)
+            .filter(|text| moving_texts.contains(text))
+            .collect();
         self.rule_out_unlisted(registry, &mut references);
         if references.len() >= 2 {
             let pairs: Vec<(&str, &str)> = references
@@ -573,10 +617,14 @@ impl Runtime {
             for (reference, digest) in references.iter().zip(digests) {
                 let text = reference.to_string();
                 if let (Some(digest), true) = (&digest, contents.contains(&text)) {
-                    self.published
-                        .saw(&text, digest, crate::exec::work::now_unix());
+                    self.published.saw(&text, digest, now);
                 }
                 self.registry_answers.remember(&text, digest);
+            }
+        }
+        for text in &moving_asked {
+            if let Some(answer) = self.registry_answers.known(text) {
+                moving_tags::record(&self.published, text, answer.as_deref(), now);
             }
         }
         let mut answers = Vec::with_capacity(variants.len());
@@ -625,13 +673,44 @@ impl Runtime {
         registry: &Registry,
         reference: &ImageRef,
     ) -> Result<Option<String>, DockerError> {
+        Ok(self.answer_or_ask(registry, reference)?.0)
+    }
+
+    /// `tag_digest` for the human or stable tag of a push: an answer asked now is kept for
+    /// later `list`s (see `moving_tags`).
+    pub(crate) fn moving_tag_digest(
+        &self,
+        registry: &Registry,
+        reference: &ImageRef,
+    ) -> Result<Option<String>, DockerError> {
+        let (digest, asked) = self.answer_or_ask(registry, reference)?;
+        if asked {
+            self.moving_tag_seen(reference, digest.as_deref());
+        }
+        Ok(digest)
+    }
+
+    /// The run's answer about `reference`'s tag, else the registry's, asked now and kept;
+    /// whether it was asked now.
+    fn answer_or_ask(
+        &self,
+        registry: &Registry,
+        reference: &ImageRef,
+    ) -> Result<(Option<String>, bool), DockerError> {
         let text = reference.to_string();
         if let Some(digest) = self.registry_answers.known(&text) {
-            return Ok(digest);
+            return Ok((digest, false));
         }
         let digest = registry.manifest_digest(&reference.repository, reference.tag())?;
         self.registry_answers.remember(&text, digest.clone());
-        Ok(digest)
+        Ok((digest, true))
+    }
+
+    /// The registry holds the human or stable tag `reference` under `digest` (None: not at
+    /// all), asked or just pushed: kept for later `list`s, or forgotten.
+    pub(crate) fn moving_tag_seen(&self, reference: &ImageRef, digest: Option<&str>) {
+        let now = crate::exec::work::now_unix();
+        moving_tags::record(&self.published, &reference.to_string(), digest, now);
     }
 
     /// A content tag this machine saw in the registry within `published-memory` counts as this

@@ -143,3 +143,104 @@ fn delete_manifest(registry: &str, repo: &str, digest: &str) {
     stream.read_to_string(&mut answer).unwrap();
     assert!(answer.starts_with("HTTP/1.1 202"), "{answer}");
 }
+
+/// The status `list --all` printed for `task` (`up-to-date`, `stale`, …).
+fn listed_status(stdout: &str, task: &str) -> String {
+    let line = stdout
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(task))
+        .unwrap_or_else(|| panic!("no {task} in:\n{stdout}"));
+    line.split_whitespace().nth(1).unwrap().to_string()
+}
+
+#[test]
+fn list_takes_the_pushed_human_and_stable_tags_from_memory_and_plan_push_asks_them() {
+    if !docker_available() {
+        return;
+    }
+    let door = RegistryCounter::start(&registry());
+    let f = StackFixture::new(&[("base", None), ("leaf", Some("base"))], &door.host(), "");
+    f.test().args(&["-j", "2", "push"]).run();
+
+    // Right after the push, this machine remembers every tag it pushed: `list --all` asks
+    // about none (content tags as before; the human and stable tags are read by list alone),
+    // and says so on stderr, not on stdout.
+    let mut stdout = String::new();
+    let listed = asked(&door, || {
+        let out = f
+            .test()
+            .args(&["list", "--all"])
+            .stderr_contains("dorun: list took 4 human and stable tags from this machine's memory")
+            .stdout_lacks("memory")
+            .run();
+        stdout = out.stdout;
+    });
+    assert_eq!(heads(&listed), 0, "{listed:#?}");
+    assert_eq!(
+        listed_status(&stdout, "push:leaf"),
+        "up-to-date",
+        "{stdout}"
+    );
+
+    // `plan push` stays authoritative: it asks about each human and stable tag (the content
+    // tags are remembered, for every command).
+    let planned = asked(&door, || {
+        f.test()
+            .args(&["plan", "push"])
+            .stdout_contains("skip  push:leaf: up to date")
+            .stderr_lacks("memory")
+            .run();
+    });
+    assert_eq!(heads(&planned), 4, "{planned:#?}");
+
+    // Off: `list` asks about every tag, content, human and stable, and says nothing.
+    let off = asked(&door, || {
+        f.test()
+            .args(&["list", "--all"])
+            .env("DORUN_PUBLISHED_MEMORY", "off")
+            .stderr_lacks("memory")
+            .run();
+    });
+    assert_eq!(heads(&off), 6, "{off:#?}");
+}
+
+#[test]
+fn a_stable_tag_moved_elsewhere_is_seen_by_list_once_a_run_asked_the_registry() {
+    if !docker_available() {
+        return;
+    }
+    let reg = registry();
+    let f = StackFixture::new(&[("base", None), ("leaf", Some("base"))], &reg, "");
+    f.test().args(&["-j", "2", "push"]).run();
+    // Another machine moves leaf's stable tag to base's image.
+    let client = dorun_docker::Registry::new(&reg, None);
+    let (base, leaf) = (
+        format!("{}/base", f.namespace),
+        format!("{}/leaf", f.namespace),
+    );
+    let manifest = client.manifest(&base, "stable").unwrap().unwrap();
+    client
+        .copy_manifest(&manifest, &base, &leaf, &["stable"])
+        .unwrap();
+    // `list` is a quick look from this machine's memory: it still shows what this machine
+    // pushed (its note says where the answer came from)…
+    let out = f
+        .test()
+        .args(&["list", "--all"])
+        .stderr_contains("from this machine's memory")
+        .run();
+    assert_eq!(listed_status(&out.stdout, "push:leaf"), "up-to-date");
+    // …until a run that asks the registry sees the move, which `list` then shows too.
+    f.test()
+        .args(&["plan", "push"])
+        .stdout_contains("run   push:leaf:")
+        .run();
+    let out = f.test().args(&["list", "--all"]).run();
+    assert_eq!(
+        listed_status(&out.stdout, "push:leaf"),
+        "stale",
+        "{}",
+        out.stdout
+    );
+    assert_eq!(listed_status(&out.stdout, "push:base"), "up-to-date");
+}

@@ -139,6 +139,11 @@ impl Work for PushWork {
                 .tag_digest(registry, reference)
                 .map_err(push_failure)
         };
+        let moving_tag_digest_of = |reference: &ImageRef| {
+            self.rt
+                .moving_tag_digest(registry, reference)
+                .map_err(push_failure)
+        };
         let Some(digest) = digest_of(&refs.content)? else {
             let reference = refs.content.clone();
             return Ok(Decision::stale(
@@ -148,7 +153,7 @@ impl Work for PushWork {
         };
         let mut reasons = Vec::new();
         for reference in [&refs.human, &refs.stable] {
-            match digest_of(reference)? {
+            match moving_tag_digest_of(reference)? {
                 Some(d) if d == digest => {}
                 Some(found) => reasons.push(DirtyReason::TagMoved {
                     reference: reference.clone(),
@@ -269,6 +274,8 @@ impl Work for PushWork {
             let _ = writeln!(log, "pushed {reference}@{digest}");
             if reference == record.content_reference {
                 rt.content_published(&refs.content, &digest);
+            } else {
+                rt.moving_tag_seen(image_ref, Some(&digest));
             }
             record.tags.push(PushedTag { reference, digest });
             record.pushed_at = now_unix();
@@ -345,6 +352,8 @@ impl PushWork {
             let _ = writeln!(log, "pushed {reference}@{digest}");
             if *reference == refs.content {
                 rt.content_published(&refs.content, &digest);
+            } else {
+                rt.moving_tag_seen(reference, Some(&digest));
             }
             record.tags.push(PushedTag {
                 reference: reference.to_string(),
