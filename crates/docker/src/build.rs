@@ -7,12 +7,10 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use bollard::auth::DockerCredentials;
-use bollard::models::BuildInfoAux;
 use bollard::query_parameters::{BuildImageOptions, BuilderVersion};
-use futures_util::{Stream, StreamExt};
+use futures_util::Stream;
 
 use crate::build_steps::{BuildStep, StepRecorder};
-use crate::classic_progress::ClassicSteps;
 use crate::context::{context_entries, stream_tar_replacing, ContextListing, Replacement};
 use crate::credentials::Credentials;
 use crate::engine::Engine;
@@ -113,7 +111,8 @@ impl Engine {
         on_event: &mut dyn FnMut(BuildEvent),
     ) -> Result<BuildOutcome> {
         let masker = Masker::new(&req.secrets);
-        let mut on_event = |event: BuildEvent| on_event(mask_event(&masker, event));
+        let mut on_event =
+            |event: BuildEvent| on_event(crate::build_output::mask_event(&masker, event));
         self.build_retrying(req, &mut on_event)
             .map(|mut outcome| {
                 for step in &mut outcome.steps {
@@ -231,7 +230,7 @@ impl Engine {
             false => &[],
         };
         let streamed = self.block_on(async {
-            let mut stream: std::pin::Pin<Box<dyn Stream<Item = _> + Send>> = if buildkit {
+            let stream: std::pin::Pin<Box<dyn Stream<Item = _> + Send>> = if buildkit {
                 let target = crate::session_build::Target {
                     host: &self.host,
                     api: self.api_version(),
@@ -249,55 +248,11 @@ impl Engine {
                 let body = bollard::body_try_stream(tar.body);
                 Box::pin(client.build_image(options, auth, Some(body)))
             };
-            let mut lines = LineSplitter::default();
-            let mut classic = ClassicSteps::default();
-            let mut vertices = crate::buildkit_progress::VertexLog::default();
-            let mut image_id = None;
             let mut emit = |event: BuildEvent| {
                 recorder.see(&event);
                 on_event(event);
             };
-            while let Some(item) = stream.next().await {
-                let info = match item {
-                    Ok(info) => info,
-                    Err(e) => {
-                        lines
-                            .finish()
-                            .into_iter()
-                            .flat_map(|line| classic.line(line))
-                            .for_each(&mut emit);
-                        return Err(e);
-                    }
-                };
-                if let Some(text) = info.stream.as_deref() {
-                    lines
-                        .push(text)
-                        .into_iter()
-                        .flat_map(|line| classic.line(line))
-                        .for_each(&mut emit);
-                }
-                if let Some(status) = info.status {
-                    classic.line(status).into_iter().for_each(&mut emit);
-                }
-                match info.aux {
-                    Some(BuildInfoAux::Default(image)) => image_id = image.id.or(image_id),
-                    Some(BuildInfoAux::BuildKit(status)) => {
-                        vertices.feed(&status).into_iter().for_each(&mut emit);
-                    }
-                    None => {}
-                }
-            }
-            let rest = lines.finish();
-            if image_id.is_none() {
-                image_id = rest.iter().chain(lines.seen_built.iter()).find_map(|l| {
-                    l.strip_prefix("Successfully built ")
-                        .map(|id| id.trim().to_string())
-                });
-            }
-            rest.into_iter()
-                .flat_map(|line| classic.line(line))
-                .for_each(&mut emit);
-            Ok(image_id)
+            crate::build_output::read(stream, &mut emit).await
         });
 
         // A context read error explains a broken upload better than the engine can.
@@ -362,34 +317,6 @@ fn is_full_image_id(id: &str) -> bool {
         .is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-/// `event` with every secret value in it replaced by `***`.
-fn mask_event(masker: &Masker, event: BuildEvent) -> BuildEvent {
-    if masker.is_empty() {
-        return event;
-    }
-    match event {
-        BuildEvent::Step { n, m, text } => BuildEvent::Step {
-            n,
-            m,
-            text: masker.mask(&text).into_owned(),
-        },
-        BuildEvent::StepFinished {
-            n,
-            m,
-            text,
-            cached,
-            seconds,
-        } => BuildEvent::StepFinished {
-            n,
-            m,
-            text: masker.mask(&text).into_owned(),
-            cached,
-            seconds,
-        },
-        BuildEvent::Line(line) => BuildEvent::Line(masker.mask(&line).into_owned()),
-    }
-}
-
 /// A BuildKit build of a Dockerfile whose `# syntax=` frontend image could not be pulled
 /// says so (the engine's own words name the image, not the line that asked for it).
 fn explain_frontend(req: &BuildRequest, message: String) -> String {
@@ -431,39 +358,6 @@ pub(crate) fn explain_refusal(builder: Builder, message: String) -> String {
 
 fn to_hash_map(m: &BTreeMap<String, String>) -> HashMap<String, String> {
     m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
-}
-
-/// Reassembles lines from `stream` fragments, which may split or join lines arbitrarily.
-#[derive(Default)]
-struct LineSplitter {
-    partial: String,
-    /// The `Successfully built <id>` line, kept in case no `aux` item carried the id.
-    seen_built: Option<String>,
-}
-
-impl LineSplitter {
-    fn push(&mut self, text: &str) -> Vec<String> {
-        self.partial.push_str(text);
-        let mut out = Vec::new();
-        while let Some(i) = self.partial.find('\n') {
-            let line: String = self.partial.drain(..=i).collect();
-            let line = line.trim_end_matches(['\n', '\r']).to_string();
-            if line.starts_with("Successfully built ") {
-                self.seen_built = Some(line.clone());
-            }
-            out.push(line);
-        }
-        out
-    }
-
-    fn finish(&mut self) -> Vec<String> {
-        let rest = std::mem::take(&mut self.partial);
-        if rest.is_empty() {
-            Vec::new()
-        } else {
-            vec![rest]
-        }
-    }
 }
 
 /// How many times a build that raced with an image removal is built again: removals come in
@@ -527,17 +421,5 @@ mod tests {
             parse_error
         );
         assert_eq!(explain_refusal(Builder::Classic, refused.clone()), refused);
-    }
-
-    #[test]
-    fn splitter_joins_fragments_and_splits_batches() {
-        let mut s = LineSplitter::default();
-        assert!(s.push("Step 1/2 : FR").is_empty());
-        assert_eq!(
-            s.push("OM scratch\n ---> x\nhal"),
-            ["Step 1/2 : FROM scratch", " ---> x"]
-        );
-        assert_eq!(s.finish(), ["hal"]);
-        assert!(s.finish().is_empty());
     }
 }

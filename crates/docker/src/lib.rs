@@ -73,6 +73,7 @@
 
 mod archive;
 mod build;
+mod build_output;
 mod build_steps;
 mod buildkit_progress;
 mod buildkit_session;
