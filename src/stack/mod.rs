@@ -3,6 +3,7 @@ pub(crate) mod appended_memo;
 pub(crate) mod artifacts;
 pub(crate) mod bases;
 pub(crate) mod build;
+mod build_fingerprint;
 pub(crate) mod build_record;
 pub(crate) mod changed;
 pub(crate) mod content_memo;
