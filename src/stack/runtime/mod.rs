@@ -32,6 +32,8 @@ pub(crate) struct Runtime {
     pub git: GitInfo,
     /// The run's stat cache: identities hash the context files through it.
     cache: Arc<StatCache>,
+    /// Which test folders exist (`test_folders`).
+    test_folders: OnceLock<super::test::discover::TestFolders>,
     /// The engine, or why it cannot be reached (an environment failure, kept with its source).
     engine: OnceLock<Result<Arc<Engine>, TaskError>>,
     /// The registry client, with the credentials found once (or why none could be read).
@@ -120,6 +122,7 @@ impl Runtime {
             spec,
             git,
             cache,
+            test_folders: OnceLock::new(),
             engine: OnceLock::new(),
             registry: OnceLock::new(),
             deadlines,
@@ -157,6 +160,12 @@ impl Runtime {
     /// The run's stat cache, for the image tasks' own file hashing (test folders).
     pub(crate) fn cache(&self) -> &StatCache {
         &self.cache
+    }
+
+    /// Which test folders the stack has, found on first use (one stat per image per run).
+    pub(crate) fn test_folders(&self) -> &super::test::discover::TestFolders {
+        self.test_folders
+            .get_or_init(|| super::test::discover::TestFolders::find(&self.root, &self.spec))
     }
 
     pub(crate) fn variant(&self, v: usize) -> &Variant {

@@ -27,37 +27,67 @@ pub(crate) struct TestFile {
     pub file_name: String,
 }
 
-/// The test folders of variant `v`, in the order their tests run. Folders that do not exist
-/// are left out: an image without tests is fine.
-pub(crate) fn test_dirs(root: &Path, spec: &StackSpec, v: usize) -> Vec<String> {
-    let mut chain = Vec::new();
-    let mut at = Some(v);
-    while let Some(i) = at {
-        chain.push(spec.variants[i].image.clone());
-        at = spec.variants[i].parent;
-    }
-    chain.reverse();
-    let mut dirs: Vec<String> = spec.common_tests.iter().cloned().collect();
-    dirs.extend(
-        chain
-            .iter()
-            .map(|image| format!("{}/{image}/test", spec.images_dir)),
-    );
-    dirs.iter()
-        .map(|d| d.trim_start_matches("./").trim_end_matches('/').to_string())
-        .filter(|d| root.join(d).is_dir())
-        .collect()
+/// Which of the stack's possible test folders exist (the `common-tests` folder and each
+/// image's `images/X/test/`), found with one stat each, once per run: every variant's folders
+/// are then answered from it, not by statting its ancestors' folders again.
+#[derive(Debug, Default)]
+pub(crate) struct TestFolders {
+    /// In the order they are declared: `common-tests`, then the images'.
+    ordered: Vec<String>,
+    existing: std::collections::HashSet<String>,
 }
 
-/// Every test folder of the stack (common tests and each image's), for validation at load time.
-pub(crate) fn all_test_dirs(root: &Path, spec: &StackSpec) -> Vec<String> {
-    let mut dirs: Vec<String> = spec.common_tests.iter().cloned().collect();
-    dirs.extend(
-        spec.images
-            .iter()
-            .map(|i| format!("{}/{}/test", spec.images_dir, i.name)),
-    );
-    dirs.into_iter().filter(|d| root.join(d).is_dir()).collect()
+impl TestFolders {
+    pub(crate) fn find(root: &Path, spec: &StackSpec) -> TestFolders {
+        let mut candidates: Vec<String> = spec.common_tests.iter().cloned().collect();
+        candidates.extend(
+            spec.images
+                .iter()
+                .map(|i| format!("{}/{}/test", spec.images_dir, i.name)),
+        );
+        let ordered: Vec<String> = candidates
+            .into_iter()
+            .map(|d| normalized(&d))
+            .filter(|d| root.join(d).is_dir())
+            .collect();
+        let existing = ordered.iter().cloned().collect();
+        TestFolders { ordered, existing }
+    }
+
+    /// Every test folder of the stack, for validation at load time.
+    pub(crate) fn all(&self) -> impl Iterator<Item = &str> {
+        self.ordered.iter().map(String::as_str)
+    }
+
+    /// The test folders of variant `v`, in the order their tests run: the `common-tests`
+    /// folder, every ancestor's (root ancestor first), then its own. Folders that do not
+    /// exist are left out: an image without tests is fine.
+    pub(crate) fn of(&self, spec: &StackSpec, v: usize) -> Vec<String> {
+        let mut chain = Vec::new();
+        let mut at = Some(v);
+        while let Some(i) = at {
+            chain.push(spec.variants[i].image.clone());
+            at = spec.variants[i].parent;
+        }
+        chain.reverse();
+        let mut dirs: Vec<String> = spec.common_tests.iter().cloned().collect();
+        dirs.extend(
+            chain
+                .iter()
+                .map(|image| format!("{}/{image}/test", spec.images_dir)),
+        );
+        dirs.iter()
+            .map(|d| normalized(d))
+            .filter(|d| self.existing.contains(d))
+            .collect()
+    }
+}
+
+/// A folder as `TestFolders` keys it: no leading `./`, no trailing `/`.
+fn normalized(dir: &str) -> String {
+    dir.trim_start_matches("./")
+        .trim_end_matches('/')
+        .to_string()
 }
 
 /// The tests of one folder: `checks.toml` first, then executable `test_*` files by name.
@@ -100,11 +130,11 @@ pub(crate) fn tests_in(root: &Path, dir: &str) -> (Vec<TestFile>, Vec<String>) {
 }
 
 /// All tests of a variant, in run order, and the non-executable `test_*` files that were skipped.
-pub(crate) fn tests_of(root: &Path, spec: &StackSpec, v: usize) -> (Vec<TestFile>, Vec<String>) {
+pub(crate) fn tests_of(root: &Path, dirs: &[String]) -> (Vec<TestFile>, Vec<String>) {
     let mut tests = Vec::new();
     let mut ignored = Vec::new();
-    for dir in test_dirs(root, spec, v) {
-        let (t, i) = tests_in(root, &dir);
+    for dir in dirs {
+        let (t, i) = tests_in(root, dir);
         tests.extend(t);
         ignored.extend(i);
     }
@@ -115,11 +145,10 @@ pub(crate) fn tests_of(root: &Path, spec: &StackSpec, v: usize) -> (Vec<TestFile
 /// hashed through the stat cache, sorted by path.
 pub(crate) fn hash_inputs(
     root: &Path,
-    spec: &StackSpec,
-    v: usize,
+    dirs: &[String],
     cache: &StatCache,
 ) -> std::io::Result<Vec<(String, Hash)>> {
-    let expansion = files::expand(root, &test_dirs(root, spec, v));
+    let expansion = files::expand(root, dirs);
     files::hash_all(root, &expansion.files, cache)
 }
 
@@ -204,11 +233,12 @@ mod tests {
             std::fs::create_dir_all(root.join(d)).unwrap();
         }
         // mid has no test folder: skipped, not an error.
+        let folders = TestFolders::find(root, &spec());
         assert_eq!(
-            test_dirs(root, &spec(), 2),
+            folders.of(&spec(), 2),
             ["common", "images/base/test", "images/leaf/test"]
         );
-        assert_eq!(test_dirs(root, &spec(), 0), ["common", "images/base/test"]);
+        assert_eq!(folders.of(&spec(), 0), ["common", "images/base/test"]);
     }
 
     #[test]

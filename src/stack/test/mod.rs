@@ -46,9 +46,10 @@ pub(crate) struct TestWork {
 /// budgets.
 pub(crate) fn fingerprint_of(rt: &Runtime, v: usize) -> Result<Fingerprint, TaskError> {
     let facts = rt.facts(v)?;
-    let inputs = discover::hash_inputs(&rt.root, &rt.spec, v, rt.cache())
+    let dirs = rt.test_folders().of(&rt.spec, v);
+    let inputs = discover::hash_inputs(&rt.root, &dirs, rt.cache())
         .map_err(|e| TaskError::new(format!("cannot read the test files: {e}")))?;
-    let (tests, _) = discover::tests_of(&rt.root, &rt.spec, v);
+    let (tests, _) = discover::tests_of(&rt.root, &dirs);
     let limits = rt.spec.test_limits_of(rt.variant(v));
     let mut fp = Fingerprint {
         kind: "images-test".into(),
@@ -114,7 +115,7 @@ pub(crate) fn current_digest(rt: &Runtime, v: usize) -> Result<String, TaskError
 /// Parses every checks.toml of the stack, so a bad one stops dorun at load time with exit 2
 /// and file:line:col, before anything is built.
 pub(crate) fn validate_all(root: &Path, spec: &StackSpec) -> crate::error::Result<()> {
-    for dir in discover::all_test_dirs(root, spec) {
+    for dir in discover::TestFolders::find(root, spec).all() {
         let rel = format!("{dir}/{}", discover::CHECKS_FILE);
         if root.join(&rel).is_file() {
             checks::load(root, &rel)?;
@@ -168,7 +169,8 @@ impl TestWork {
                 self.key()
             )));
         }
-        let (tests, ignored) = discover::tests_of(&rt.root, &rt.spec, v);
+        let dirs = rt.test_folders().of(&rt.spec, v);
+        let (tests, ignored) = discover::tests_of(&rt.root, &dirs);
         let limits = rt.spec.test_limits_of(rt.variant(v)).clone();
         let _ = writeln!(
             log,
