@@ -149,16 +149,29 @@ impl Engine {
             .collect())
     }
 
-    /// Untags every reference containing `needle` (images left without a tag are deleted);
-    /// returns how many references matched.
+    /// Untags every reference containing `needle` (images left without a tag are deleted),
+    /// then removes the digest references containing it (`repo@sha256:…`, which a pull or push
+    /// leaves on an image whose tag moved on: without this it stays, untagged); returns how many
+    /// tags matched.
     pub fn remove_images_matching(&self, needle: &str) -> Result<usize> {
-        let refs = self.references_matching(needle)?;
+        let images = self
+            .block_on(
+                self.docker
+                    .list_images(None::<bollard::query_parameters::ListImagesOptions>),
+            )
+            .map_err(|e| self.err("listing images", e))?;
+        let matching = |refs: Vec<String>| refs.into_iter().filter(|r| r.contains(needle));
+        let (mut tags, mut digests) = (Vec::new(), Vec::new());
+        for image in images {
+            tags.extend(matching(image.repo_tags));
+            digests.extend(matching(image.repo_digests));
+        }
         // Not forced, and one failure does not stop the rest: an image still used by a
         // container or by another tag's build stays.
-        for r in &refs {
+        for r in tags.iter().chain(&digests) {
             let _ = self.remove_image(r, false);
         }
-        Ok(refs.len())
+        Ok(tags.len())
     }
 
     /// The layers of `image`, newest first.
