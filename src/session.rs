@@ -123,9 +123,6 @@ impl Session {
         let Some(rt) = self.images_in(order) else {
             return Ok(());
         };
-        rt.preflight()?;
-        let variants = self.variants_in(rt, order);
-        rt.resolve_bases(variants.iter().copied())?;
         // A run's shell tasks may write what the images are built from (the example copies
         // busybox into base's context): identities hashed now would be those of the files
         // before them, computed once and kept. The image tasks look up in bulk when they start.
@@ -134,7 +131,17 @@ impl Session {
         let runs_shell_tasks = order
             .iter()
             .any(|&n| matches!(self.graph().nodes[n].action, Action::Shell(_)));
-        if purpose == Purpose::Run && runs_shell_tasks {
+        let look_up_now = purpose != Purpose::Run || !runs_shell_tasks;
+        if look_up_now {
+            // The engine's one listing takes as long as everything below together on a big
+            // engine (it reads every image's config): it runs while the registry is pinged,
+            // the Dockerfiles are read and the identities are hashed.
+            rt.start_listing();
+        }
+        rt.preflight()?;
+        let variants = self.variants_in(rt, order);
+        rt.resolve_bases(variants.iter().copied())?;
+        if !look_up_now {
             return Ok(());
         }
         // The registry is asked about every selected image at once; only a registry that does

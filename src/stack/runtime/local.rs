@@ -34,7 +34,7 @@ impl Runtime {
     /// Starts the run's one listing of the engine's images in the background, unless taken or
     /// started: the first question about a local image waits for it (`local_image`), and a
     /// failure is reported then. A run that asks none does not wait for it.
-    pub(super) fn start_listing(&self) {
+    pub(crate) fn start_listing(&self) {
         if self.local.has_listing() || self.local.is_per_image() || self.engine_down.get().is_some()
         {
             return;
