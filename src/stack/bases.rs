@@ -55,6 +55,9 @@ type Once<T> = Mutex<HashMap<String, Arc<OnceLock<Result<T, TaskError>>>>>;
 pub(crate) struct BaseMemo {
     resolved: Once<Base>,
     pulled: Once<()>,
+    /// Per variant, the external references its Dockerfile names: read once per run (the
+    /// preflight's `resolve_bases` and the identity both ask).
+    references: Mutex<HashMap<usize, Arc<[String]>>>,
     /// `--pull`: bring each base into the engine and move its tag there.
     pull: AtomicBool,
 }
@@ -83,15 +86,22 @@ pub(crate) fn dockerfile_of(rt: &Runtime, v: usize) -> (Option<String>, BTreeMap
 }
 
 /// The external base images variant `v`'s Dockerfile names (an unreadable one names none: the
-/// identity reports it).
-pub(crate) fn references(rt: &Runtime, v: usize) -> Vec<String> {
-    let (Some(text), args) = dockerfile_of(rt, v) else {
-        return Vec::new();
+/// identity reports it), read once per run.
+pub(crate) fn references(rt: &Runtime, v: usize) -> Arc<[String]> {
+    if let Some(known) = crate::sync::lock(&rt.bases.references).get(&v) {
+        return known.clone();
+    }
+    let found: Arc<[String]> = match dockerfile_of(rt, v) {
+        (Some(text), args) => dorun_docker::external_images(&text, &args)
+            .into_iter()
+            .filter(|image| !image.contains(PARENT))
+            .collect(),
+        (None, _) => Arc::new([]),
     };
-    dorun_docker::external_images(&text, &args)
-        .into_iter()
-        .filter(|image| !image.contains(PARENT))
-        .collect()
+    crate::sync::lock(&rt.bases.references)
+        .entry(v)
+        .or_insert(found)
+        .clone()
 }
 
 /// Variant `v`'s bases, resolved (each reference once per run).

@@ -203,9 +203,9 @@ impl Runtime {
     ) -> crate::error::Result<()> {
         let mut references: Vec<String> = Vec::new();
         for v in variants {
-            for reference in super::bases::references(self, v) {
-                if !references.contains(&reference) {
-                    references.push(reference);
+            for reference in super::bases::references(self, v).iter() {
+                if !references.contains(reference) {
+                    references.push(reference.clone());
                 }
             }
         }
