@@ -11,12 +11,16 @@ use crate::stack::manifest::record as manifest_record;
 use crate::stack::push::record as push_record;
 use crate::stack::runtime::Runtime;
 use crate::stack::test::{self, report};
+use rayon::prelude::*;
 
 pub(super) fn read(rt: &Runtime) -> Result<Book, TaskError> {
     let all: Vec<usize> = (0..rt.spec.variants.len()).collect();
     rt.look_up_all(&all, &[])?;
+    // Each entry reads up to three small records: thousands of files, read on rayon's threads.
+    let records = Records::listed(rt);
     let mut entries = (0..rt.spec.variants.len())
-        .map(|v| entry(rt, v))
+        .into_par_iter()
+        .map(|v| entry(rt, &records, v))
         .collect::<Result<Vec<Entry>, TaskError>>()?;
     if entries.iter().any(|e| e.changed) {
         for (v, e) in entries.iter_mut().enumerate() {
@@ -44,13 +48,57 @@ fn is_built(content: Option<&str>, human: Option<&str>) -> bool {
     content.is_some() && content == human
 }
 
-fn entry(rt: &Runtime, v: usize) -> Result<Entry, TaskError> {
+/// Which per-variant records exist, from one listing of each records folder: most variants of
+/// a big stack have no test or manifest record, and opening each missing file cost thousands
+/// of failed opens per run. Nothing writes records while the seed is read (the project lock).
+struct Records {
+    test: Listing,
+    push: Listing,
+    manifest: Listing,
+}
+
+/// The file names in one records folder; None when it could not be listed (then every record
+/// is opened, as without the listing).
+struct Listing(Option<std::collections::HashSet<std::ffi::OsString>>);
+
+impl Records {
+    fn listed(rt: &Runtime) -> Records {
+        let list = |folder: &str| {
+            Listing(match std::fs::read_dir(rt.artifact(folder)) {
+                Ok(entries) => Some(entries.filter_map(|e| Some(e.ok()?.file_name())).collect()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some(Default::default()),
+                Err(_) => None,
+            })
+        };
+        Records {
+            test: list("test"),
+            push: list("push"),
+            manifest: list("manifest"),
+        }
+    }
+}
+
+impl Listing {
+    /// Whether variant `v`'s record (`<key>.json`) may exist.
+    fn may_hold(&self, rt: &Runtime, v: usize) -> bool {
+        self.0.as_ref().is_none_or(|names| {
+            names.contains(std::ffi::OsStr::new(&format!("{}.json", rt.variant(v).key)))
+        })
+    }
+}
+
+fn entry(rt: &Runtime, records: &Records, v: usize) -> Result<Entry, TaskError> {
     let content_ref = rt.facts(v)?.content.to_string();
     // Results of other tests, limits or identities do not count; nor do those whose test
     // files cannot be read now (the test subtask reports that).
-    let test = report::load(rt, v)
+    let test = (records.test.may_hold(rt, v))
+        .then(|| report::load(rt, v))
+        .flatten()
         .filter(|r| test::current_digest(rt, v).is_ok_and(|digest| digest == r.fingerprint));
-    let manifest = manifest_record::read(rt, v).filter(|r| r.content_reference == content_ref);
+    let manifest = (records.manifest.may_hold(rt, v))
+        .then(|| manifest_record::read(rt, v))
+        .flatten()
+        .filter(|r| r.content_reference == content_ref);
     Ok(Entry {
         key: rt.variant(v).key.clone(),
         parent: rt.variant(v).parent,
@@ -58,7 +106,9 @@ fn entry(rt: &Runtime, v: usize) -> Result<Entry, TaskError> {
         changed: !rt.is_published(v)?,
         built: false,
         test,
-        push: push_record::read_any(rt, v),
+        push: (records.push.may_hold(rt, v))
+            .then(|| push_record::read_any(rt, v))
+            .flatten(),
         manifest,
         content_ref,
     })
