@@ -62,6 +62,9 @@ pub(crate) fn stack(project: &Project, cache: Arc<StatCache>) -> crate::error::R
         cache,
         deadlines::Deadlines::from_env()?,
     ));
+    // A bad checks.toml is a configuration error too: exit 2 with file:line:col, before
+    // anything runs (the test folders found for it are the ones the run uses).
+    test::validate_all(&rt)?;
     Ok(Stack { rt: Some(rt) })
 }
 

@@ -20,7 +20,6 @@ mod target;
 use super::hand_off;
 use super::published::published_or_standard;
 use super::runtime::Runtime;
-use crate::config::stack_model::StackSpec;
 use crate::exec::step::Step;
 use crate::exec::work::{Carry, Decision, Produced, TaskCx, TaskError, Work};
 use crate::fingerprint::record::hex;
@@ -30,7 +29,6 @@ use case::CaseResult;
 use discover::Kind;
 use std::fs::File;
 use std::io::Write;
-use std::path::Path;
 use std::sync::Arc;
 
 /// The record's note of the reference the lists were written with for this image.
@@ -114,11 +112,11 @@ pub(crate) fn current_digest(rt: &Runtime, v: usize) -> Result<String, TaskError
 
 /// Parses every checks.toml of the stack, so a bad one stops dorun at load time with exit 2
 /// and file:line:col, before anything is built.
-pub(crate) fn validate_all(root: &Path, spec: &StackSpec) -> crate::error::Result<()> {
-    for dir in discover::TestFolders::find(root, spec).all() {
+pub(crate) fn validate_all(rt: &Runtime) -> crate::error::Result<()> {
+    for dir in rt.test_folders().all() {
         let rel = format!("{dir}/{}", discover::CHECKS_FILE);
-        if root.join(&rel).is_file() {
-            checks::load(root, &rel)?;
+        if rt.root.join(&rel).is_file() {
+            checks::load(&rt.root, &rel)?;
         }
     }
     Ok(())
