@@ -299,7 +299,9 @@ fn resolve_image(
         None => "Dockerfile".to_string(),
     };
     let dir = root.join(images_dir).join(name.get_ref());
-    if !dir.is_dir() {
+    // One stat when all is well: a Dockerfile that is a file means the folder exists.
+    let has_dockerfile = dir.join(&dockerfile).is_file();
+    if !has_dockerfile && !dir.is_dir() {
         return Err(loc.error(
             name,
             format!(
@@ -310,7 +312,7 @@ fn resolve_image(
             ),
         ));
     }
-    if !dir.join(&dockerfile).is_file() {
+    if !has_dockerfile {
         return Err(loc.error(
             name,
             format!(
@@ -570,7 +572,8 @@ fn check_directories(
         let path = e.path();
         let name = e.file_name().to_string_lossy().to_string();
         let is_common = common_tests.is_some_and(|c| root.join(c) == path);
-        if path.join("Dockerfile").is_file() && !declared.contains(name.as_str()) && !is_common {
+        // The declared folders are most of them: checked first, they cost no stat.
+        if !declared.contains(name.as_str()) && !is_common && path.join("Dockerfile").is_file() {
             undeclared.push(name);
         }
     }
