@@ -172,7 +172,23 @@ impl Drop for StackFixture {
     /// Removes the test's local images so repeated runs stay cold and the disk stays clean.
     fn drop(&mut self) {
         if let Ok(engine) = dorun_docker::Engine::connect() {
+            // The project label dorun put on the test's images (one value per test project,
+            // read before the tags go): the images a rebuild left without a tag carry it too,
+            // whatever Dockerfile the test wrote.
+            let projects: std::collections::BTreeSet<String> = engine
+                .references_matching(&self.namespace)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|r| {
+                    let config = engine.image_config(r).ok()?;
+                    config.labels.get(dorun_docker::PROJECT_LABEL).cloned()
+                })
+                .collect();
             let _ = engine.remove_images_matching(&self.namespace);
+            for project in projects {
+                let label = format!("{}={project}", dorun_docker::PROJECT_LABEL);
+                let _ = engine.remove_dangling_labelled(&label);
+            }
         }
     }
 }

@@ -174,6 +174,29 @@ impl Engine {
         Ok(tags.len())
     }
 
+    /// Removes the untagged (dangling) images labelled `label` (`key=value`): what a rebuild
+    /// that moved a tag, or a removed tag, left behind. Not forced: an image a container still
+    /// uses stays. Returns how many were removed.
+    pub fn remove_dangling_labelled(&self, label: &str) -> Result<usize> {
+        let options = bollard::query_parameters::ListImagesOptions {
+            filters: Some(
+                [
+                    ("dangling".to_string(), vec!["true".to_string()]),
+                    ("label".to_string(), vec![label.to_string()]),
+                ]
+                .into(),
+            ),
+            ..Default::default()
+        };
+        let images = self
+            .block_on(self.docker.list_images(Some(options)))
+            .map_err(|e| self.err("listing images", e))?;
+        Ok(images
+            .iter()
+            .filter(|image| self.remove_image(&image.id, false).is_ok())
+            .count())
+    }
+
     /// The layers of `image`, newest first.
     pub fn history(&self, image: &str) -> Result<Vec<Layer>> {
         let items = self
