@@ -121,6 +121,7 @@ pub(crate) fn resolve(
     let stack_budgets = super::budgets::resolve(raw.budgets.as_ref(), &Default::default(), loc)?;
     let mut specs = Vec::new();
     let names: Vec<String> = images.keys().map(|k| k.get_ref().clone()).collect();
+    debug_assert!(names.is_sorted(), "resolve_image looks names up by binary search");
     for (name, image) in images {
         let mut spec = resolve_image(
             name,
@@ -240,7 +241,8 @@ fn resolve_image(
         ));
     }
     if let Some(parent) = &raw.depends_on {
-        if !names.contains(parent.get_ref()) {
+        // Sorted (the keys of a BTreeMap): thousands of images, each looked up once.
+        if names.binary_search(parent.get_ref()).is_err() {
             let hint = suggest(parent.get_ref(), names.iter().map(String::as_str))
                 .map(|s| format!(" (did you mean `{s}`?)"))
                 .unwrap_or_default();
