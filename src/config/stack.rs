@@ -121,7 +121,10 @@ pub(crate) fn resolve(
     let stack_budgets = super::budgets::resolve(raw.budgets.as_ref(), &Default::default(), loc)?;
     let mut specs = Vec::new();
     let names: Vec<String> = images.keys().map(|k| k.get_ref().clone()).collect();
-    debug_assert!(names.is_sorted(), "resolve_image looks names up by binary search");
+    debug_assert!(
+        names.is_sorted(),
+        "resolve_image looks names up by binary search"
+    );
     for (name, image) in images {
         let mut spec = resolve_image(
             name,
