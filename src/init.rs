@@ -1,5 +1,6 @@
 //! `dorun init`: a commented starter tasks.toml, never overwriting one.
 use crate::error::{Error, Result};
+use crate::stdout::Stdout;
 use std::path::Path;
 
 const STARTER: &str = r#"# tasks.toml — read by dorun (https://example.invalid/dorun); every key is optional.
@@ -36,6 +37,7 @@ pub(crate) fn write_starter(path: &Path) -> Result<()> {
         )));
     }
     std::fs::write(path, STARTER).map_err(|e| Error::io(path, e))?;
-    println!("wrote {}", path.display());
-    Ok(())
+    let mut out = Stdout::per_line();
+    out.line(format_args!("wrote {}", path.display()));
+    out.finish()
 }

@@ -16,6 +16,7 @@ pub(crate) mod report;
 pub(crate) mod session;
 pub(crate) mod stack;
 pub(crate) mod state;
+pub(crate) mod stdout;
 pub(crate) mod sync;
 
 use clap::Parser;

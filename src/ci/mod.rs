@@ -24,8 +24,9 @@ pub(crate) fn github(session: &Session, output: Option<&Path>) -> Result<()> {
     };
     let yaml = github::render(&jobs, &layout);
     let Some(path) = output else {
-        print!("{yaml}");
-        return Ok(());
+        let mut out = crate::stdout::Stdout::buffered();
+        out.text(yaml);
+        return out.finish();
     };
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;

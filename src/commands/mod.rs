@@ -11,6 +11,7 @@ use crate::fingerprint::rel_path;
 use crate::graph::Action;
 use crate::report::Status;
 use crate::session::Session;
+use crate::stdout::Stdout;
 use serde_json::json;
 use std::path::{Component, Path};
 
@@ -41,6 +42,7 @@ pub(crate) fn list(session: &Session, all: bool, json_out: bool) -> Result<()> {
     }
     let state = &session.shared.state;
     let mut rows = Vec::new();
+    let mut out = Stdout::buffered();
     for &n in &shown {
         let p = by_node[n].expect("every shown task is predicted");
         let node = &g.nodes[n];
@@ -52,14 +54,14 @@ pub(crate) fn list(session: &Session, all: bool, json_out: bool) -> Result<()> {
             .iter()
             .map(|(n, d, s)| json!({"name": n, "doc": d, "status": s}))
             .collect();
-        println!("{}", serde_json::to_string_pretty(&v).unwrap());
-        return Ok(());
+        out.line(serde_json::to_string_pretty(&v).unwrap());
+        return out.finish();
     }
     let width = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
     for (name, doc, status) in rows {
-        println!("{name:width$}  {status:<10}  {doc}");
+        out.line(format_args!("{name:width$}  {status:<10}  {doc}"));
     }
-    Ok(())
+    out.finish()
 }
 
 pub(crate) fn info(session: &Session, patterns: &[String]) -> Result<()> {
@@ -68,19 +70,23 @@ pub(crate) fn info(session: &Session, patterns: &[String]) -> Result<()> {
     let forced = vec![false; g.nodes.len()];
     session.environment_note(&order);
     let predictions = session.predict(&order, &forced);
+    let mut out = Stdout::buffered();
     for &n in &roots {
         let node = &g.nodes[n];
         let p = predictions.iter().find(|p| p.node == n).unwrap();
         let record = session.shared.state.load(&node.name);
-        println!("{}", node.name);
+        out.line(&node.name);
         if !node.doc.is_empty() {
-            println!("  doc:     {}", node.doc);
+            out.line(format_args!("  doc:     {}", node.doc));
         }
-        println!("  status:  {}", status_word(p, record.is_some()));
-        println!("  reason:  {}", describe(p));
+        out.line(format_args!(
+            "  status:  {}",
+            status_word(p, record.is_some())
+        ));
+        out.line(format_args!("  reason:  {}", describe(p)));
         if p.reasons.len() > 3 {
             for r in &p.reasons {
-                println!("           - {r}");
+                out.line(format_args!("           - {r}"));
             }
         }
         let deps: Vec<&str> = node
@@ -89,32 +95,32 @@ pub(crate) fn info(session: &Session, patterns: &[String]) -> Result<()> {
             .map(|&d| g.nodes[d].name.as_str())
             .collect();
         if !deps.is_empty() {
-            println!("  deps:    {}", deps.join(", "));
+            out.line(format_args!("  deps:    {}", deps.join(", ")));
         }
         if let Action::Shell(spec) = &node.action {
             for c in &spec.run {
-                println!("  run:     {c}");
+                out.line(format_args!("  run:     {c}"));
             }
             if !spec.inputs.is_empty() {
-                println!("  inputs:  {}", spec.inputs.join(", "));
+                out.line(format_args!("  inputs:  {}", spec.inputs.join(", ")));
             }
             if !spec.outputs.is_empty() {
-                println!("  outputs: {}", spec.outputs.join(", "));
+                out.line(format_args!("  outputs: {}", spec.outputs.join(", ")));
             }
         }
         if let Some(r) = record {
-            println!(
+            out.line(format_args!(
                 "  last run: {:.1}s, {} inputs, {} outputs",
                 r.seconds,
                 r.fingerprint.inputs.len(),
                 r.outputs.len()
-            );
+            ));
             for (k, v) in &r.extra {
-                println!("  {k}: {v}");
+                out.line(format_args!("  {k}: {v}"));
             }
         }
     }
-    Ok(())
+    out.finish()
 }
 
 pub(crate) fn plan(
@@ -142,22 +148,26 @@ pub(crate) fn plan(
         .iter()
         .filter(|p| !matches!(g.nodes[p.node].action, Action::Group))
         .collect();
+    let mut out = Stdout::buffered();
     if json_out {
-        println!("{}", plan_json::render(g, &predictions));
-        return Ok(());
+        out.line(plan_json::render(g, &predictions));
+        return out.finish();
     }
     let mut would_run = 0;
     for p in &tasks {
         let name = &g.nodes[p.node].name;
         if p.stale() {
             would_run += 1;
-            println!("run   {name}: {}", describe(p));
+            out.line(format_args!("run   {name}: {}", describe(p)));
         } else {
-            println!("skip  {name}: up to date");
+            out.line(format_args!("skip  {name}: up to date"));
         }
     }
-    println!("{would_run} of {} tasks would run", tasks.len());
-    Ok(())
+    out.line(format_args!(
+        "{would_run} of {} tasks would run",
+        tasks.len()
+    ));
+    out.finish()
 }
 
 pub(crate) fn forget(session: &Session, patterns: &[String], all: bool) -> Result<()> {
@@ -169,10 +179,11 @@ pub(crate) fn forget(session: &Session, patterns: &[String], all: bool) -> Resul
     }
     // Changing the state under a running dorun would interleave with its records.
     let _lock = state.lock()?;
+    let mut out = Stdout::buffered();
     if all {
         let n = state.forget_all()?;
-        println!("forgot {n} tasks");
-        return Ok(());
+        out.line(format_args!("forgot {n} tasks"));
+        return out.finish();
     }
     let g = session.graph();
     let (roots, _) = session.selection(patterns, true)?;
@@ -185,14 +196,14 @@ pub(crate) fn forget(session: &Session, patterns: &[String], all: bool) -> Resul
         for id in names {
             if state.forget(&g.nodes[id].name)? {
                 n += 1;
-                println!("forgot {}", g.nodes[id].name);
+                out.line(format_args!("forgot {}", g.nodes[id].name));
             }
         }
     }
     if n == 0 {
-        println!("nothing to forget");
+        out.line("nothing to forget");
     }
-    Ok(())
+    out.finish()
 }
 
 pub(crate) fn clean(session: &Session, patterns: &[String], dry_run: bool) -> Result<()> {
@@ -210,6 +221,7 @@ pub(crate) fn clean(session: &Session, patterns: &[String], dry_run: bool) -> Re
     let mut removed = 0;
     let mut refused = 0;
     let mut failed = 0;
+    let mut out = Stdout::per_line();
     for &n in &order {
         let Action::Shell(spec) = &g.nodes[n].action else {
             continue;
@@ -225,12 +237,12 @@ pub(crate) fn clean(session: &Session, patterns: &[String], dry_run: bool) -> Re
                 );
                 refused += 1;
             } else if dry_run {
-                println!("would remove {}", rel_path::display(&rel));
+                out.line(format_args!("would remove {}", rel_path::display(&rel)));
                 removed += 1;
             } else {
                 match std::fs::remove_file(&path) {
                     Ok(()) => {
-                        println!("removed {}", rel_path::display(&rel));
+                        out.line(format_args!("removed {}", rel_path::display(&rel)));
                         removed += 1;
                     }
                     Err(e) => {
@@ -245,8 +257,9 @@ pub(crate) fn clean(session: &Session, patterns: &[String], dry_run: bool) -> Re
         }
     }
     if removed == 0 && refused + failed == 0 {
-        println!("nothing to clean");
+        out.line("nothing to clean");
     }
+    out.finish()?;
     match (refused, failed) {
         (0, 0) => Ok(()),
         _ => Err(Error::CleanIncomplete { refused, failed }),
@@ -266,35 +279,39 @@ fn is_inside(root: &Path, path: &Path) -> bool {
 pub(crate) fn graph(session: &Session, patterns: &[String], mermaid: bool) -> Result<()> {
     let g = session.graph();
     let (_, order) = session.selection(patterns, false)?;
+    let mut out = Stdout::buffered();
     if mermaid {
-        println!("graph TD");
+        out.line("graph TD");
         for &n in &order {
-            println!("  n{n}[\"{}\"]", g.nodes[n].name);
+            out.line(format_args!("  n{n}[\"{}\"]", g.nodes[n].name));
         }
         for &n in &order {
             for &d in &g.nodes[n].deps {
-                println!("  n{d} --> n{n}");
+                out.line(format_args!("  n{d} --> n{n}"));
             }
         }
     } else {
-        println!("digraph dorun {{");
-        println!("  rankdir=LR;");
+        out.line("digraph dorun {");
+        out.line("  rankdir=LR;");
         for &n in &order {
             let shape = if matches!(g.nodes[n].action, Action::Group) {
                 "folder"
             } else {
                 "box"
             };
-            println!("  \"{}\" [shape={shape}];", g.nodes[n].name);
+            out.line(format_args!("  \"{}\" [shape={shape}];", g.nodes[n].name));
         }
         for &n in &order {
             for &d in &g.nodes[n].deps {
-                println!("  \"{}\" -> \"{}\";", g.nodes[d].name, g.nodes[n].name);
+                out.line(format_args!(
+                    "  \"{}\" -> \"{}\";",
+                    g.nodes[d].name, g.nodes[n].name
+                ));
             }
         }
-        println!("}}");
+        out.line("}");
     }
-    Ok(())
+    out.finish()
 }
 
 /// Reasons as one line, for `plan`, `info` and `-v`.

@@ -3,6 +3,7 @@
 use crate::error::{Error, Result};
 use crate::session::Session;
 use crate::stack::prune;
+use crate::stdout::Stdout;
 
 pub(crate) fn prune(session: &Session, dry_run: bool) -> Result<()> {
     let Some(rt) = session.stack.rt.as_deref() else {
@@ -20,20 +21,22 @@ pub(crate) fn prune(session: &Session, dry_run: bool) -> Result<()> {
     };
     let stale = prune::stale_images(rt)?;
     let mut kept = 0;
+    let mut out = Stdout::per_line();
     for image in &stale {
         let name = prune::describe(image);
         if dry_run {
-            println!("would remove {name}");
+            out.line(format_args!("would remove {name}"));
             continue;
         }
         match prune::remove(rt, image) {
-            Ok(()) => println!("removed {name}"),
+            Ok(()) => out.line(format_args!("removed {name}")),
             Err(why) => {
                 eprintln!("dorun: error: cannot remove {name}: {why}");
                 kept += 1;
             }
         }
     }
+    out.finish()?;
     match kept {
         0 => Ok(()),
         n => Err(Error::PruneIncomplete(format!(

@@ -406,6 +406,36 @@ graph TD
     p.test().arg("graph").stdout_contains("digraph").run();
 }
 
+/// A reader that stops reading (`dorun graph | head`) ends the printing quietly: the command
+/// exits as if it had printed everything, where `println!` panicked with exit 101.
+#[test]
+fn a_reader_that_closes_stdout_early_is_not_a_crash() {
+    let p = project();
+    for args in [
+        &["graph"][..],
+        &["list", "--all"],
+        &["list", "--json"],
+        &["plan"],
+        &["info", "gen"],
+    ] {
+        let mut cmd = std::process::Command::new(crate::harness::DORUN);
+        crate::harness::scrub(&mut cmd, p.home());
+        let mut child = cmd
+            .args(args)
+            .current_dir(p.path())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The pipe's only read end closes before dorun writes: its first write fails (EPIPE).
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "dorun {args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "dorun {args:?}: {stderr}");
+    }
+}
+
 #[test]
 fn init_writes_a_working_starter_and_refuses_to_overwrite() {
     let t = Test::new();
