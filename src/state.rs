@@ -121,10 +121,22 @@ impl State {
     }
 
     /// The whole record of the last success (summary and full fingerprint), if intact.
+    /// Its summary is kept as `load_summary` would keep it: a decision that read the whole
+    /// record is often followed by the result's read of the summary (a no-op build subtask
+    /// opened its record twice).
     pub(crate) fn load(&self, task: &str) -> Option<TaskRecord> {
+        let changes = crate::sync::lock(&self.summaries).changes;
         let bytes = std::fs::read(self.record_path(task)).ok()?;
         let (summary, rest) = decode_summary(&bytes, bytes.len() as u64)?;
         let fingerprint: Fingerprint = decode_checked(rest)?;
+        {
+            let mut summaries = crate::sync::lock(&self.summaries);
+            if summaries.changes == changes {
+                summaries
+                    .by_task
+                    .insert(task.to_string(), Some(summary.clone()));
+            }
+        }
         Some(TaskRecord {
             fingerprint,
             outputs: summary.outputs,
@@ -310,6 +322,19 @@ mod tests {
         assert!(state.load_summary("t").is_none());
     }
 
+    /// A decision that read the whole record is followed by the result's read of its summary:
+    /// that one is answered from what the first read kept (the file is not opened again).
+    #[test]
+    fn a_record_read_whole_answers_its_summary_without_another_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = State::new(dir.path().to_path_buf());
+        state.save("t", &record()).unwrap();
+        let fresh = State::new(dir.path().to_path_buf());
+        assert!(fresh.load("t").is_some());
+        std::fs::remove_file(fresh.record_path("t")).unwrap();
+        assert_eq!(fresh.load_summary("t").map(|s| s.seconds), Some(1.0));
+    }
+
     #[test]
     fn torn_record_reads_as_none() {
         let dir = tempfile::tempdir().unwrap();
@@ -320,6 +345,9 @@ mod tests {
         let path = state.record_path("t");
         let bytes = std::fs::read(&path).unwrap();
         std::fs::write(&path, &bytes[..bytes.len() - 1]).unwrap();
+        // The next process finds it torn (this one keeps what it read: no other process
+        // writes records while it holds the lock).
+        let state = State::new(dir.path().to_path_buf());
         assert!(state.load("t").is_none());
         assert!(
             state.load_summary("t").is_none(),

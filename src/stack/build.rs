@@ -38,12 +38,17 @@ impl Work for BuildWork {
         if force {
             return Ok(Decision::stale(fp, vec![DirtyReason::Forced]));
         }
-        let record = cx.state.load(cx.name);
         if let Some(image) = rt.local_image(&facts.content)? {
             let human = rt.human(v);
-            let rebuilt_parent = record
-                .as_ref()
-                .and_then(|r| restat::parent_rebuilt(rt, v, &r.fingerprint, &fp));
+            // A record of this very fingerprint cannot tell of a parent rebuilt since (its
+            // parent's content is the one recorded): only another record is read whole.
+            let as_recorded = (cx.state.load_summary(cx.name))
+                .is_some_and(|summary| summary.fingerprint_digest == fp.digest());
+            let rebuilt_parent = match as_recorded {
+                true => None,
+                false => (cx.state.load(cx.name))
+                    .and_then(|r| restat::parent_rebuilt(rt, v, &r.fingerprint, &fp)),
+            };
             let mut reasons = if let Some(changed) = rebuilt_parent {
                 vec![changed]
             } else if rt.local_image(human)?.as_deref() == Some(image.as_str()) {
@@ -60,7 +65,7 @@ impl Work for BuildWork {
         if rt.is_published(v)? || hand_off::is_handed_off(rt, v)? {
             return Ok(Decision::up_to_date(fp));
         }
-        let Some(record) = record else {
+        let Some(record) = cx.state.load(cx.name) else {
             let content = facts.content.clone();
             return Ok(Decision::stale(
                 fp,
