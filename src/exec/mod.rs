@@ -9,3 +9,4 @@ pub(crate) mod step;
 pub(crate) mod waves;
 pub(crate) mod work;
 pub(crate) mod worker;
+mod workers;

@@ -5,7 +5,8 @@ use super::decide::{Inputs, Results};
 use super::procs::Procs;
 use super::queue::Queue;
 use super::work::Work;
-use super::worker::{self, log_tail, Msg, Outcome};
+use super::worker::{log_tail, Msg, Outcome};
+use super::workers::Workers;
 use crate::config::Project;
 use crate::fingerprint::StatCache;
 use crate::graph::{Action, Graph};
@@ -92,7 +93,7 @@ struct Coordinator<'a> {
     stop: Option<Stop>,
     /// The first failure of the engine or registry to answer.
     environment: Option<String>,
-    tx: mpsc::Sender<Msg>,
+    workers: Workers,
     rx: mpsc::Receiver<Msg>,
 }
 
@@ -120,7 +121,7 @@ impl<'a> Coordinator<'a> {
             in_flight: BTreeSet::new(),
             stop: None,
             environment: None,
-            tx,
+            workers: Workers::new(shared.clone(), tx),
             rx,
             shared,
             opts,
@@ -184,7 +185,7 @@ impl<'a> Coordinator<'a> {
             job.prefetched = self.prefetched[n].take();
         }
         self.in_flight.insert(n);
-        worker::spawn(self.shared.clone(), job, self.tx.clone());
+        self.workers.start(job, self.in_flight.len());
     }
 
     /// Notices Ctrl-C (or SIGTERM/SIGHUP): stops starting tasks, signals running ones,

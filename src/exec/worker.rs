@@ -1,5 +1,6 @@
-//! One worker thread: decides one task (`decide::decide`), runs it when the decision says it is
-//! stale, records the result, and only sends messages back to the coordinator.
+//! One task on a worker thread (`workers`): decides it (`decide::decide`), runs it when the
+//! decision says it is stale, records the result, and only sends messages back to the
+//! coordinator.
 use super::decide::{decide, Job};
 use super::runner::Shared;
 use super::step::Step;
@@ -9,7 +10,7 @@ use crate::fingerprint::{reason, Hash, TaskRecord};
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
-use std::sync::{mpsc, Arc};
+use std::sync::mpsc;
 use std::time::Instant;
 
 /// What a worker tells the coordinator.
@@ -45,33 +46,32 @@ pub(crate) fn log_path(project: &Project, name: &str) -> PathBuf {
         .join(format!("{}.log", name.replace(':', "/")))
 }
 
-pub(crate) fn spawn(shared: Arc<Shared>, job: Job, tx: mpsc::Sender<Msg>) {
-    std::thread::spawn(move || {
-        let node = job.node;
-        // A panic must still end the task, or the coordinator would wait for it forever.
-        let outcome =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_one(&shared, job, &tx)))
-                .unwrap_or_else(|panic| {
-                    let what = panic
-                        .downcast_ref::<String>()
-                        .cloned()
-                        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                        .unwrap_or_default();
-                    Outcome::Failed {
-                        message: format!("internal error (a bug in dorun): {what}"),
-                        exit_code: None,
-                        seconds: 0.0,
-                        log: None,
-                        environment: false,
-                    }
-                });
-        if matches!(outcome, Outcome::UpToDate { .. } | Outcome::Ran { .. }) {
-            if let Some(hook) = &shared.on_success {
-                hook(node);
-            }
+/// Decides and maybe runs `job` on this thread, then tells the coordinator how it ended.
+pub(super) fn work_on(shared: &Shared, job: Job, tx: &mpsc::Sender<Msg>) {
+    let node = job.node;
+    // A panic must still end the task, or the coordinator would wait for it forever.
+    let outcome =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_one(shared, job, tx)))
+            .unwrap_or_else(|panic| {
+                let what = panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_default();
+                Outcome::Failed {
+                    message: format!("internal error (a bug in dorun): {what}"),
+                    exit_code: None,
+                    seconds: 0.0,
+                    log: None,
+                    environment: false,
+                }
+            });
+    if matches!(outcome, Outcome::UpToDate { .. } | Outcome::Ran { .. }) {
+        if let Some(hook) = &shared.on_success {
+            hook(node);
         }
-        let _ = tx.send(Msg::Finished { node, outcome });
-    });
+    }
+    let _ = tx.send(Msg::Finished { node, outcome });
 }
 
 fn run_one(shared: &Shared, mut job: Job, tx: &mpsc::Sender<Msg>) -> Outcome {
