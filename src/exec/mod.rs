@@ -6,6 +6,8 @@ pub(crate) mod queue;
 pub(crate) mod runner;
 pub(crate) mod shell;
 pub(crate) mod step;
+#[cfg(test)]
+mod test_project;
 pub(crate) mod waves;
 pub(crate) mod work;
 pub(crate) mod worker;

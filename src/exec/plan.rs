@@ -93,9 +93,8 @@ pub(crate) fn predict(shared: &Shared, order: &[usize], forced: &[bool]) -> Vec<
 mod tests {
     use super::*;
     use crate::exec::runner::{self, RunOptions};
-    use crate::exec::shell::ShellWork;
-    use crate::exec::work::Work;
-    use crate::report::{Reporter, Status, TaskResult};
+    use crate::exec::test_project::{self, Silent};
+    use crate::report::Status;
     use std::sync::Arc;
 
     /// `gen` copies in.txt to out.txt; `use` reads it; `other` stands apart.
@@ -121,33 +120,7 @@ run = "true"
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("tasks.toml"), TASKS).unwrap();
         std::fs::write(dir.path().join("in.txt"), "v1").unwrap();
-        let project = Arc::new(crate::config::load(&dir.path().join("tasks.toml")).unwrap());
-        let graph = crate::graph::Graph::build(&project).unwrap();
-        let state = Arc::new(crate::state::State::new(
-            project.root.join(&project.settings.state_dir),
-        ));
-        let works = graph
-            .nodes
-            .iter()
-            .map(|n| match &n.action {
-                Action::Shell(spec) => {
-                    Some(Arc::new(ShellWork { spec: spec.clone() }) as Arc<dyn Work>)
-                }
-                _ => None,
-            })
-            .collect();
-        let shared = Arc::new(Shared {
-            cache: Arc::new(crate::fingerprint::StatCache::load(
-                &state.stat_cache_path(),
-            )),
-            project,
-            graph: Arc::new(graph),
-            state,
-            procs: Default::default(),
-            works,
-            on_interrupt: None,
-            on_success: None,
-        });
+        let shared = test_project::shared(dir.path(), None);
         Fixture { dir, shared }
     }
 
@@ -184,17 +157,6 @@ run = "true"
             let summary = runner::run(self.shared.clone(), &self.order(task), &opts, &mut Silent);
             assert!(summary.results.iter().all(|r| r.status != Status::Failed));
         }
-    }
-
-    struct Silent;
-
-    impl Reporter for Silent {
-        fn begin(&mut self, _: usize) {}
-        fn started(&mut self, _: &str, _: &str) {}
-        fn step(&mut self, _: &str, _: &Step) {}
-        fn finished(&mut self, _: &TaskResult, _: Option<&str>) {}
-        fn message(&mut self, _: &str) {}
-        fn end(&mut self, _: &[TaskResult]) {}
     }
 
     fn plan_of(pairs: &[(&str, &[&str])]) -> Vec<(String, Vec<String>)> {

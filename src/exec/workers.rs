@@ -59,25 +59,11 @@ fn serve(shared: &Shared, queue: &Mutex<mpsc::Receiver<Job>>, reports: &mpsc::Se
 
 #[cfg(test)]
 mod tests {
-    use crate::exec::runner::{self, RunOptions, Shared};
-    use crate::exec::shell::ShellWork;
-    use crate::exec::step::Step;
-    use crate::exec::work::Work;
-    use crate::graph::Action;
-    use crate::report::{Reporter, Status, TaskResult};
+    use crate::exec::runner::{self, RunOptions};
+    use crate::exec::test_project::{self, Silent};
+    use crate::report::Status;
     use std::collections::HashSet;
     use std::sync::{Arc, Mutex};
-
-    struct Silent;
-
-    impl Reporter for Silent {
-        fn begin(&mut self, _: usize) {}
-        fn started(&mut self, _: &str, _: &str) {}
-        fn step(&mut self, _: &str, _: &Step) {}
-        fn finished(&mut self, _: &TaskResult, _: Option<&str>) {}
-        fn message(&mut self, _: &str) {}
-        fn end(&mut self, _: &[TaskResult]) {}
-    }
 
     /// 40 independent tasks at -j 3 run on at most 3 threads, each task once.
     #[test]
@@ -87,35 +73,12 @@ mod tests {
             .map(|i| format!("[tasks.t{i}]\nrun = \"true\"\n"))
             .collect();
         std::fs::write(dir.path().join("tasks.toml"), tasks).unwrap();
-        let project = Arc::new(crate::config::load(&dir.path().join("tasks.toml")).unwrap());
-        let graph = crate::graph::Graph::build(&project).unwrap();
-        let state = Arc::new(crate::state::State::new(
-            project.root.join(&project.settings.state_dir),
-        ));
-        let works = (graph.nodes.iter())
-            .map(|n| match &n.action {
-                Action::Shell(spec) => {
-                    Some(Arc::new(ShellWork { spec: spec.clone() }) as Arc<dyn Work>)
-                }
-                _ => None,
-            })
-            .collect();
         let threads = Arc::new(Mutex::new(HashSet::new()));
         let seen = threads.clone();
-        let shared = Arc::new(Shared {
-            cache: Arc::new(crate::fingerprint::StatCache::load(
-                &state.stat_cache_path(),
-            )),
-            project,
-            graph: Arc::new(graph),
-            state,
-            procs: Default::default(),
-            works,
-            on_interrupt: None,
-            on_success: Some(Box::new(move |_| {
-                crate::sync::lock(&seen).insert(std::thread::current().id());
-            })),
+        let on_success = Box::new(move |_| {
+            crate::sync::lock(&seen).insert(std::thread::current().id());
         });
+        let shared = test_project::shared(dir.path(), Some(on_success));
         let nodes = shared.graph.nodes.len();
         let opts = RunOptions {
             jobs: 3,
