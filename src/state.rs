@@ -92,11 +92,17 @@ impl State {
             summaries.changes
         };
         let summary = self.read_summary(task);
+        self.keep_summary(task, changes, summary.clone());
+        summary
+    }
+
+    /// Keeps `summary`, read when the records had seen `changes` changes, unless one changed
+    /// since (then what was read may be older than the file).
+    fn keep_summary(&self, task: &str, changes: u64, summary: Option<RecordSummary>) {
         let mut summaries = crate::sync::lock(&self.summaries);
         if summaries.changes == changes {
-            summaries.by_task.insert(task.to_string(), summary.clone());
+            summaries.by_task.insert(task.to_string(), summary);
         }
-        summary
     }
 
     fn read_summary(&self, task: &str) -> Option<RecordSummary> {
@@ -129,14 +135,7 @@ impl State {
         let bytes = std::fs::read(self.record_path(task)).ok()?;
         let (summary, rest) = decode_summary(&bytes, bytes.len() as u64)?;
         let fingerprint: Fingerprint = decode_checked(rest)?;
-        {
-            let mut summaries = crate::sync::lock(&self.summaries);
-            if summaries.changes == changes {
-                summaries
-                    .by_task
-                    .insert(task.to_string(), Some(summary.clone()));
-            }
-        }
+        self.keep_summary(task, changes, Some(summary.clone()));
         Some(TaskRecord {
             fingerprint,
             outputs: summary.outputs,

@@ -1,9 +1,10 @@
 //! The run's worker threads. At most `-j` tasks are in flight, so as many threads serve them
 //! all: each takes the next job from one queue and works on it (`worker::work_on`). A thread
 //! is started only when every one is busy; before, each task got a thread of its own, and a
-//! no-op build of thousands of subtasks spent about a sixth of its CPU creating and unmapping
-//! them. Idle threads end when the coordinator drops the pool; a thread stuck in a task the
-//! run gave up on (after an interrupt's grace period) is left behind, as before, not joined.
+//! no-op build of thousands of subtasks spent about a tenth of its profile creating and
+//! unmapping them. Idle threads end when the coordinator drops the pool; a thread stuck in a
+//! task the run gave up on (after an interrupt's grace period) is left behind, as before, not
+//! joined.
 use super::decide::Job;
 use super::runner::Shared;
 use super::worker::{work_on, Msg};
