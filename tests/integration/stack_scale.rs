@@ -176,7 +176,12 @@ struct Counted {
 
 impl Counted {
     fn new(envs: usize, instances: usize) -> Counted {
-        let registry = RegistryCounter::start(&registry());
+        Counted::slowed(envs, instances, Duration::ZERO)
+    }
+
+    /// Like `new`, the registry's door holding each request `delay`.
+    fn slowed(envs: usize, instances: usize, delay: Duration) -> Counted {
+        let registry = RegistryCounter::slowed(&registry(), delay);
         let f = three_tiers(envs, instances, &registry.host());
         Counted {
             f,
@@ -367,7 +372,11 @@ fn a_cold_build_asks_about_every_image_at_once_before_any_task_runs() {
     if !docker_available() {
         return;
     }
-    let stack = Counted::new(2, 8);
+    // Each registry request is held 50 ms: asked one after another, the 11 HEADs would share
+    // one kept-alive connection; asked together, the first is still in flight when the next
+    // goes, which needs a second connection. Unheld, a fast first asker can answer all of them
+    // before the others start, and the count would say nothing.
+    let stack = Counted::slowed(2, 8, Duration::from_millis(50));
     let n = stack.images();
     // The classic builder never asks the registry (BuildKit looks for the registry cache
     // through the same door): every connection counted is dorun's own.
