@@ -201,12 +201,18 @@ impl Runtime {
         &self,
         variants: impl IntoIterator<Item = usize>,
     ) -> crate::error::Result<()> {
+        use rayon::prelude::*;
+        let variants: Vec<usize> = variants.into_iter().collect();
+        // Every Dockerfile is read and parsed (thousands of them in a big stack): on rayon's
+        // threads, while the engine lists its images.
+        let named: Vec<std::sync::Arc<[String]>> = variants
+            .par_iter()
+            .map(|&v| super::bases::references(self, v))
+            .collect();
         let mut references: Vec<String> = Vec::new();
-        for v in variants {
-            for reference in super::bases::references(self, v).iter() {
-                if !references.contains(reference) {
-                    references.push(reference.clone());
-                }
+        for reference in named.iter().flat_map(|r| r.iter()) {
+            if !references.contains(reference) {
+                references.push(reference.clone());
             }
         }
         match super::bases::resolve_all(self, &references) {
