@@ -21,12 +21,21 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
         return crate::init::write_starter(&cwd.join("tasks.toml"));
     }
     let file = config::find_file(global.file.as_deref(), &cwd)?;
+    // A run or plan of images first waits on the engine's listing of them: asked for now, it
+    // is answered while the project loads.
+    let decides_images = matches!(
+        command,
+        None | Some(Command::Run { .. } | Command::Plan { .. })
+    );
+    let early_listing = decides_images
+        .then(|| crate::stack::early_listing::EarlyListing::start(&file))
+        .flatten();
     let project = config::load(&file)?;
     for w in &project.warnings {
         eprintln!("{w}");
     }
     let graph = Graph::build(&project)?;
-    let session = Session::new(project, graph)?;
+    let session = Session::new(project, graph, early_listing)?;
     match command {
         None => {
             let tasks = if tasks.is_empty() {

@@ -8,6 +8,7 @@ use crate::exec::shell::ShellWork;
 use crate::exec::work::Work;
 use crate::fingerprint::StatCache;
 use crate::graph::{Action, Graph};
+use crate::stack::early_listing::EarlyListing;
 use crate::state::State;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -16,10 +17,18 @@ use std::sync::Arc;
 pub(crate) struct Session {
     pub shared: Arc<Shared>,
     pub stack: crate::stack::Stack,
+    /// The engine's listing started before the project was loaded, until `preflight` takes
+    /// it as the run's or drops it.
+    early_listing: std::sync::Mutex<Option<EarlyListing>>,
 }
 
 impl Session {
-    pub(crate) fn new(project: Project, graph: Graph) -> Result<Session> {
+    /// `early_listing`: the engine's listing, if one was started before the project loaded.
+    pub(crate) fn new(
+        project: Project,
+        graph: Graph,
+        early_listing: Option<EarlyListing>,
+    ) -> Result<Session> {
         let project = Arc::new(project);
         let state = Arc::new(State::new(project.root.join(&project.settings.state_dir)));
         let cache = Arc::new(StatCache::load(&state.stat_cache_path()));
@@ -48,6 +57,7 @@ impl Session {
                 on_success: images.success_hook(),
             }),
             stack: images,
+            early_listing: std::sync::Mutex::new(early_listing),
         })
     }
 
@@ -132,11 +142,13 @@ impl Session {
             .iter()
             .any(|&n| matches!(self.graph().nodes[n].action, Action::Shell(_)));
         let look_up_now = purpose != Purpose::Run || !runs_shell_tasks;
+        // Taken out either way: a listing from before the shell tasks ran is not the run's.
+        let early = crate::sync::lock(&self.early_listing).take();
         if look_up_now {
             // The engine's one listing takes as long as everything below together on a big
             // engine (it reads every image's config): it runs while the registry is pinged,
             // the Dockerfiles are read and the identities are hashed.
-            rt.start_listing();
+            rt.start_listing_from(early);
         }
         rt.preflight()?;
         let variants = self.variants_in(rt, order);

@@ -169,7 +169,7 @@ outputs = ["b.out"]
     fn session(root: &Path) -> Session {
         let project = crate::config::load(&root.join("tasks.toml")).unwrap();
         let graph = crate::graph::Graph::build(&project).unwrap();
-        Session::new(project, graph).unwrap()
+        Session::new(project, graph, None).unwrap()
     }
 
     /// (plan: task → would run, run: task → ran) for `patterns`.

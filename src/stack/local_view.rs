@@ -23,7 +23,22 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{mpsc, Mutex};
 
 /// What a listing taken in the background sends back.
-type ListingAnswer = Result<LocalImages, DockerError>;
+pub(crate) type ListingAnswer = Result<LocalImages, DockerError>;
+
+/// Runs `list` on a thread of its own and returns where its answer arrives; no answer arrives
+/// when `list` gives none (then the first question lists by itself). The thread is never
+/// joined: a process that ends without asking leaves it behind, unanswered.
+pub(crate) fn spawn_listing(
+    list: impl FnOnce() -> Option<ListingAnswer> + Send + 'static,
+) -> mpsc::Receiver<ListingAnswer> {
+    let (answer, receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        if let Some(listing) = list() {
+            let _ = answer.send(listing);
+        }
+    });
+    receiver
+}
 
 #[derive(Default)]
 pub(crate) struct LocalView {
@@ -89,18 +104,23 @@ impl LocalView {
         crate::sync::lock(&self.listing).is_some()
     }
 
-    /// Starts `list` on a thread of its own, unless a listing was taken or started. The thread
-    /// is never joined: a process that ends without asking leaves it behind, unanswered.
+    /// Starts `list` on a thread of its own (`spawn_listing`), unless a listing was taken or
+    /// started.
     pub(crate) fn start_listing(&self, list: impl FnOnce() -> ListingAnswer + Send + 'static) {
+        self.adopt_with(|| spawn_listing(move || Some(list())));
+    }
+
+    /// Takes a listing already on its way as the run's, unless one was taken or started.
+    pub(crate) fn adopt(&self, early: super::early_listing::EarlyListing) {
+        self.adopt_with(|| early.0);
+    }
+
+    fn adopt_with(&self, receiver: impl FnOnce() -> mpsc::Receiver<ListingAnswer>) {
         let mut started = crate::sync::lock(&self.started);
         if started.is_some() || self.has_listing() {
             return;
         }
-        let (answer, receiver) = mpsc::channel();
-        std::thread::spawn(move || {
-            let _ = answer.send(list());
-        });
-        *started = Some(receiver);
+        *started = Some(receiver());
     }
 
     /// Waits for the listing started in the background, if one is, and keeps it; its error,

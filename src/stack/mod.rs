@@ -8,6 +8,7 @@ pub(crate) mod build_record;
 pub(crate) mod changed;
 pub(crate) mod content_memo;
 pub(crate) mod deadlines;
+pub(crate) mod early_listing;
 pub(crate) mod facts;
 pub(crate) mod git;
 pub(crate) mod hand_off;

@@ -44,6 +44,20 @@ impl Runtime {
         }
     }
 
+    /// `start_listing`, with a listing started before the project was loaded taken as the
+    /// run's one listing (`early_listing`).
+    pub(crate) fn start_listing_from(
+        &self,
+        early: Option<super::super::early_listing::EarlyListing>,
+    ) {
+        if let Some(early) = early {
+            if !self.local.is_per_image() && self.engine_down.get().is_none() {
+                self.local.adopt(early);
+            }
+        }
+        self.start_listing();
+    }
+
     /// Like `local_image`, but a reference the listing lacks is asked once more: right before
     /// building it, an image another process made since the listing is used, not rebuilt.
     pub(crate) fn local_image_confirmed(
