@@ -48,7 +48,7 @@ impl Runtime {
     /// run's one listing (`early_listing`).
     pub(crate) fn start_listing_from(
         &self,
-        early: Option<super::super::early_listing::EarlyListing>,
+        early: Option<crate::stack::early_listing::EarlyListing>,
     ) {
         if let Some(early) = early {
             if !self.local.is_per_image() && self.engine_down.get().is_none() {
